@@ -1,0 +1,50 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the [api] group: the compute REST API service."""
+
+from oslo_config import cfg
+
+api_group = cfg.OptGroup(
+    'api',
+    title='API options',
+    help="How the compute REST API listens and authenticates requests.")
+
+api_opts = [
+    cfg.StrOpt('auth_strategy',
+               default='keystone',
+               choices=[('keystone', 'Validate tokens with Keystone '
+                                     '(keystonemiddleware auth_token).'),
+                        ('noauth2', 'Trust the token as given: '
+                         '``admin`` is an administrator, ``user:project`` '
+                         'sets the ids. For development only.')],
+               help="How API requests are authenticated."),
+    cfg.HostAddressOpt('listen',
+                       default='127.0.0.1',
+                       help="Address the API server binds to."),
+    cfg.PortOpt('port',
+                default=8774,
+                help="TCP port the API server binds to."),
+    cfg.IntOpt('max_limit',
+               default=1000,
+               min=1,
+               help="Most items one list request returns."),
+]
+
+
+def register_opts(conf):
+    conf.register_group(api_group)
+    conf.register_opts(api_opts, group=api_group)
+
+
+def list_opts():
+    return {api_group: api_opts}

@@ -1,0 +1,54 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the [compute] group: the compute service's own behaviour."""
+
+from oslo_config import cfg
+
+compute_group = cfg.OptGroup(
+    'compute',
+    title='Compute service options',
+    help="Behaviour of nova-compute beyond the hypervisor driver.")
+
+compute_opts = [
+    cfg.IntOpt('update_resources_interval',
+               default=60,
+               min=0,
+               help="""
+Seconds between two runs of the resource tracker's update, which rebuilds
+the namespace assignments of this host from the database and reports the
+inventory to placement. 0 runs it on every periodic tick.
+"""),
+    cfg.IntOpt('live_migration_progress_interval',
+               default=5,
+               min=1,
+               help="""
+Seconds between two writes of a running live migration's progress (bytes
+copied and remaining) into its migration record.
+"""),
+    cfg.BoolOpt('pmem_verify_erase',
+                default=True,
+                help="""
+Read an erased vpmem namespace back and check that it holds only zeros
+before it is released for another instance. Costs one read of the
+namespace; turning it off trusts the erase tool.
+"""),
+]
+
+
+def register_opts(conf):
+    conf.register_group(compute_group)
+    conf.register_opts(compute_opts, group=compute_group)
+
+
+def list_opts():
+    return {compute_group: compute_opts}

@@ -1,0 +1,165 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Options of the [libvirt] group: the hypervisor, vpmem and live migration."""
+
+from oslo_config import cfg
+
+libvirt_group = cfg.OptGroup(
+    'libvirt',
+    title='Libvirt options',
+    help="""
+How this compute service talks to its hypervisor, which persistent memory
+namespaces it offers to guests, and how it live-migrates them.
+""")
+
+connection_opts = [
+    cfg.StrOpt('connection_uri',
+               default='',
+               help="""
+Libvirt connection URI of this host's hypervisor. Empty means
+``qemu:///system``. A ``qemu+unix:///session?socket=...`` URI reaches a
+session-mode daemon. A URI starting with ``emulated://`` selects the
+emulated hypervisor that ships with this project for development and scale
+tests; it needs no libvirt installed.
+"""),
+    cfg.StrOpt('virt_type',
+               default='kvm',
+               choices=[('kvm', 'Hardware-accelerated guests through KVM.'),
+                        ('qemu', 'Guests under QEMU software emulation '
+                                 '(TCG), for hosts where KVM cannot run '
+                                 'them.')],
+               help="Domain type of the guests this host creates."),
+]
+
+pmem_opts = [
+    cfg.ListOpt('pmem_namespaces',
+                item_type=cfg.types.String(),
+                default=[],
+                help="""
+Persistent memory namespaces this host offers to guests, grouped under
+labels. Format: ``$LABEL:$NSNAME[|$NSNAME][,$LABEL:$NSNAME[|$NSNAME]]``.
+A label is what flavors ask for with ``hw:pmem=$LABEL``; it becomes the
+placement resource class ``CUSTOM_PMEM_NAMESPACE_$LABEL``. Each namespace
+name must exist on the host and may appear only once. Example:
+``128G:ns0|ns1|ns2,SMALL:ns3``. The service refuses to start when an entry
+is malformed or names a namespace the host does not have.
+"""),
+]
+
+migration_opts = [
+    cfg.StrOpt('live_migration_scheme',
+               help="""
+Scheme of the libvirt URI used to reach the destination's hypervisor during
+a live migration, for example ``tcp`` or ``ssh``. Unset keeps the scheme
+of ``connection_uri``.
+"""),
+    cfg.HostAddressOpt('live_migration_inbound_addr',
+                       help="""
+Address other hosts use to send live migration traffic to this host. Unset
+uses this host's ``host`` name. Set it to put migration traffic on its own
+network.
+"""),
+    cfg.BoolOpt('live_migration_tunnelled',
+                default=False,
+                help="""
+Carry the migration stream through the libvirt connection instead of a
+direct hypervisor connection. Slower, but needs no extra open port.
+"""),
+    cfg.IntOpt('live_migration_bandwidth',
+               default=0,
+               min=0,
+               help="""
+Largest bandwidth, in MiB/s, a live migration may use. 0 leaves the
+hypervisor's own limit (unlimited for QEMU). Guests with large vpmem
+namespaces need a bandwidth above the rate at which they dirty memory to
+converge.
+"""),
+    cfg.IntOpt('live_migration_downtime',
+               default=500,
+               min=100,
+               help="""
+Longest pause of the guest, in milliseconds, allowed for the final switch
+to the destination. The migration starts below this value and raises it in
+``live_migration_downtime_steps`` steps.
+"""),
+    cfg.IntOpt('live_migration_downtime_steps',
+               default=10,
+               min=3,
+               help="""
+Number of steps in which the allowed downtime grows to
+``live_migration_downtime``.
+"""),
+    cfg.IntOpt('live_migration_downtime_delay',
+               default=75,
+               min=3,
+               help="""
+Seconds to wait between two downtime steps, per GiB of data to move. The
+data counted is guest RAM, local disk and vpmem namespaces together.
+"""),
+    cfg.IntOpt('live_migration_completion_timeout',
+               default=800,
+               min=0,
+               mutable=True,
+               help="""
+Seconds a live migration may run per GiB of data to move before
+``live_migration_timeout_action`` is taken. The data counted is guest RAM,
+local disk and vpmem namespaces together, so a guest with a large
+namespace gets a proportionally longer budget. 0 disables the timeout.
+"""),
+    cfg.StrOpt('live_migration_timeout_action',
+               default='abort',
+               choices=[('abort', 'Cancel the migration; the guest keeps '
+                                  'running on the source.'),
+                        ('force_complete', 'Force the migration to finish. '
+                         'Uses post-copy when it is permitted and the '
+                         'guest can use it; otherwise pauses the guest '
+                         'until the copy completes. Guests with vpmem are '
+                         'always paused, never switched to post-copy.')],
+               mutable=True,
+               help="What to do when a live migration exceeds its "
+                    "completion timeout."),
+    cfg.BoolOpt('live_migration_permit_post_copy',
+                default=False,
+                help="""
+Allow live migrations to switch to post-copy when they do not converge.
+Never applied to a guest with vpmem namespaces: QEMU cannot post-copy
+file-backed persistent memory, so those guests migrate pre-copy only (the
+post-copy flag is not even sent to the hypervisor).
+"""),
+    cfg.BoolOpt('live_migration_permit_auto_converge',
+                default=False,
+                help="""
+Allow the hypervisor to throttle the guest's CPUs when a live migration
+does not converge. Available to guests with vpmem, which cannot use
+post-copy.
+"""),
+    cfg.IntOpt('live_migration_parallel_connections',
+               default=1,
+               min=1,
+               max=256,
+               help="""
+Number of parallel connections that carry the migration stream. Above 1
+the hypervisor uses multiple file descriptors (QEMU multifd).
+"""),
+]
+
+ALL_OPTS = connection_opts + pmem_opts + migration_opts
+
+
+def register_opts(conf):
+    conf.register_group(libvirt_group)
+    conf.register_opts(ALL_OPTS, group=libvirt_group)
+
+
+def list_opts():
+    return {libvirt_group: ALL_OPTS}

@@ -1,0 +1,219 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Exceptions of nova-vpmem.
+
+Every exception has a message template with named fields, so the text
+names the object it is about (``Instance %(instance_uuid)s ...``). ``code``
+is the HTTP status the API answers with when the exception reaches it.
+"""
+
+from oslo_log import log as logging
+
+LOG = logging.getLogger(__name__)
+
+
+class NovaException(Exception):
+    """Base exception: formats ``msg_fmt`` with the keyword arguments."""
+
+    msg_fmt = "An unknown exception occurred."
+    code = 500
+    safe = False
+
+    def __init__(self, message=None, **kwargs):
+        self.kwargs = kwargs
+        self.kwargs.setdefault('code', self.code)
+        if not message:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                # A missing field is a bug in the raiser; say so in the log
+                # but still raise something readable.
+                LOG.exception('Exception %s raised without the fields its '
+                              'message needs: %s',
+                              self.__class__.__name__, kwargs)
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+    def format_message(self):
+        return self.args[0]
+
+
+# Generic families, mapped to HTTP statuses by the API.
+
+class Invalid(NovaException):
+    msg_fmt = "Bad request: %(reason)s"
+    code = 400
+
+
+class Forbidden(NovaException):
+    msg_fmt = "Forbidden."
+    code = 403
+
+
+class NotFound(NovaException):
+    msg_fmt = "Resource could not be found."
+    code = 404
+
+
+class Conflict(NovaException):
+    msg_fmt = "Conflict: %(reason)s"
+    code = 409
+
+
+# Configuration and startup.
+
+class InvalidConfiguration(Invalid):
+    msg_fmt = "Configuration is invalid: %(reason)s"
+
+
+class ConfigFileNotFound(NotFound):
+    msg_fmt = "Configuration file %(path)s could not be found."
+
+
+class PMEMNamespaceConfigInvalid(InvalidConfiguration):
+    msg_fmt = ("[libvirt]pmem_namespaces entry %(entry)r is invalid: "
+               "%(reason)s")
+
+
+class DBNotAtLatestVersion(NovaException):
+    msg_fmt = ("The database at %(connection)s is at schema version "
+               "%(current)s, this code needs %(expected)s. Run "
+               "'nova-manage db sync'.")
+
+
+# Objects.
+
+class ObjectActionError(NovaException):
+    msg_fmt = "Object action %(action)s failed because: %(reason)s"
+
+
+class OrphanedObjectError(NovaException):
+    msg_fmt = "Cannot call %(method)s on orphaned %(objtype)s object."
+
+
+class IncompatibleObjectVersion(NovaException):
+    msg_fmt = ("Version %(objver)s of %(objname)s is not supported; this "
+               "service supports up to %(supported)s.")
+
+
+# Services and hosts.
+
+class ServiceNotFound(NotFound):
+    msg_fmt = "Service %(service_id)s could not be found."
+
+
+class HostBinaryNotFound(NotFound):
+    msg_fmt = "Could not find binary %(binary)s on host %(host)s."
+
+
+class ServiceExists(Conflict):
+    msg_fmt = "Service with host %(host)s binary %(binary)s exists."
+
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = "Compute host %(host)s could not be found."
+
+
+class ComputeNodeNotFound(NotFound):
+    msg_fmt = "Compute node %(node)s could not be found."
+
+
+class ComputeHostNodeNotFound(NotFound):
+    msg_fmt = "Compute node %(node)s on host %(host)s could not be found."
+
+
+class ComputeServiceUnavailable(Invalid):
+    msg_fmt = "Compute service of %(host)s is unavailable at this time."
+
+
+# Instances.
+
+class InstanceNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class InstanceExists(Conflict):
+    msg_fmt = "Instance %(name)s already exists."
+
+
+class InstanceInvalidState(Invalid):
+    msg_fmt = ("Instance %(instance_uuid)s in %(attr)s %(state)s. Cannot "
+               "%(method)s while the instance is in this state.")
+
+
+class UnexpectedTaskStateError(Conflict):
+    msg_fmt = ("Instance %(instance_uuid)s is busy: task_state is "
+               "%(actual)s, expected %(expected)s.")
+
+
+class UnexpectedVMStateError(Conflict):
+    msg_fmt = ("Instance %(instance_uuid)s changed state: vm_state is "
+               "%(actual)s, expected %(expected)s.")
+
+
+class UnexpectedDeletingTaskStateError(UnexpectedTaskStateError):
+    pass
+
+
+class InstanceNotInMigration(Invalid):
+    msg_fmt = "Instance %(instance_uuid)s has no migration in progress."
+
+
+# Flavors.
+
+class FlavorNotFound(NotFound):
+    msg_fmt = "Flavor %(flavor_id)s could not be found."
+
+
+class FlavorNotFoundByName(FlavorNotFound):
+    msg_fmt = "Flavor with name %(flavor_name)s could not be found."
+
+
+class FlavorExists(Conflict):
+    msg_fmt = "Flavor with name %(name)s already exists."
+
+
+class FlavorIdExists(Conflict):
+    msg_fmt = "Flavor with ID %(flavor_id)s already exists."
+
+
+class FlavorExtraSpecsNotFound(NotFound):
+    msg_fmt = ("Flavor %(flavor_id)s has no extra specs with key "
+               "%(extra_specs_key)s.")
+
+
+# Migrations.
+
+class MigrationNotFound(NotFound):
+    msg_fmt = "Migration %(migration_id)s could not be found."
+
+
+class MigrationNotFoundByStatus(MigrationNotFound):
+    msg_fmt = ("Migration not found for instance %(instance_id)s with "
+               "status %(status)s.")
+
+
+class MigrationPreCheckError(Invalid):
+    msg_fmt = "Migration pre-check error: %(reason)s"
+
+
+class MigrationError(NovaException):
+    msg_fmt = "Migration error: %(reason)s"
+
+
+# Messaging.
+
+class RPCPinnedToOldVersion(NovaException):
+    msg_fmt = ("RPC call %(method)s needs version %(needed)s but the "
+               "connection is pinned to %(pinned)s: upgrade %(host)s.")

@@ -217,3 +217,193 @@ class MigrationError(NovaException):
 class RPCPinnedToOldVersion(NovaException):
     msg_fmt = ("RPC call %(method)s needs version %(needed)s but the "
                "connection is pinned to %(pinned)s: upgrade %(host)s.")
+
+
+# Database layer (nova.db).
+
+class ComputeNodeExists(Conflict):
+    msg_fmt = ("Compute node %(hypervisor_hostname)s on host %(host)s "
+               "already exists.")
+
+
+class MigrationExists(Conflict):
+    msg_fmt = "Migration %(uuid)s already exists."
+
+
+class InstanceUpdateConflict(Conflict):
+    msg_fmt = ("Instance %(instance_uuid)s changed while it was being "
+               "updated; retry the update.")
+
+
+class MarkerNotFound(NotFound):
+    msg_fmt = "Marker %(marker)s could not be found."
+
+
+class DBMigrationError(NovaException):
+    msg_fmt = "Database schema migration failed: %(reason)s"
+
+
+# Placement.
+
+class PlacementAPIConnectFailure(NovaException):
+    msg_fmt = ("Unable to reach the placement service at %(endpoint)s: "
+               "%(error)s. Check the [placement] options.")
+
+
+class PlacementRequestFailed(NovaException):
+    msg_fmt = ("Placement answered %(status)s to %(method)s %(url)s: "
+               "%(detail)s")
+
+
+class ResourceProviderUpdateConflict(Conflict):
+    msg_fmt = ("Resource provider %(uuid)s changed %(retries)s times while "
+               "it was being updated (generation %(generation)s); giving "
+               "up.")
+
+
+class InventoryInUse(Conflict):
+    msg_fmt = ("Inventory of %(resource_classes)s on resource provider "
+               "%(uuid)s cannot be removed: it is allocated to consumers.")
+
+
+class AllocationUpdateFailed(Conflict):
+    msg_fmt = ("Failed to write the allocations of consumer "
+               "%(consumer_uuid)s: %(error)s")
+
+
+class AllocationMoveFailed(Conflict):
+    msg_fmt = ("Failed to move allocations from consumer %(source)s to "
+               "%(target)s: %(error)s")
+
+
+class ConsumerAllocationRetrievalFailed(NovaException):
+    msg_fmt = ("Failed to read the allocations of consumer "
+               "%(consumer_uuid)s: %(error)s")
+
+
+# Resource tracker.
+
+class ComputeResourcesUnavailable(NovaException):
+    msg_fmt = "Insufficient compute resources: %(reason)s"
+
+
+class AssignedResourceNotFound(NovaException):
+    msg_fmt = ("Instance %(instance_uuid)s holds %(resource_class)s "
+               "namespace %(name)s, which this host no longer offers. Put "
+               "it back into [libvirt]pmem_namespaces, or move or delete "
+               "the instance first.")
+
+
+# Scheduling.
+
+class NoValidHost(NovaException):
+    msg_fmt = "No valid host was found. %(reason)s"
+
+
+# vpmem namespaces (nova.virt.libvirt.vpmem, nova.virt.hardware).
+
+class GetPMEMNamespacesFailed(NovaException):
+    msg_fmt = ("Could not list the persistent memory namespaces of this "
+               "host: %(reason)s")
+
+
+class PMEMNamespaceUnusable(InvalidConfiguration):
+    msg_fmt = ("Persistent memory namespace %(name)s cannot be used: "
+               "%(reason)s")
+
+
+class PMEMNamespaceNotOnHost(NotFound):
+    msg_fmt = ("Persistent memory namespace %(name)s is not one of this "
+               "host's namespaces (%(reason)s); it was left untouched.")
+
+
+class VPMEMCleanupFailed(NovaException):
+    msg_fmt = ("Failed to erase persistent memory namespace %(dev)s: "
+               "%(error)s. It stays reserved; fix the cause and erase it "
+               "again before it is given to another instance.")
+
+
+class VPMEMEraseVerifyFailed(NovaException):
+    msg_fmt = ("Persistent memory namespace %(dev)s still holds data after "
+               "its erase (%(detail)s). It stays reserved; erase it again "
+               "and check the erase tool and the device.")
+
+    def __init__(self, message=None, **kwargs):
+        # Callers that only know the device still get a complete message.
+        kwargs.setdefault('detail', 'the read-back found non-zero bytes')
+        super().__init__(message, **kwargs)
+
+
+class VPMEMEraseIncomplete(NovaException):
+    """Some namespaces of one erase request were not erased.
+
+    ``erased`` lists the devices that were erased (and verified), which the
+    caller may release; ``failed`` lists ``(device, exception)`` pairs that
+    must stay reserved.
+    """
+
+    msg_fmt = ("Not every persistent memory namespace could be erased. "
+               "Erased: %(erased_names)s. Failed: %(failures)s")
+
+    def __init__(self, message=None, erased=(), failed=(), **kwargs):
+        self.erased = list(erased)
+        self.failed = list(failed)
+        kwargs.setdefault('erased_names',
+                          ', '.join(d.name for d in self.erased) or 'none')
+        kwargs.setdefault('failures',
+                          ' | '.join(str(exc) for _dev, exc in self.failed))
+        super().__init__(message, **kwargs)
+
+
+class InvalidPMEMExtraSpec(Invalid):
+    msg_fmt = "Flavor extra spec hw:pmem=%(value)r is invalid: %(reason)s"
+
+
+# libvirt driver
+
+class LibvirtPythonNotInstalled(InvalidConfiguration):
+    msg_fmt = ("Libvirt URI %(uri)s needs the libvirt-python package, which "
+               "cannot be imported (%(error)s). Install it with 'pip install "
+               "libvirt-python' (building it needs 'apt-get install "
+               "libvirt-dev pkg-config'), or set [libvirt]connection_uri to "
+               "an emulated:// URI.")
+
+
+class HypervisorUnavailable(NovaException):
+    msg_fmt = "Cannot connect to the hypervisor at %(uri)s: %(reason)s"
+
+
+class VirtDriverNotInitialized(NovaException):
+    msg_fmt = ("The %(driver)s compute driver cannot %(action)s before "
+               "init_host() has run.")
+
+
+class InstanceSpawnFailed(NovaException):
+    msg_fmt = "Instance %(instance_uuid)s could not be started: %(reason)s"
+
+
+class InstanceDestroyFailed(NovaException):
+    msg_fmt = ("The guest of instance %(instance_uuid)s could not be removed "
+               "from the hypervisor: %(reason)s")
+
+
+class VPMEMResourcesMismatch(Invalid):
+    msg_fmt = ("The persistent memory namespaces %(names)s do not match the "
+               "flavor's hw:pmem labels %(labels)s: %(reason)s")
+
+
+class VPMEMEraseRefused(NovaException):
+    """An erase request named namespaces that are not this host's.
+
+    Nothing was erased. ``refused`` lists ``(resource, reason)`` pairs.
+    """
+
+    msg_fmt = ("Refused to erase persistent memory namespaces on host "
+               "%(host)s; nothing was erased: %(reasons)s")
+
+    def __init__(self, message=None, refused=(), **kwargs):
+        self.refused = list(refused)
+        kwargs.setdefault('reasons', '; '.join(
+            '%s: %s' % (getattr(resource, 'identifier', resource), reason)
+            for resource, reason in self.refused))
+        super().__init__(message, **kwargs)

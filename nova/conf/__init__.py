@@ -36,4 +36,14 @@ def register_all(conf):
         module.register_opts(conf)
 
 
+def set_library_defaults(conf):
+    """(Re)apply our defaults for options other libraries define.
+
+    ``ConfigOpts.reset()`` forgets defaults set with ``set_default``, so
+    anything that resets the configuration (test fixtures) calls this.
+    """
+    database.set_defaults(conf)
+    placement.set_defaults(conf)
+
+
 register_all(CONF)

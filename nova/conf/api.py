@@ -16,8 +16,7 @@ from oslo_config import cfg
 
 api_group = cfg.OptGroup(
     'api',
-    title='API options',
-    help="How the compute REST API listens and authenticates requests.")
+    title='API options')
 
 api_opts = [
     cfg.StrOpt('auth_strategy',

@@ -16,8 +16,7 @@ from oslo_config import cfg
 
 compute_group = cfg.OptGroup(
     'compute',
-    title='Compute service options',
-    help="Behaviour of nova-compute beyond the hypervisor driver.")
+    title='Compute service options')
 
 compute_opts = [
     cfg.IntOpt('update_resources_interval',
@@ -34,6 +33,25 @@ inventory to placement. 0 runs it on every periodic tick.
                help="""
 Seconds between two writes of a running live migration's progress (bytes
 copied and remaining) into its migration record.
+"""),
+    cfg.FloatOpt('cpu_allocation_ratio',
+                 default=4.0,
+                 min=0.0,
+                 help="""
+Virtual CPUs placement may allocate per physical CPU of this host.
+"""),
+    cfg.FloatOpt('ram_allocation_ratio',
+                 default=1.0,
+                 min=0.0,
+                 help="""
+Guest RAM placement may allocate per MiB of host RAM. Persistent memory
+namespaces are never overcommitted, whatever this says.
+"""),
+    cfg.IntOpt('reserved_host_memory_mb',
+               default=512,
+               min=0,
+               help="""
+Host RAM in MiB kept for the host itself and never offered to guests.
 """),
     cfg.BoolOpt('pmem_verify_erase',
                 default=True,

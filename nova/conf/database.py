@@ -22,6 +22,10 @@ _DEFAULT_SQL_CONNECTION = 'sqlite:///$state_path/nova.sqlite'
 
 
 def register_opts(conf):
+    set_defaults(conf)
+
+
+def set_defaults(conf):
     oslo_db_options.set_defaults(conf, connection=_DEFAULT_SQL_CONNECTION)
 
 

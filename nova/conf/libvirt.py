@@ -16,11 +16,7 @@ from oslo_config import cfg
 
 libvirt_group = cfg.OptGroup(
     'libvirt',
-    title='Libvirt options',
-    help="""
-How this compute service talks to its hypervisor, which persistent memory
-namespaces it offers to guests, and how it live-migrates them.
-""")
+    title='Libvirt options')
 
 connection_opts = [
     cfg.StrOpt('connection_uri',
@@ -53,6 +49,45 @@ placement resource class ``CUSTOM_PMEM_NAMESPACE_$LABEL``. Each namespace
 name must exist on the host and may appear only once. Example:
 ``128G:ns0|ns1|ns2,SMALL:ns3``. The service refuses to start when an entry
 is malformed or names a namespace the host does not have.
+"""),
+    cfg.StrOpt('pmem_backend',
+               default='ndctl',
+               choices=[('ndctl', 'Namespaces are devdax devices found with '
+                                  '``ndctl list -X`` and erased with '
+                                  '``daxio -z``. For real persistent memory '
+                                  'hosts.'),
+                        ('file', 'Namespaces are files named after the '
+                                 'namespace in ``pmem_file_dir``, erased in '
+                                 'place. For development, the emulated '
+                                 'hypervisor and test hosts.')],
+               help="Where the namespaces named in ``pmem_namespaces`` "
+                    "come from."),
+    cfg.StrOpt('pmem_file_dir',
+               default='$state_path/pmem',
+               help="""
+Directory holding the namespace files of the ``file`` backend. A namespace
+``ns0`` is the file ``<pmem_file_dir>/ns0``.
+"""),
+    cfg.IntOpt('pmem_file_size_mb',
+               default=64,
+               min=4,
+               help="""
+Size in MiB of a ``file`` backend namespace that does not exist yet; it is
+created sparse. Existing files keep their size.
+"""),
+    cfg.IntOpt('pmem_file_align_kb',
+               default=2048,
+               min=4,
+               help="""
+Alignment in KiB reported for ``file`` backend namespaces (the guest
+device's ``alignsize``). 2048 matches devdax namespaces.
+"""),
+    cfg.BoolOpt('pmem_allow_mixed_sizes',
+                default=False,
+                help="""
+Allow namespaces of different sizes under one label. Off by default: a
+label is a promise of one size to flavors, and a live migration can only
+map a guest's device onto a destination namespace of the same size.
 """),
 ]
 

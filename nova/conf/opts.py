@@ -26,7 +26,10 @@ def list_opts():
     return [(group, opts) for group, opts in merged.items() if opts]
 
 
-def set_defaults(conf):
-    """Apply nova-vpmem's defaults for library options (oslo.db)."""
-    from nova.conf import database
-    database.register_opts(conf)
+def set_defaults(conf=None):
+    """Apply nova-vpmem's defaults for library options (oslo.db, ksa).
+
+    oslo-config-generator calls this without arguments.
+    """
+    import nova.conf
+    nova.conf.set_library_defaults(conf or nova.conf.CONF)

@@ -24,12 +24,7 @@ DEFAULT_SERVICE_TYPE = 'placement'
 
 placement_group = cfg.OptGroup(
     PLACEMENT_GROUP,
-    title='Placement service options',
-    help="""
-Where the placement service is and how to authenticate to it. With
-``auth_type = none`` and ``endpoint_override`` set, requests go straight
-to that endpoint (the embedded, in-process placement uses this).
-""")
+    title='Placement service options')
 
 placement_opts = [
     cfg.StrOpt('microversion',
@@ -56,6 +51,11 @@ def register_opts(conf):
     ks_loading.register_auth_conf_options(conf, PLACEMENT_GROUP)
     ks_loading.register_adapter_conf_options(
         conf, PLACEMENT_GROUP, include_deprecated=False)
+    set_defaults(conf)
+
+
+def set_defaults(conf):
+    # keystoneauth's adapter options have no service type of their own.
     conf.set_default('service_type', DEFAULT_SERVICE_TYPE,
                      group=PLACEMENT_GROUP)
     conf.set_default('valid_interfaces', ['internal', 'public'],

@@ -1,0 +1,46 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Client side of the compute RPC API.
+
+Other services call a compute host through :class:`ComputeAPI`; the
+server side is :class:`nova.compute.manager.ComputeManager`.
+"""
+
+from nova import rpc
+
+RPC_TOPIC = 'compute'
+
+
+class ComputeAPI(rpc.VersionedAPI):
+    """Client side of the compute RPC API.
+
+    API version history:
+
+        * 1.0 - Initial version: ping
+
+    Adding a method or an argument bumps the minor version here, in
+    ``ComputeManager.target``, and in the service version history
+    (``nova.objects.service.SERVICE_VERSION_HISTORY``), so that callers
+    can tell which computes understand it. By default the client is capped
+    at the version of the oldest nova-compute in the database.
+    """
+
+    TOPIC = RPC_TOPIC
+    BINARY = 'nova-compute'
+    HISTORY_KEY = 'compute_rpc'
+    VERSION = '1.0'
+
+    def ping(self, ctxt, host, arg, timeout=None):
+        """Round trip to ``host``: returns ``{'host': host, 'arg': arg}``."""
+        cctxt = self._prepare('ping', '1.0', server=host, timeout=timeout)
+        return cctxt.call(ctxt, 'ping', arg=arg)

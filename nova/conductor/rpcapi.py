@@ -1,0 +1,44 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Client side of the conductor RPC API.
+
+Calls go to the ``conductor`` topic without a server name: any running
+conductor may take a request.
+"""
+
+from nova import rpc
+
+RPC_TOPIC = 'conductor'
+
+
+class ConductorAPI(rpc.VersionedAPI):
+    """Client side of the conductor RPC API.
+
+    API version history:
+
+        * 1.0 - Initial version: ping
+
+    A new method or argument bumps the minor version here, in
+    ``ConductorManager.target`` and in
+    ``nova.objects.service.SERVICE_VERSION_HISTORY``.
+    """
+
+    TOPIC = RPC_TOPIC
+    BINARY = 'nova-conductor'
+    HISTORY_KEY = 'conductor_rpc'
+    VERSION = '1.0'
+
+    def ping(self, ctxt, arg, timeout=None):
+        """Round trip to any conductor: ``{'host': its host, 'arg': arg}``."""
+        cctxt = self._prepare('ping', '1.0', timeout=timeout)
+        return cctxt.call(ctxt, 'ping', arg=arg)

@@ -1,0 +1,267 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""SQLAlchemy models of the nova-vpmem tables.
+
+The schema itself is created by the alembic migrations in
+``nova/db/migrations``; these models describe the same tables for the DB
+API's queries. A unit test compares the two so they cannot drift apart.
+
+Soft delete: a deleted row keeps its data and gets ``deleted = id``, so
+unique constraints that include ``deleted`` let a new live row reuse the
+values of a deleted one.
+"""
+
+import sqlalchemy as sa
+from oslo_utils import timeutils
+from sqlalchemy import orm
+
+# The migration type values a migrations row may hold.
+MIGRATION_TYPES = ('migration', 'resize', 'live-migration', 'evacuation')
+
+
+def _utcnow():
+    # Looked up at call time so tests can override timeutils' clock.
+    return timeutils.utcnow()
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at = orm.mapped_column(sa.DateTime, default=_utcnow)
+    updated_at = orm.mapped_column(sa.DateTime, onupdate=_utcnow)
+
+
+class SoftDeleteMixin(TimestampMixin):
+    deleted_at = orm.mapped_column(sa.DateTime)
+    deleted = orm.mapped_column(sa.Integer, default=0, nullable=False)
+
+
+class Service(SoftDeleteMixin, Base):
+    """A nova service (nova-compute, nova-conductor) on one host."""
+
+    __tablename__ = 'services'
+    __table_args__ = (
+        sa.UniqueConstraint('host', 'binary', 'deleted',
+                            name='uniq_services0host0binary0deleted'),
+        sa.UniqueConstraint('uuid', name='uniq_services0uuid'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    uuid = orm.mapped_column(sa.String(36), nullable=False)
+    host = orm.mapped_column(sa.String(255))
+    binary = orm.mapped_column(sa.String(255))
+    topic = orm.mapped_column(sa.String(255))
+    report_count = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    disabled = orm.mapped_column(sa.Boolean, nullable=False, default=False)
+    disabled_reason = orm.mapped_column(sa.String(255))
+    last_seen_up = orm.mapped_column(sa.DateTime)
+    forced_down = orm.mapped_column(sa.Boolean, nullable=False,
+                                    default=False)
+    version = orm.mapped_column(sa.Integer, nullable=False, default=0)
+
+
+class ComputeNode(SoftDeleteMixin, Base):
+    """The resources of one hypervisor node of a compute host."""
+
+    __tablename__ = 'compute_nodes'
+    __table_args__ = (
+        sa.UniqueConstraint(
+            'host', 'hypervisor_hostname', 'deleted',
+            name='uniq_compute_nodes0host0hypervisor_hostname0deleted'),
+        sa.UniqueConstraint('uuid', name='uniq_compute_nodes0uuid'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    uuid = orm.mapped_column(sa.String(36), nullable=False)
+    host = orm.mapped_column(sa.String(255))
+    hypervisor_hostname = orm.mapped_column(sa.String(255))
+    hypervisor_type = orm.mapped_column(sa.String(255))
+    hypervisor_version = orm.mapped_column(sa.Integer)
+    vcpus = orm.mapped_column(sa.Integer)
+    memory_mb = orm.mapped_column(sa.Integer)
+    local_gb = orm.mapped_column(sa.Integer)
+    vcpus_used = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    memory_mb_used = orm.mapped_column(sa.Integer, nullable=False,
+                                       default=0)
+    local_gb_used = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    # No server default: MySQL refuses one on TEXT columns.
+    cpu_info = orm.mapped_column(sa.Text, default='')
+    service_id = orm.mapped_column(sa.Integer)
+
+
+class Flavor(TimestampMixin, Base):
+    """A flavor. Flavors are deleted for real, not soft-deleted."""
+
+    __tablename__ = 'flavors'
+    __table_args__ = (
+        sa.UniqueConstraint('flavorid', name='uniq_flavors0flavorid'),
+        sa.UniqueConstraint('name', name='uniq_flavors0name'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    flavorid = orm.mapped_column(sa.String(255), nullable=False)
+    name = orm.mapped_column(sa.String(255), nullable=False)
+    memory_mb = orm.mapped_column(sa.Integer, nullable=False)
+    vcpus = orm.mapped_column(sa.Integer, nullable=False)
+    root_gb = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    ephemeral_gb = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    swap = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    disabled = orm.mapped_column(sa.Boolean, nullable=False, default=False)
+    is_public = orm.mapped_column(sa.Boolean, nullable=False, default=True)
+    description = orm.mapped_column(sa.Text)
+
+
+class FlavorExtraSpec(TimestampMixin, Base):
+    """One key/value extra spec of a flavor (e.g. ``hw:pmem``)."""
+
+    __tablename__ = 'flavor_extra_specs'
+    __table_args__ = (
+        sa.UniqueConstraint('flavor_id', 'key',
+                            name='uniq_flavor_extra_specs0flavor_id0key'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    flavor_id = orm.mapped_column(
+        sa.Integer,
+        sa.ForeignKey('flavors.id', ondelete='CASCADE',
+                      name='flavor_extra_specs_flavor_id_fkey'),
+        nullable=False)
+    key = orm.mapped_column(sa.String(255), nullable=False)
+    value = orm.mapped_column(sa.String(255))
+
+
+class Instance(SoftDeleteMixin, Base):
+    """An instance (server)."""
+
+    __tablename__ = 'instances'
+    __table_args__ = (
+        sa.UniqueConstraint('uuid', name='uniq_instances0uuid'),
+        sa.Index('instances_host_node_deleted_idx', 'host', 'node',
+                 'deleted'),
+        sa.Index('instances_project_id_deleted_idx', 'project_id',
+                 'deleted'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    uuid = orm.mapped_column(sa.String(36), nullable=False)
+    user_id = orm.mapped_column(sa.String(255))
+    project_id = orm.mapped_column(sa.String(255))
+    display_name = orm.mapped_column(sa.String(255))
+    host = orm.mapped_column(sa.String(255))
+    node = orm.mapped_column(sa.String(255))
+    launched_on = orm.mapped_column(sa.String(255))
+    vm_state = orm.mapped_column(sa.String(255))
+    task_state = orm.mapped_column(sa.String(255))
+    power_state = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    memory_mb = orm.mapped_column(sa.Integer)
+    vcpus = orm.mapped_column(sa.Integer)
+    root_gb = orm.mapped_column(sa.Integer)
+    ephemeral_gb = orm.mapped_column(sa.Integer)
+    image_ref = orm.mapped_column(sa.String(255))
+    launched_at = orm.mapped_column(sa.DateTime)
+    terminated_at = orm.mapped_column(sa.DateTime)
+    instance_type_id = orm.mapped_column(sa.Integer)
+
+
+# The text columns of instance_extra, each holding one object's JSON.
+INSTANCE_EXTRA_COLUMNS = ('flavor', 'resources', 'migration_context',
+                          'numa_topology')
+
+
+class InstanceExtra(SoftDeleteMixin, Base):
+    """Serialized objects that belong to one instance."""
+
+    __tablename__ = 'instance_extra'
+    __table_args__ = (
+        sa.UniqueConstraint('instance_uuid',
+                            name='uniq_instance_extra0instance_uuid'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    instance_uuid = orm.mapped_column(
+        sa.String(36),
+        sa.ForeignKey('instances.uuid',
+                      name='instance_extra_instance_uuid_fkey'),
+        nullable=False)
+    flavor = orm.mapped_column(sa.Text)
+    resources = orm.mapped_column(sa.Text)
+    migration_context = orm.mapped_column(sa.Text)
+    numa_topology = orm.mapped_column(sa.Text)
+
+
+class InstanceFault(SoftDeleteMixin, Base):
+    """An error recorded against an instance."""
+
+    __tablename__ = 'instance_faults'
+    __table_args__ = (
+        sa.Index('instance_faults_instance_uuid_deleted_created_at_idx',
+                 'instance_uuid', 'deleted', 'created_at'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    instance_uuid = orm.mapped_column(
+        sa.String(36),
+        sa.ForeignKey('instances.uuid',
+                      name='instance_faults_instance_uuid_fkey'),
+        nullable=False)
+    code = orm.mapped_column(sa.Integer, nullable=False)
+    message = orm.mapped_column(sa.String(255))
+    details = orm.mapped_column(sa.Text)
+    host = orm.mapped_column(sa.String(255))
+
+
+class Migration(SoftDeleteMixin, Base):
+    """A move of an instance between hosts (live or cold)."""
+
+    __tablename__ = 'migrations'
+    __table_args__ = (
+        sa.UniqueConstraint('uuid', name='uniq_migrations0uuid'),
+        sa.CheckConstraint(
+            sa.column('migration_type').in_(MIGRATION_TYPES),
+            name='ck_migrations_migration_type'),
+        sa.Index('migrations_instance_uuid_and_status_idx',
+                 'deleted', 'instance_uuid', 'status'),
+        # Two indexes rather than one over all four columns: MySQL caps
+        # an index key at 3072 bytes, 765 characters of utf8mb4.
+        sa.Index('migrations_source_compute_node_idx',
+                 'source_compute', 'source_node'),
+        sa.Index('migrations_dest_compute_node_idx',
+                 'dest_compute', 'dest_node'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    uuid = orm.mapped_column(sa.String(36), nullable=False)
+    source_compute = orm.mapped_column(sa.String(255))
+    dest_compute = orm.mapped_column(sa.String(255))
+    source_node = orm.mapped_column(sa.String(255))
+    dest_node = orm.mapped_column(sa.String(255))
+    dest_host = orm.mapped_column(sa.String(255))
+    instance_uuid = orm.mapped_column(
+        sa.String(36),
+        sa.ForeignKey('instances.uuid',
+                      name='migrations_instance_uuid_fkey'))
+    old_instance_type_id = orm.mapped_column(sa.Integer)
+    new_instance_type_id = orm.mapped_column(sa.Integer)
+    migration_type = orm.mapped_column(sa.String(32))
+    status = orm.mapped_column(sa.String(255))
+    hidden = orm.mapped_column(sa.Boolean, nullable=False, default=False)
+    memory_total = orm.mapped_column(sa.BigInteger)
+    memory_processed = orm.mapped_column(sa.BigInteger)
+    memory_remaining = orm.mapped_column(sa.BigInteger)
+    disk_total = orm.mapped_column(sa.BigInteger)
+    disk_processed = orm.mapped_column(sa.BigInteger)
+    disk_remaining = orm.mapped_column(sa.BigInteger)
+    user_id = orm.mapped_column(sa.String(255))
+    project_id = orm.mapped_column(sa.String(255))

@@ -1,0 +1,176 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Service: one running nova-vpmem process (nova-compute on host X...).
+
+Each service records its code's :data:`SERVICE_VERSION` in its row when
+it starts. Callers ask the minimum over the running services (or the
+version of one host's service) before using something new, and map that
+version to RPC API versions through :data:`SERVICE_VERSION_HISTORY`.
+"""
+
+from oslo_utils import uuidutils
+
+from nova.db import api as db
+from nova import exception
+from nova.objects import base
+from nova.objects import fields
+
+# What each service version means, index = version. Append an entry (and
+# never edit an old one) whenever a service gains something a peer must
+# know about before it relies on it: an RPC method or argument, or a
+# behaviour such as vpmem live migration support.
+SERVICE_VERSION_HISTORY = (
+    # Version 0: a service that never reported a version. Treated as the
+    # oldest release, which spoke the 1.0 RPC APIs.
+    {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
+    # Version 1: the first versioned release.
+    {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
+)
+
+# The version of the code running here: the last history entry.
+SERVICE_VERSION = len(SERVICE_VERSION_HISTORY) - 1
+
+COMPUTE_BINARY = 'nova-compute'
+
+
+@base.NovaObjectRegistry.register
+class Service(base.NovaPersistentObject, base.NovaObject):
+    # Version 1.0: Initial version
+    VERSION = '1.0'
+
+    fields = {
+        'id': fields.IntegerField(read_only=True),
+        'uuid': fields.UUIDField(),
+        'host': fields.StringField(nullable=True),
+        'binary': fields.StringField(nullable=True),
+        'topic': fields.StringField(nullable=True),
+        'report_count': fields.IntegerField(default=0),
+        'disabled': fields.BooleanField(default=False),
+        'disabled_reason': fields.StringField(nullable=True),
+        'last_seen_up': fields.DateTimeField(nullable=True),
+        'forced_down': fields.BooleanField(default=False),
+        # 0 means the service never said (see SERVICE_VERSION_HISTORY).
+        'version': fields.IntegerField(default=0),
+    }
+
+    @staticmethod
+    def _from_db_object(context, service, db_service):
+        base.fill_from_db(service, db_service)
+        service._context = context
+        service.obj_reset_changes()
+        return service
+
+    @classmethod
+    @base.remotable
+    def get_by_id(cls, context, service_id):
+        return cls._from_db_object(context, cls(),
+                                   db.service_get(context, service_id))
+
+    @classmethod
+    @base.remotable
+    def get_by_uuid(cls, context, service_uuid):
+        return cls._from_db_object(
+            context, cls(), db.service_get_by_uuid(context, service_uuid))
+
+    @classmethod
+    @base.remotable
+    def get_by_host_and_binary(cls, context, host, binary):
+        """The service ``binary`` on ``host``; HostBinaryNotFound if none."""
+        db_service = db.service_get_by_host_and_binary(context, host, binary)
+        return cls._from_db_object(context, cls(), db_service)
+
+    @classmethod
+    @base.remotable
+    def get_by_compute_host(cls, context, host):
+        """The nova-compute service of ``host``; ComputeHostNotFound."""
+        try:
+            db_service = db.service_get_by_host_and_binary(
+                context, host, COMPUTE_BINARY)
+        except exception.HostBinaryNotFound:
+            raise exception.ComputeHostNotFound(host=host)
+        return cls._from_db_object(context, cls(), db_service)
+
+    @base.remotable
+    def create(self):
+        if self.obj_attr_is_set('id'):
+            raise exception.ObjectActionError(action='create',
+                                              reason='already created')
+        if not self.obj_attr_is_set('uuid'):
+            self.uuid = uuidutils.generate_uuid()
+        if not self.obj_attr_is_set('version'):
+            self.version = SERVICE_VERSION
+        db_service = db.service_create(self._context,
+                                       base.changes_for_db(self))
+        self._from_db_object(self._context, self, db_service)
+
+    @base.remotable
+    def save(self):
+        updates = base.changes_for_db(self, skip=('uuid',))
+        if not updates:
+            return
+        db_service = db.service_update(self._context, self.id, updates)
+        self._from_db_object(self._context, self, db_service)
+
+    @base.remotable
+    def destroy(self):
+        db.service_destroy(self._context, self.id)
+        self.deleted = True
+        self.obj_reset_changes(['deleted'])
+
+    @classmethod
+    def get_minimum_version_multi(cls, context, binaries):
+        """The lowest version among the running services of ``binaries``.
+
+        Deleted and forced-down services do not count. 0 if none runs, or
+        if one of them never reported a version.
+        """
+        versions = db.service_get_minimum_version(context, list(binaries))
+        known = [versions.get(binary) for binary in binaries]
+        if not known or any(version is None for version in known):
+            return 0
+        return min(known)
+
+    @classmethod
+    @base.remotable
+    def get_minimum_version(cls, context, binary):
+        return cls.get_minimum_version_multi(context, [binary])
+
+
+@base.NovaObjectRegistry.register
+class ServiceList(base.ObjectListBase, base.NovaObject):
+    # Version 1.0: Initial version (Service 1.0)
+    VERSION = '1.0'
+
+    fields = {
+        'objects': fields.ListOfObjectsField('Service'),
+    }
+    obj_relationships = {
+        'objects': [('1.0', '1.0')],
+    }
+
+    @classmethod
+    @base.remotable
+    def get_all(cls, context, disabled=None):
+        """Every service; only enabled or disabled ones if ``disabled``."""
+        db_services = db.service_get_all(context, disabled=disabled)
+        return base.obj_make_list(context, cls(context), Service,
+                                  db_services)
+
+    @classmethod
+    @base.remotable
+    def get_by_binary(cls, context, binary, include_disabled=False):
+        """The services of ``binary``; disabled ones only when asked."""
+        db_services = db.service_get_all_by_binary(
+            context, binary, include_disabled=include_disabled)
+        return base.obj_make_list(context, cls(context), Service,
+                                  db_services)

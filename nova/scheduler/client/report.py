@@ -1,0 +1,365 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The placement client: inventories, allocations, allocation candidates.
+
+Placement owns quantities. This client is how nova-vpmem reads and writes
+them, over HTTP through a keystoneauth1 adapter built from the
+``[placement]`` options, with microversion headers and retries on
+generation conflicts (another writer changed the provider or consumer
+between our read and our write).
+"""
+
+import threading
+
+from keystoneauth1 import exceptions as ks_exc
+from keystoneauth1 import loading as ks_loading
+from oslo_log import log as logging
+
+import nova.conf
+from nova import exception
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+GROUP = nova.conf.placement.PLACEMENT_GROUP
+
+# Consumer types (placement >= 1.38) tell an instance's allocations from
+# those a migration holds on the source during a move.
+CONSUMER_TYPE_INSTANCE = 'INSTANCE'
+CONSUMER_TYPE_MIGRATION = 'MIGRATION'
+
+_CONCURRENT_UPDATE = 'placement.concurrent_update'
+_INVENTORY_IN_USE = 'placement.inventory.inuse'
+
+
+def configure_token_auth(conf, endpoint, token):
+    """Point ``[placement]`` at ``endpoint`` with a fixed token.
+
+    Used by the embedded deployment and tests, where placement runs
+    in-process with ``noauth2`` and needs only an ``X-Auth-Token``.
+    """
+    conf.register_opts(ks_loading.get_auth_plugin_conf_options('admin_token'),
+                       group=GROUP)
+    conf.set_override('auth_type', 'admin_token', group=GROUP)
+    conf.set_override('endpoint', endpoint, group=GROUP)
+    conf.set_override('token', token, group=GROUP)
+
+
+def _error_code(resp):
+    try:
+        return resp.json()['errors'][0].get('code')
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def _error_detail(resp):
+    try:
+        return resp.json()['errors'][0].get('detail', resp.text)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return resp.text
+
+
+class SchedulerReportClient:
+    """Client of the placement API for one service."""
+
+    def __init__(self, adapter=None):
+        self._adapter = adapter
+        self._lock = threading.Lock()
+        # Custom resource classes known to exist, to skip re-creating them.
+        self._known_rcs = set()
+
+    # -- transport -------------------------------------------------------
+
+    @property
+    def adapter(self):
+        with self._lock:
+            if self._adapter is None:
+                self._adapter = self._create_adapter()
+            return self._adapter
+
+    @staticmethod
+    def _create_adapter():
+        auth = ks_loading.load_auth_from_conf_options(CONF, GROUP)
+        session = ks_loading.load_session_from_conf_options(
+            CONF, GROUP, auth=auth)
+        return ks_loading.load_adapter_from_conf_options(
+            CONF, GROUP, session=session, auth=auth,
+            default_microversion=CONF.placement.microversion,
+            raise_exc=False)
+
+    def _request(self, method, url, body=None, global_request_id=None):
+        kwargs = {}
+        if body is not None:
+            kwargs['json'] = body
+        if global_request_id:
+            kwargs['global_request_id'] = global_request_id
+        try:
+            return self.adapter.request(url, method, **kwargs)
+        except ks_exc.ClientException as e:
+            endpoint = (CONF.placement.endpoint_override or
+                        getattr(CONF.placement, 'endpoint', None) or
+                        'the catalog endpoint')
+            raise exception.PlacementAPIConnectFailure(
+                endpoint=endpoint, error=e)
+
+    def _get(self, url, context=None):
+        return self._request('GET', url, global_request_id=_req_id(context))
+
+    def _put(self, url, body, context=None):
+        return self._request('PUT', url, body, _req_id(context))
+
+    def _post(self, url, body, context=None):
+        return self._request('POST', url, body, _req_id(context))
+
+    def _delete(self, url, context=None):
+        return self._request('DELETE', url, global_request_id=_req_id(context))
+
+    @staticmethod
+    def _fail(resp, method, url):
+        raise exception.PlacementRequestFailed(
+            status=resp.status_code, method=method, url=url,
+            detail=_error_detail(resp))
+
+    # -- resource providers and inventory --------------------------------
+
+    def get_provider(self, context, rp_uuid):
+        """Return the provider's JSON, or None if placement lacks it."""
+        url = '/resource_providers/%s' % rp_uuid
+        resp = self._get(url, context)
+        if resp.status_code == 404:
+            return None
+        if resp.status_code != 200:
+            self._fail(resp, 'GET', url)
+        return resp.json()
+
+    def ensure_resource_provider(self, context, rp_uuid, name):
+        """Create the provider if it does not exist; return its generation."""
+        provider = self.get_provider(context, rp_uuid)
+        if provider is not None:
+            return provider['generation']
+        body = {'uuid': rp_uuid, 'name': name}
+        resp = self._post('/resource_providers', body, context)
+        if resp.status_code == 200:
+            return resp.json()['generation']
+        if resp.status_code == 409:
+            # Created by someone else meanwhile (a restart racing itself).
+            provider = self.get_provider(context, rp_uuid)
+            if provider is not None:
+                return provider['generation']
+        self._fail(resp, 'POST', '/resource_providers')
+
+    def delete_resource_provider(self, context, rp_uuid):
+        url = '/resource_providers/%s' % rp_uuid
+        resp = self._delete(url, context)
+        if resp.status_code not in (204, 404):
+            self._fail(resp, 'DELETE', url)
+
+    def ensure_resource_classes(self, context, resource_classes):
+        for rc in resource_classes:
+            if not rc.startswith('CUSTOM_') or rc in self._known_rcs:
+                continue
+            url = '/resource_classes/%s' % rc
+            resp = self._put(url, None, context)
+            if resp.status_code not in (201, 204):
+                self._fail(resp, 'PUT', url)
+            self._known_rcs.add(rc)
+
+    def get_inventory(self, context, rp_uuid):
+        """Return ``(generation, {rc: inventory})`` of a provider."""
+        url = '/resource_providers/%s/inventories' % rp_uuid
+        resp = self._get(url, context)
+        if resp.status_code != 200:
+            self._fail(resp, 'GET', url)
+        body = resp.json()
+        return body['resource_provider_generation'], body['inventories']
+
+    def set_inventory(self, context, rp_uuid, name, inventories):
+        """Make the provider's inventory exactly ``inventories``.
+
+        ``inventories`` maps resource class to placement's inventory
+        fields (total, reserved, min_unit, max_unit, step_size,
+        allocation_ratio). Classes left out are removed, which placement
+        refuses (InventoryInUse) while something is allocated from them.
+        """
+        self.ensure_resource_provider(context, rp_uuid, name)
+        self.ensure_resource_classes(context, inventories)
+        url = '/resource_providers/%s/inventories' % rp_uuid
+        retries = CONF.placement.generation_conflict_retries
+        generation = None
+        for _attempt in range(retries + 1):
+            generation, current = self.get_inventory(context, rp_uuid)
+            if current == inventories:
+                return generation
+            body = {'resource_provider_generation': generation,
+                    'inventories': inventories}
+            resp = self._put(url, body, context)
+            if resp.status_code == 200:
+                return resp.json()['resource_provider_generation']
+            code = _error_code(resp)
+            if resp.status_code == 409 and code == _INVENTORY_IN_USE:
+                removed = sorted(set(current) - set(inventories))
+                raise exception.InventoryInUse(
+                    uuid=rp_uuid, resource_classes=', '.join(removed) or
+                    _error_detail(resp))
+            if resp.status_code == 409 and code == _CONCURRENT_UPDATE:
+                LOG.debug('Inventory of %s changed under us, retrying',
+                          rp_uuid)
+                continue
+            self._fail(resp, 'PUT', url)
+        raise exception.ResourceProviderUpdateConflict(
+            uuid=rp_uuid, retries=retries + 1, generation=generation)
+
+    def get_usages(self, context, rp_uuid):
+        """Return ``{rc: used}`` for one provider."""
+        url = '/resource_providers/%s/usages' % rp_uuid
+        resp = self._get(url, context)
+        if resp.status_code != 200:
+            self._fail(resp, 'GET', url)
+        return resp.json()['usages']
+
+    # -- allocations -----------------------------------------------------
+
+    def get_allocations_for_consumer(self, context, consumer_uuid):
+        """Return the consumer's full allocation document.
+
+        ``{'allocations': {rp_uuid: {'resources': {...}, 'generation'}},
+        'consumer_generation': int or None, 'project_id', 'user_id',
+        'consumer_type'}``; ``allocations`` is empty for an unknown
+        consumer.
+        """
+        url = '/allocations/%s' % consumer_uuid
+        resp = self._get(url, context)
+        if resp.status_code != 200:
+            raise exception.ConsumerAllocationRetrievalFailed(
+                consumer_uuid=consumer_uuid, error=_error_detail(resp))
+        return resp.json()
+
+    def get_allocations_on_provider(self, context, consumer_uuid, rp_uuid):
+        """Return ``{rc: amount}`` the consumer holds on one provider."""
+        allocs = self.get_allocations_for_consumer(
+            context, consumer_uuid)['allocations']
+        return dict(allocs.get(rp_uuid, {}).get('resources', {}))
+
+    def put_allocations(self, context, consumer_uuid, allocations,
+                        project_id, user_id, consumer_generation,
+                        consumer_type=CONSUMER_TYPE_INSTANCE):
+        """Replace the consumer's allocations.
+
+        ``allocations`` maps provider uuid to ``{rc: amount}``. Placement
+        checks ``consumer_generation`` (None for a new consumer), so a
+        concurrent writer makes this fail instead of being overwritten.
+        Returns False (after logging why) when placement refuses, for
+        example when a provider lacks the capacity.
+        """
+        url = '/allocations/%s' % consumer_uuid
+        body = {
+            'allocations': {rp: {'resources': res}
+                            for rp, res in allocations.items()},
+            'project_id': project_id,
+            'user_id': user_id,
+            'consumer_generation': consumer_generation,
+            'consumer_type': consumer_type,
+        }
+        resp = self._put(url, body, context)
+        if resp.status_code == 204:
+            return True
+        LOG.warning('Placement refused allocations of %(consumer)s: '
+                    '%(status)s %(detail)s',
+                    {'consumer': consumer_uuid, 'status': resp.status_code,
+                     'detail': _error_detail(resp)})
+        if resp.status_code == 409:
+            return False
+        self._fail(resp, 'PUT', url)
+
+    def claim_resources(self, context, consumer_uuid, allocations,
+                        project_id, user_id, consumer_generation=None):
+        """Claim for an instance; raise AllocationUpdateFailed if refused."""
+        if not self.put_allocations(context, consumer_uuid, allocations,
+                                    project_id, user_id,
+                                    consumer_generation):
+            raise exception.AllocationUpdateFailed(
+                consumer_uuid=consumer_uuid,
+                error='placement refused the claim (capacity or a '
+                      'concurrent update)')
+
+    def move_allocations(self, context, source_consumer, target_consumer,
+                         target_type=CONSUMER_TYPE_MIGRATION):
+        """Move all of ``source_consumer``'s allocations to another consumer.
+
+        One ``POST /allocations`` empties the source and fills the target
+        atomically, checking both consumer generations: a live migration
+        uses it to hand the instance's source allocations to the
+        migration record.
+        """
+        source = self.get_allocations_for_consumer(context, source_consumer)
+        target = self.get_allocations_for_consumer(context, target_consumer)
+        if not source['allocations']:
+            raise exception.AllocationMoveFailed(
+                source=source_consumer, target=target_consumer,
+                error='the source consumer holds no allocations')
+        body = {
+            source_consumer: {
+                'allocations': {},
+                'project_id': source['project_id'],
+                'user_id': source['user_id'],
+                'consumer_generation': source['consumer_generation'],
+                'consumer_type': source.get('consumer_type',
+                                            CONSUMER_TYPE_INSTANCE),
+            },
+            target_consumer: {
+                'allocations': {
+                    rp: {'resources': a['resources']}
+                    for rp, a in source['allocations'].items()},
+                'project_id': source['project_id'],
+                'user_id': source['user_id'],
+                # None for a consumer placement has not seen yet.
+                'consumer_generation': target.get('consumer_generation'),
+                'consumer_type': target_type,
+            },
+        }
+        resp = self._post('/allocations', body, context)
+        if resp.status_code != 204:
+            raise exception.AllocationMoveFailed(
+                source=source_consumer, target=target_consumer,
+                error=_error_detail(resp))
+        return source
+
+    def delete_allocations(self, context, consumer_uuid):
+        """Remove every allocation of the consumer (absent is fine)."""
+        url = '/allocations/%s' % consumer_uuid
+        resp = self._delete(url, context)
+        if resp.status_code not in (204, 404):
+            self._fail(resp, 'DELETE', url)
+
+    # -- scheduling ------------------------------------------------------
+
+    def get_allocation_candidates(self, context, resources, limit=None):
+        """Return ``(allocation_requests, provider_summaries)``.
+
+        ``resources`` maps resource class to the amount one instance
+        needs, all from one provider tree.
+        """
+        query = ','.join('%s:%d' % (rc, amount)
+                         for rc, amount in sorted(resources.items()))
+        url = '/allocation_candidates?resources=%s' % query
+        if limit:
+            url += '&limit=%d' % limit
+        resp = self._get(url, context)
+        if resp.status_code != 200:
+            self._fail(resp, 'GET', url)
+        body = resp.json()
+        return body['allocation_requests'], body['provider_summaries']
+
+
+def _req_id(context):
+    return getattr(context, 'global_id', None) if context else None

@@ -1,0 +1,168 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Tests of the migrations table's DB API (instance moves, not schema)."""
+
+import datetime
+
+from nova.db import api as db
+from nova import exception
+from nova.tests.unit.db import base
+from nova.tests.unit.db import test_instances
+
+
+class MigrationRecordTestCase(base.DbTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.instance = db.instance_create(
+            self.context, test_instances.instance_values())
+        self.clock = datetime.datetime(2024, 1, 1)
+
+    def _create(self, instance_uuid=None, **values):
+        # Distinct creation times make "newest first" checkable.
+        self.clock += datetime.timedelta(minutes=1)
+        migration = {'source_compute': 'src', 'source_node': 'src-node',
+                     'dest_compute': 'dst', 'dest_node': 'dst-node',
+                     'dest_host': '192.0.2.2',
+                     'instance_uuid': instance_uuid or self.instance['uuid'],
+                     'migration_type': 'live-migration',
+                     'status': 'running', 'created_at': self.clock}
+        migration.update(values)
+        return db.migration_create(self.context, migration)
+
+    def test_create_and_get(self):
+        migration = self._create(memory_total=2 ** 40)
+        self.assertIs(dict, type(migration))
+        self.assertEqual(36, len(migration['uuid']))
+        self.assertFalse(migration['hidden'])
+        self.assertEqual(2 ** 40, migration['memory_total'])
+        self.assertEqual(migration, db.migration_get(self.context,
+                                                     migration['id']))
+        self.assertEqual(migration, db.migration_get_by_uuid(
+            self.context, migration['uuid']))
+        self.assertEqual(migration, db.migration_get_by_id_and_instance(
+            self.context, migration['id'], self.instance['uuid']))
+
+    def test_get_missing_raises(self):
+        migration = self._create()
+        self.assertRaises(exception.MigrationNotFound,
+                          db.migration_get, self.context, 99)
+        self.assertRaises(exception.MigrationNotFound,
+                          db.migration_get_by_uuid, self.context, 'x')
+        self.assertRaises(exception.MigrationNotFound,
+                          db.migration_get_by_id_and_instance,
+                          self.context, migration['id'], 'other-instance')
+
+    def test_create_checks_type_instance_and_uuid(self):
+        self.assertRaises(exception.Invalid, self._create,
+                          migration_type='teleport')
+        exc = self.assertRaises(exception.InstanceNotFound, self._create,
+                                instance_uuid='missing')
+        self.assertEqual('missing', exc.kwargs['instance_id'])
+        migration = self._create()
+        self.assertRaises(exception.MigrationExists, self._create,
+                          uuid=migration['uuid'])
+
+    def test_update(self):
+        migration = self._create()
+        updated = db.migration_update(self.context, migration['id'], {
+            'status': 'completed', 'memory_processed': 10,
+            'memory_remaining': 0})
+        self.assertEqual('completed', updated['status'])
+        self.assertEqual(10, updated['memory_processed'])
+        self.assertEqual(updated, db.migration_get(self.context,
+                                                   migration['id']))
+        self.assertRaises(exception.MigrationNotFound, db.migration_update,
+                          self.context, 99, {'status': 'error'})
+        self.assertRaises(exception.Invalid, db.migration_update,
+                          self.context, migration['id'],
+                          {'migration_type': 'teleport'})
+
+    def test_in_progress_by_instance(self):
+        running = self._create(status='running')
+        queued = self._create(status='queued', migration_type='migration')
+        for status in ('confirmed', 'reverted', 'error', 'failed',
+                       'completed', 'cancelled', 'done'):
+            self._create(status=status)
+        self.assertEqual([queued['id'], running['id']], [
+            m['id'] for m in db.migration_get_in_progress_by_instance(
+                self.context, self.instance['uuid'])])
+        self.assertEqual([running['id']], [
+            m['id'] for m in db.migration_get_in_progress_by_instance(
+                self.context, self.instance['uuid'],
+                migration_type='live-migration')])
+
+    def test_in_progress_and_error_by_host_and_node(self):
+        outgoing = self._create(status='running')
+        incoming = self._create(source_compute='other',
+                                source_node='other-node',
+                                dest_compute='src', dest_node='src-node',
+                                status='preparing')
+        errored = self._create(status='error')
+        # Same host, another node: not this node's business.
+        self._create(source_node='elsewhere', dest_compute='dst2')
+        for status in ('confirmed', 'reverted', 'completed', 'failed',
+                       'cancelled', 'done'):
+            self._create(status=status)
+        found = db.migration_get_in_progress_and_error_by_host_and_node(
+            self.context, 'src', 'src-node')
+        self.assertEqual([errored['id'], incoming['id'], outgoing['id']],
+                         [m['id'] for m in found])
+        found = db.migration_get_in_progress_and_error_by_host_and_node(
+            self.context, 'dst', 'dst-node')
+        self.assertEqual({errored['id'], outgoing['id']},
+                         {m['id'] for m in found})
+
+    def test_deleted_migrations_are_not_in_progress(self):
+        self._create(status='running')
+        db.instance_destroy(self.context, self.instance['uuid'])
+        self.assertEqual([], db.migration_get_in_progress_by_instance(
+            self.context, self.instance['uuid']))
+        self.assertEqual(
+            [], db.migration_get_in_progress_and_error_by_host_and_node(
+                self.context, 'src', 'src-node'))
+        self.assertEqual([], db.migration_get_all_by_filters(
+            self.context, {}))
+        self.assertEqual(1, len(db.migration_get_all_by_filters(
+            self.deleted_context(), {})))
+
+    def test_get_all_by_filters(self):
+        other = db.instance_create(self.context,
+                                   test_instances.instance_values())
+        live = self._create()
+        cold = self._create(migration_type='resize', status='finished',
+                            source_compute='dst', dest_compute='third',
+                            instance_uuid=other['uuid'])
+        hidden = self._create(source_compute='fourth',
+                              dest_compute='fifth', hidden=True,
+                              status='error')
+
+        def ids(filters):
+            return [m['id'] for m in db.migration_get_all_by_filters(
+                self.context, filters)]
+
+        self.assertEqual([hidden['id'], cold['id'], live['id']], ids({}))
+        self.assertEqual([cold['id'], live['id']], ids({'host': 'dst'}))
+        self.assertEqual([live['id']], ids({'status': 'running'}))
+        self.assertEqual([hidden['id'], live['id']],
+                         ids({'status': ['running', 'error']}))
+        self.assertEqual([cold['id']], ids({'migration_type': 'resize'}))
+        self.assertEqual([cold['id']],
+                         ids({'instance_uuid': other['uuid']}))
+        self.assertEqual([live['id']], ids({'source_compute': 'src'}))
+        self.assertEqual([cold['id']], ids({'dest_compute': 'third'}))
+        self.assertEqual([hidden['id']], ids({'hidden': True}))
+        self.assertEqual([live['id']],
+                         ids({'hidden': False, 'host': 'src'}))
+        self.assertRaises(exception.Invalid, db.migration_get_all_by_filters,
+                          self.context, {'colour': 'red'})

@@ -1,0 +1,170 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Tests of the placement client against the real placement service."""
+
+import uuid
+
+from nova import exception
+from nova.scheduler.client import report
+from nova import test
+from nova.tests import fixtures as nova_fixtures
+
+PMEM = 'CUSTOM_PMEM_NAMESPACE_4GB'
+
+
+def _inv(total):
+    return {'total': total, 'reserved': 0, 'min_unit': 1, 'max_unit': total,
+            'step_size': 1, 'allocation_ratio': 1.0}
+
+
+class TestReportClient(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.placement = self.useFixture(nova_fixtures.PlacementFixture())
+        self.client = report.SchedulerReportClient()
+        self.rp_a = str(uuid.uuid4())
+        self.rp_b = str(uuid.uuid4())
+        for rp, name in ((self.rp_a, 'host-a'), (self.rp_b, 'host-b')):
+            self.client.set_inventory(self.context, rp, name,
+                                      {'VCPU': _inv(8), PMEM: _inv(2)})
+        self.project = str(uuid.uuid4())
+        self.user = str(uuid.uuid4())
+
+    def test_inventory_with_custom_class(self):
+        generation, inventories = self.client.get_inventory(
+            self.context, self.rp_a)
+        self.assertEqual({'VCPU', PMEM}, set(inventories))
+        self.assertEqual(2, inventories[PMEM]['total'])
+        # Writing the same inventory again changes nothing.
+        self.assertEqual(generation, self.client.set_inventory(
+            self.context, self.rp_a, 'host-a',
+            {'VCPU': _inv(8), PMEM: _inv(2)}))
+
+    def test_inventory_retries_on_generation_conflict(self):
+        real_get = self.client.get_inventory
+        calls = []
+
+        def stale_once(context, rp_uuid):
+            generation, inventories = real_get(context, rp_uuid)
+            calls.append(generation)
+            if len(calls) == 1:
+                # Another writer bumps the generation after our read.
+                self.client.set_inventory(context, rp_uuid, 'host-a',
+                                          {'VCPU': _inv(4), PMEM: _inv(2)})
+            return generation, inventories
+
+        self.client.get_inventory = stale_once
+        self.client.set_inventory(self.context, self.rp_a, 'host-a',
+                                  {'VCPU': _inv(8), PMEM: _inv(3)})
+        self.client.get_inventory = real_get
+        _gen, inventories = self.client.get_inventory(self.context, self.rp_a)
+        self.assertEqual(3, inventories[PMEM]['total'])
+        self.assertGreaterEqual(len(calls), 2)
+
+    def test_inventory_conflicts_exhaust_retries(self):
+        self.flags(generation_conflict_retries=1, group='placement')
+        real_get = self.client.get_inventory
+
+        def always_stale(context, rp_uuid):
+            generation, inventories = real_get(context, rp_uuid)
+            return generation - 1, inventories
+
+        self.client.get_inventory = always_stale
+        self.assertRaises(exception.ResourceProviderUpdateConflict,
+                          self.client.set_inventory, self.context,
+                          self.rp_a, 'host-a', {'VCPU': _inv(1)})
+
+    def test_claim_and_capacity_refusal(self):
+        inst1, inst2 = str(uuid.uuid4()), str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst1,
+                                    {self.rp_a: {PMEM: 2, 'VCPU': 1}},
+                                    self.project, self.user)
+        self.assertEqual({PMEM: 2, 'VCPU': 1},
+                         self.client.get_usages(self.context, self.rp_a))
+        err = self.assertRaises(
+            exception.AllocationUpdateFailed, self.client.claim_resources,
+            self.context, inst2, {self.rp_a: {PMEM: 1}}, self.project,
+            self.user)
+        self.assertIn(inst2, str(err))
+        self.assertEqual(
+            {}, self.client.get_allocations_for_consumer(
+                self.context, inst2)['allocations'])
+
+    def test_removing_allocated_inventory_is_refused(self):
+        inst = str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_a: {PMEM: 1}},
+                                    self.project, self.user)
+        err = self.assertRaises(
+            exception.InventoryInUse, self.client.set_inventory,
+            self.context, self.rp_a, 'host-a', {'VCPU': _inv(8)})
+        self.assertIn(PMEM, str(err))
+
+    def test_move_allocations_to_migration_consumer(self):
+        inst, migration = str(uuid.uuid4()), str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_a: {PMEM: 1, 'VCPU': 2}},
+                                    self.project, self.user)
+        self.client.move_allocations(self.context, inst, migration)
+        self.assertEqual({}, self.client.get_allocations_for_consumer(
+            self.context, inst)['allocations'])
+        moved = self.client.get_allocations_for_consumer(
+            self.context, migration)
+        self.assertEqual({PMEM: 1, 'VCPU': 2},
+                         moved['allocations'][self.rp_a]['resources'])
+        self.assertEqual(report.CONSUMER_TYPE_MIGRATION,
+                         moved['consumer_type'])
+        # Usage on the provider did not change while it moved.
+        self.assertEqual({PMEM: 1, 'VCPU': 2},
+                         self.client.get_usages(self.context, self.rp_a))
+
+    def test_stale_consumer_generation_is_refused(self):
+        inst = str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_a: {PMEM: 1}},
+                                    self.project, self.user)
+        self.assertFalse(self.client.put_allocations(
+            self.context, inst, {self.rp_b: {PMEM: 1}}, self.project,
+            self.user, consumer_generation=None))
+        self.assertEqual({PMEM: 0, 'VCPU': 0},
+                         self.client.get_usages(self.context, self.rp_b))
+
+    def test_delete_allocations(self):
+        inst = str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_b: {PMEM: 2}},
+                                    self.project, self.user)
+        self.client.delete_allocations(self.context, inst)
+        self.client.delete_allocations(self.context, inst)  # idempotent
+        self.assertEqual({PMEM: 0, 'VCPU': 0},
+                         self.client.get_usages(self.context, self.rp_b))
+
+    def test_allocation_candidates_follow_capacity(self):
+        reqs, summaries = self.client.get_allocation_candidates(
+            self.context, {PMEM: 2})
+        self.assertEqual({self.rp_a, self.rp_b}, set(summaries))
+        self.client.claim_resources(self.context, str(uuid.uuid4()),
+                                    {self.rp_a: {PMEM: 1}},
+                                    self.project, self.user)
+        reqs, summaries = self.client.get_allocation_candidates(
+            self.context, {PMEM: 2})
+        self.assertEqual([self.rp_b],
+                         [rp for r in reqs for rp in r['allocations']])
+
+    def test_unreachable_placement_names_endpoint(self):
+        report.configure_token_auth(self.conf, 'http://127.0.0.1:9', 'admin')
+        client = report.SchedulerReportClient()
+        err = self.assertRaises(exception.PlacementAPIConnectFailure,
+                                client.get_usages, self.context, self.rp_a)
+        self.assertIn('127.0.0.1:9', str(err))

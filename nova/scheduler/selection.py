@@ -1,0 +1,145 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Choosing a host: allocation candidates from placement, then a claim.
+
+The scheduler is a library the conductor calls, not a service of its own.
+Placement answers which compute nodes can hold the request; this module
+drops those whose service is down or disabled (or that the caller
+excludes), orders the rest, and claims the instance's resources on one of
+them. The claim is what makes the choice stick: two concurrent requests
+for the last namespace cannot both succeed in placement.
+"""
+
+import dataclasses
+
+from oslo_log import log as logging
+
+from nova import exception
+from nova import objects
+from nova.scheduler.client import report
+from nova.scheduler import request as sched_request
+from nova import servicegroup
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class Selection:
+    """One usable destination and what the instance would hold there."""
+
+    host: str
+    nodename: str
+    compute_node_uuid: str
+    # {rp_uuid: {rc: amount}}: what to write to placement for the claim.
+    allocations: dict
+    # Free units per resource class on the node before the claim.
+    free: dict = dataclasses.field(default_factory=dict)
+
+
+def get_candidates(context, reportclient, resources, ignore_hosts=(),
+                   requested_host=None, requested_node=None):
+    """Return usable Selections for ``resources``, best first."""
+    alloc_reqs, summaries = reportclient.get_allocation_candidates(
+        context, resources)
+    candidates = []
+    for alloc_req in alloc_reqs:
+        providers = list(alloc_req['allocations'])
+        # One provider per compute node: the root holds everything here.
+        rp_uuid = providers[0]
+        try:
+            node = objects.ComputeNode.get_by_uuid(context, rp_uuid)
+        except exception.ComputeNodeNotFound:
+            LOG.debug('Provider %s is not a compute node we know', rp_uuid)
+            continue
+        if node.host in ignore_hosts:
+            continue
+        if requested_host and node.host != requested_host:
+            continue
+        if requested_node and node.hypervisor_hostname != requested_node:
+            continue
+        if not _service_usable(context, node.host):
+            continue
+        summary = summaries.get(rp_uuid, {}).get('resources', {})
+        free = {rc: v['capacity'] - v['used'] for rc, v in summary.items()}
+        candidates.append(Selection(
+            host=node.host, nodename=node.hypervisor_hostname,
+            compute_node_uuid=rp_uuid,
+            allocations={rp: a['resources']
+                         for rp, a in alloc_req['allocations'].items()},
+            free=free))
+    # Spread: the node with the most free units of what was asked first,
+    # so one host does not fill up while others idle; host name breaks
+    # ties for a stable order.
+    candidates.sort(key=lambda s: (-sum(s.free.get(rc, 0)
+                                        for rc in resources), s.host))
+    return candidates
+
+
+def _service_usable(context, host):
+    try:
+        service = objects.Service.get_by_compute_host(context, host)
+    except exception.NotFound:
+        return False
+    if service.disabled:
+        LOG.debug('Skipping %s: its compute service is disabled', host)
+        return False
+    if not servicegroup.service_is_up(service):
+        LOG.debug('Skipping %s: its compute service is down', host)
+        return False
+    return True
+
+
+def claim(context, reportclient, selection, consumer_uuid, project_id,
+          user_id, consumer_generation=None):
+    """Claim ``selection`` for the consumer; False when placement refuses."""
+    return reportclient.put_allocations(
+        context, consumer_uuid, selection.allocations, project_id, user_id,
+        consumer_generation, consumer_type=report.CONSUMER_TYPE_INSTANCE)
+
+
+def select_and_claim(context, reportclient, flavor, instance,
+                     ignore_hosts=(), requested_host=None):
+    """Pick a host for ``instance`` and claim it in placement.
+
+    Tries the candidates in order until one claim succeeds (another
+    request may take the last namespace between the query and the claim).
+    Raises NoValidHost with a reason a user can read.
+    """
+    resources = sched_request.resources_from_flavor(flavor)
+    candidates = get_candidates(context, reportclient, resources,
+                                ignore_hosts=ignore_hosts,
+                                requested_host=requested_host)
+    for selection in candidates:
+        if claim(context, reportclient, selection, instance.uuid,
+                 instance.project_id, instance.user_id):
+            LOG.info('Claimed %s on %s for instance %s',
+                     sched_request.describe(resources), selection.host,
+                     instance.uuid)
+            return selection
+    raise exception.NoValidHost(reason=no_host_reason(resources, flavor))
+
+
+def no_host_reason(resources, flavor):
+    pmem = {rc: n for rc, n in resources.items()
+            if rc.startswith('CUSTOM_PMEM_NAMESPACE_')}
+    if pmem:
+        wanted = ' and '.join('%d free %s' % (n, rc)
+                              for rc, n in sorted(pmem.items()))
+        return ('No available compute host has %s (flavor %s asks '
+                'hw:pmem=%s) together with %s.' %
+                (wanted, flavor.name, flavor.extra_specs.get('hw:pmem'),
+                 sched_request.describe(
+                     {rc: n for rc, n in resources.items()
+                      if rc not in pmem})))
+    return ('No available compute host has %s.' %
+            sched_request.describe(resources))

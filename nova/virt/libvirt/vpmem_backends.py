@@ -1,0 +1,424 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Where persistent memory namespaces come from, and how they are erased.
+
+Both backends offer the same four things to ``nova.virt.libvirt.vpmem``:
+
+- ``discover(names)``: ``{name: LibvirtVPMEMDevice}`` (label not set) for
+  the requested names this host has. A backend that lists the whole host
+  (ndctl) returns every namespace it sees, so the caller can tell the
+  operator what is there when a configured name is missing.
+- ``erase(device)``: make the whole namespace read as zeros.
+- ``verify(device)``: read it back; raise ``VPMEMEraseVerifyFailed``
+  unless it is all zeros.
+- ``kind`` (``'devdax'`` or ``'file'``) and ``source``, the place the
+  operator can look at to see the namespaces.
+
+``NdctlBackend`` drives real nvdimm hardware through privsep (``ndctl``,
+``daxio``); ``FileBackend`` uses plain files and needs no root, for the
+emulated hypervisor, development and tests.
+"""
+
+import ctypes
+import errno
+import functools
+import mmap
+import os
+import stat
+
+from oslo_concurrency import processutils
+from oslo_log import log as logging
+from oslo_serialization import jsonutils
+
+from nova import exception
+from nova import objects
+from nova.privsep import pmem as privsep_pmem
+
+LOG = logging.getLogger(__name__)
+
+KiB = 1024
+MiB = 1024 * KiB
+
+# Values from <linux/falloc.h>; Python's os module does not expose them.
+FALLOC_FL_KEEP_SIZE = 0x01
+FALLOC_FL_PUNCH_HOLE = 0x02
+FALLOC_FL_ZERO_RANGE = 0x10
+
+# The fallback erase writes zeros in pieces this big.
+ZERO_WRITE_CHUNK = 1 * MiB
+
+
+def describe(device):
+    """How a device is named in messages: its name and where it lives."""
+    return '%s (%s)' % (device.name, device.devpath)
+
+
+class NamespaceBackend:
+    """Interface of a namespace backend; see the module docstring."""
+
+    kind = None
+    source = None
+
+    def discover(self, names):
+        raise NotImplementedError()
+
+    def erase(self, device):
+        raise NotImplementedError()
+
+    def read_back(self, device):
+        """None when the namespace reads as zeros, else what is wrong."""
+        raise NotImplementedError()
+
+    def verify(self, device):
+        try:
+            problem = self.read_back(device)
+        except Exception as exc:
+            # Unreadable is not clean: the namespace must stay reserved.
+            problem = 'the read-back failed: %s' % exc
+        if problem:
+            raise exception.VPMEMEraseVerifyFailed(dev=describe(device),
+                                                   detail=problem)
+
+
+# ndctl / device-dax
+
+def _ndctl_records(json_text):
+    """The namespace records of ``ndctl list -X`` output, as a list."""
+    if not json_text or not json_text.strip():
+        # ndctl prints nothing at all when there is no namespace.
+        return []
+    try:
+        parsed = jsonutils.loads(json_text)
+    except ValueError as exc:
+        raise exception.GetPMEMNamespacesFailed(
+            reason='ndctl list -X printed something that is not JSON (%s): '
+                   '%.200r' % (exc, json_text))
+    # ndctl prints a bare object instead of a list when there is only one.
+    if isinstance(parsed, dict):
+        parsed = [parsed]
+    if not isinstance(parsed, list):
+        raise exception.GetPMEMNamespacesFailed(
+            reason='ndctl list -X printed JSON that is neither a list nor an '
+                   'object: %.200r' % json_text)
+    return [record for record in parsed if isinstance(record, dict)]
+
+
+def _devdax_device(record):
+    """A LibvirtVPMEMDevice for one named devdax record, or None."""
+    if record.get('mode') != 'devdax' or not record.get('name'):
+        return None
+    try:
+        region = record['daxregion']
+        chardev = region['devices'][0]['chardev']
+        size = int(record['size'])
+        align = int(region['align'])
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        # A disabled or half-configured namespace; the operator learns
+        # why it is missing from this line.
+        LOG.warning('Ignoring devdax namespace %s (%s) from ndctl list -X: '
+                    'no usable daxregion/device/size/align (%r)',
+                    record.get('name'), record.get('dev'), exc)
+        return None
+    return objects.LibvirtVPMEMDevice(name=record['name'],
+                                      devpath='/dev/' + chardev,
+                                      size=size, align=align)
+
+
+def parse_ndctl_namespaces(json_text):
+    """Named devdax namespaces in ``ndctl list -X`` output, in its order.
+
+    Returns a list of LibvirtVPMEMDevice without label. Namespaces in other
+    modes (fsdax, sector, raw) and unnamed ones cannot be configured, so
+    they are left out.
+    """
+    devices = []
+    for record in _ndctl_records(json_text):
+        device = _devdax_device(record)
+        if device is not None:
+            devices.append(device)
+    return devices
+
+
+class NdctlBackend(NamespaceBackend):
+    """devdax namespaces of this host's nvdimms, through privsep."""
+
+    kind = 'devdax'
+    source = 'ndctl list -X'
+
+    def discover(self, names):
+        try:
+            json_text = privsep_pmem.list_namespaces()
+        except FileNotFoundError:
+            raise exception.GetPMEMNamespacesFailed(
+                reason='ndctl is not installed on this host; install it '
+                       '(apt-get install ndctl, or dnf install ndctl)')
+        except processutils.ProcessExecutionError as exc:
+            raise exception.GetPMEMNamespacesFailed(
+                reason='ndctl list -X failed: %s. Run it by hand as root; '
+                       'check that the nvdimm modules (nd_pmem, dax_pmem) '
+                       'are loaded' % exc)
+        except Exception as exc:
+            raise exception.GetPMEMNamespacesFailed(
+                reason='the privileged helper could not run ndctl: %s. Check '
+                       'that privsep-helper can be started (sudo/rootwrap) '
+                       'and the [nova_sys_admin] options' % exc)
+        found = {}
+        for device in parse_ndctl_namespaces(json_text):
+            other = found.get(device.name)
+            if other is not None and device.name in names:
+                # Names are only labels to ndctl; two namespaces may share
+                # one, and erasing the wrong one would destroy a guest's data.
+                raise exception.PMEMNamespaceUnusable(
+                    name=device.name,
+                    reason='ndctl list -X shows two devdax namespaces with '
+                           'this name (%s and %s); give them distinct names'
+                           % (other.devpath, device.devpath))
+            found[device.name] = device
+        return found
+
+    def erase(self, device):
+        try:
+            privsep_pmem.zero_devdax(device.devpath)
+        except FileNotFoundError:
+            raise exception.VPMEMCleanupFailed(
+                dev=describe(device),
+                error='daxio is not installed on this host; install it '
+                      '(apt-get install daxio, or dnf install daxio)')
+        except Exception as exc:
+            raise exception.VPMEMCleanupFailed(
+                dev=describe(device), error='daxio -z failed: %s' % exc)
+
+    def read_back(self, device):
+        offset = privsep_pmem.devdax_first_nonzero(device.devpath,
+                                                   device.size)
+        if offset is not None:
+            return 'first non-zero byte at offset %d' % offset
+        return None
+
+
+# Files
+
+@functools.cache
+def _libc_fallocate():
+    """libc's fallocate(2), or None where the C library lacks it."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        # The 64-bit variant keeps large offsets right on 32-bit builds.
+        func = getattr(libc, 'fallocate64', None) or libc.fallocate
+    except (OSError, AttributeError):
+        return None
+    func.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64,
+                     ctypes.c_int64]
+    func.restype = ctypes.c_int
+    return func
+
+
+def fallocate(fd, mode, offset, length):
+    """fallocate(2): True if done, False if the filesystem cannot do it.
+
+    Other failures raise OSError.
+    """
+    func = _libc_fallocate()
+    if func is None:
+        return False
+    if func(fd, mode, offset, length) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EOPNOTSUPP, errno.ENOSYS):
+        return False
+    raise OSError(err, os.strerror(err))
+
+
+def data_extents(fd, size):
+    """Yield ``(start, end)`` of the ranges of a file that may hold data.
+
+    Holes read as zeros, so an erase or a read-back can skip them; a
+    freshly erased namespace file is one big hole and costs nothing.
+    """
+    seek_data = getattr(os, 'SEEK_DATA', None)
+    if seek_data is None:
+        yield 0, size
+        return
+    offset = 0
+    while offset < size:
+        try:
+            start = os.lseek(fd, offset, seek_data)
+        except OSError as exc:
+            if exc.errno == errno.ENXIO:
+                return  # only a hole is left
+            if exc.errno == errno.EINVAL:
+                yield offset, size  # no SEEK_DATA on this filesystem
+                return
+            raise
+        end = min(os.lseek(fd, start, os.SEEK_HOLE), size)
+        if start >= end:
+            return
+        yield start, end
+        offset = end
+
+
+def _write_zeros(fd, size):
+    zeros = bytes(ZERO_WRITE_CHUNK)
+    for start, end in list(data_extents(fd, size)):
+        offset = start
+        while offset < end:
+            length = min(ZERO_WRITE_CHUNK, end - offset)
+            offset += os.pwrite(fd, zeros[:length], offset)
+
+
+def zero_file(path):
+    """Make every byte of a file read as zero, keeping its size.
+
+    Returns how: 'punch-hole' (the file becomes sparse again, instant),
+    'zero-range', or 'write' when the filesystem offers neither.
+    """
+    fd = os.open(path, os.O_RDWR)  # no O_CREAT: a vanished file is an error
+    try:
+        size = os.fstat(fd).st_size
+        if fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                     0, size):
+            method = 'punch-hole'
+        elif fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+                       0, size):
+            method = 'zero-range'
+        else:
+            _write_zeros(fd, size)
+            method = 'write'
+        os.fsync(fd)
+        return method
+    finally:
+        os.close(fd)
+
+
+def first_nonzero_in_file(path):
+    """``(size, offset of the first non-zero byte or None)`` of a file."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size == 0:
+            return 0, None
+        with mmap.mmap(fd, size, flags=mmap.MAP_SHARED,
+                       prot=mmap.PROT_READ) as mapping:
+            for start, end in data_extents(fd, size):
+                offset = privsep_pmem.first_nonzero(mapping, start, end)
+                if offset is not None:
+                    return size, offset
+        return size, None
+    finally:
+        os.close(fd)
+
+
+def _check_file_name(name):
+    # The name becomes a path component; it must not climb out of the
+    # namespace directory.
+    if name in ('.', '..') or '/' in name or '\0' in name:
+        raise exception.PMEMNamespaceUnusable(
+            name=name, reason='the file backend needs a plain file name '
+                              '(no "/", not "." or "..")')
+
+
+class FileBackend(NamespaceBackend):
+    """Namespaces that are files ``<directory>/<name>``.
+
+    Missing files are created sparse with ``new_file_size`` bytes; existing
+    ones keep their size, which must be a multiple of ``align``.
+    """
+
+    kind = 'file'
+
+    def __init__(self, directory, new_file_size, align):
+        self.directory = directory
+        self.new_file_size = new_file_size
+        self.align = align
+        self.source = 'directory %s' % directory
+
+    def discover(self, names):
+        if not names:
+            return {}
+        if self.new_file_size % self.align:
+            raise exception.InvalidConfiguration(
+                reason='[libvirt]pmem_file_size_mb (%d bytes) is not a '
+                       'multiple of [libvirt]pmem_file_align_kb (%d bytes)'
+                       % (self.new_file_size, self.align))
+        for name in names:
+            _check_file_name(name)
+        try:
+            os.makedirs(self.directory, exist_ok=True)
+        except OSError as exc:
+            raise exception.GetPMEMNamespacesFailed(
+                reason='cannot create [libvirt]pmem_file_dir %s: %s'
+                       % (self.directory, exc))
+        return {name: self._namespace(name) for name in names}
+
+    def _namespace(self, name):
+        path = os.path.join(self.directory, name)
+        try:
+            self._create_sparse(path)
+            info = os.stat(path)
+        except OSError as exc:
+            raise exception.GetPMEMNamespacesFailed(
+                reason='cannot create or read namespace file %s: %s'
+                       % (path, exc))
+        if not stat.S_ISREG(info.st_mode):
+            raise exception.PMEMNamespaceUnusable(
+                name=name, reason='%s exists but is not a regular file; '
+                                  'remove it or pick another name' % path)
+        if info.st_size == 0 or info.st_size % self.align:
+            raise exception.PMEMNamespaceUnusable(
+                name=name, reason='%s is %d bytes, not a positive multiple '
+                                  'of the alignment (%d bytes); resize it '
+                                  'or remove it to have it recreated'
+                                  % (path, info.st_size, self.align))
+        return objects.LibvirtVPMEMDevice(name=name, devpath=path,
+                                          size=info.st_size,
+                                          align=self.align)
+
+    def _create_sparse(self, path):
+        try:
+            # O_EXCL: never truncate a namespace that appeared meanwhile.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return
+        try:
+            os.ftruncate(fd, self.new_file_size)
+        finally:
+            os.close(fd)
+        LOG.info('Created persistent memory namespace file %s (%d MiB)',
+                 path, self.new_file_size // MiB)
+
+    def erase(self, device):
+        try:
+            method = zero_file(device.devpath)
+        except OSError as exc:
+            raise exception.VPMEMCleanupFailed(dev=describe(device),
+                                               error=str(exc))
+        LOG.debug('Erased %s by %s', describe(device), method)
+
+    def read_back(self, device):
+        size, offset = first_nonzero_in_file(device.devpath)
+        if size != device.size:
+            return 'its size changed from %d to %d bytes' % (device.size,
+                                                              size)
+        if offset is not None:
+            return 'first non-zero byte at offset %d' % offset
+        return None
+
+
+def backend_from_conf(conf):
+    """The backend [libvirt]pmem_backend selects, with today's options."""
+    opts = conf.libvirt
+    if opts.pmem_backend == 'file':
+        return FileBackend(opts.pmem_file_dir,
+                           opts.pmem_file_size_mb * MiB,
+                           opts.pmem_file_align_kb * KiB)
+    return NdctlBackend()

@@ -31,6 +31,9 @@ class TestCase(testtools.TestCase):
 
     # Tests that never touch the database can turn this off to run faster.
     USES_DB = True
+    # Tests that start nova-compute need placement: it reports its
+    # inventory there when it starts.
+    USES_PLACEMENT = False
 
     def setUp(self):
         super().setUp()
@@ -55,6 +58,9 @@ class TestCase(testtools.TestCase):
         if self.USES_DB:
             self.useFixture(nova_fixtures.Database())
         self.rpc = self.useFixture(nova_fixtures.RPCFixture())
+        if self.USES_PLACEMENT:
+            self.placement = self.useFixture(
+                nova_fixtures.PlacementFixture())
         self.context = context.get_admin_context()
 
     def flags(self, group=None, **overrides):

@@ -14,15 +14,25 @@
 
 It is the server side of :mod:`nova.compute.rpcapi`; every RPC method
 here has a counterpart there, and the version history lives in that
-module. The virt driver and the resource tracker plug in here (later).
+module. The manager owns the virt driver and the resource tracker of its
+host. Live migration lives in :mod:`nova.compute.live_migration`.
 """
 
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_service import periodic_task
+from oslo_utils import timeutils
 
+from nova.compute import power_state
+from nova.compute import resource_tracker
+from nova.compute import task_states
+from nova.compute import vm_states
 import nova.conf
+from nova import exception
 from nova import manager
+from nova import objects
+from nova.scheduler.client import report
+from nova.virt import driver as virt_driver
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -31,9 +41,9 @@ LOG = logging.getLogger(__name__)
 class ComputeManager(manager.Manager):
     """Manages the instances of one compute host."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
-    def __init__(self, host=None):
+    def __init__(self, host=None, compute_driver=None):
         super().__init__(host=host, service_name='compute')
         # The spacing of the resource update comes from the configuration,
         # which is only parsed after this module is imported, so it is set
@@ -41,18 +51,33 @@ class ComputeManager(manager.Manager):
         self._periodic_spacing = dict(self._periodic_spacing)
         self._periodic_spacing['update_available_resource'] = (
             CONF.compute.update_resources_interval or CONF.periodic_interval)
+        self.driver = compute_driver or virt_driver.load_compute_driver()
+        self.reportclient = report.SchedulerReportClient()
+        self.rt = resource_tracker.ResourceTracker(
+            self.host, self.driver, self.reportclient)
 
     def init_host(self):
         """Bring the host to a known state before taking requests.
 
-        The virt driver's host initialisation and the recovery of
-        migrations that were in flight when the service stopped belong
-        here once the driver exists.
+        A bad ``[libvirt]pmem_namespaces`` or a namespace that an instance
+        holds but the host no longer offers stops the service here, before
+        it answers anything.
         """
         LOG.info('Compute service on host %s starting.', self.host)
+        self.driver.init_host(self.host)
+        context = self._admin_context()
+        for nodename in self.driver.get_available_nodes():
+            self.rt.update_available_resource(context, nodename,
+                                              startup=True)
 
     def cleanup_host(self):
         LOG.info('Compute service on host %s stopping.', self.host)
+        self.driver.cleanup_host(self.host)
+
+    @staticmethod
+    def _admin_context():
+        from nova import context as nova_context
+        return nova_context.get_admin_context()
 
     # RPC API (see nova.compute.rpcapi for the version history).
 
@@ -64,17 +89,95 @@ class ComputeManager(manager.Manager):
         """
         return {'host': self.host, 'arg': arg}
 
+    def build_and_run_instance(self, context, instance, node,
+                               image_meta=None):
+        """Claim namespaces for ``instance``, spawn it and start it.
+
+        The conductor already claimed in placement; the resource tracker
+        turns those allocations into specific namespaces. On any failure
+        the guest is removed, the namespaces it may have touched are erased
+        and released, the allocations dropped, and the instance goes to
+        ERROR with a fault saying why.
+        """
+        allocations = self.reportclient.get_allocations_for_consumer(
+            context, instance.uuid)['allocations']
+        try:
+            self.rt.instance_claim(context, instance, node, allocations)
+        except exception.ComputeResourcesUnavailable as err:
+            self._fail_build(context, instance, err, claimed=False)
+            return
+        instance.task_state = task_states.SPAWNING
+        instance.save(expected_task_state=[task_states.SCHEDULING])
+        try:
+            self.driver.spawn(context, instance, image_meta=image_meta)
+        except Exception as err:
+            LOG.exception('Failed to spawn instance %s', instance.uuid)
+            self._fail_build(context, instance, err, claimed=True)
+            return
+        instance.vm_state = vm_states.ACTIVE
+        instance.task_state = None
+        instance.power_state = power_state.RUNNING
+        instance.launched_at = timeutils.utcnow()
+        instance.save(expected_task_state=[task_states.SPAWNING])
+        LOG.info('Instance %s is running on %s', instance.uuid, self.host)
+
+    def _fail_build(self, context, instance, error, claimed):
+        if claimed:
+            try:
+                self.driver.destroy(context, instance, erase_resources=True)
+            except Exception:
+                # An unerased namespace must stay assigned: leave it held
+                # by the instance and let a delete retry the erase.
+                LOG.exception('Cleanup of failed build of %s failed',
+                              instance.uuid)
+                self._set_error(context, instance, error)
+                return
+            self.rt.release_resources(instance.resources)
+            instance.resources = None
+        self.reportclient.delete_allocations(context, instance.uuid)
+        instance.host = None
+        instance.node = None
+        self._set_error(context, instance, error)
+
+    def _set_error(self, context, instance, error):
+        objects.InstanceFault.from_exception(
+            context, instance.uuid, error, host=self.host).create()
+        instance.vm_state = vm_states.ERROR
+        instance.task_state = None
+        instance.save()
+
+    def terminate_instance(self, context, instance):
+        """Destroy ``instance``, erase its namespaces, free everything.
+
+        The order keeps every failure consistent: the erase comes first and
+        a failed erase leaves the instance (in ERROR) holding its
+        namespaces, so nobody is given unerased ones; placement is told
+        next, and the record goes last, so a retried delete finds it.
+        """
+        try:
+            self.driver.destroy(context, instance, erase_resources=True)
+        except Exception as err:
+            LOG.exception('Failed to delete instance %s', instance.uuid)
+            self._set_error(context, instance, err)
+            return
+        self.reportclient.delete_allocations(context, instance.uuid)
+        held = instance.resources
+        instance.vm_state = vm_states.DELETED
+        instance.task_state = None
+        instance.terminated_at = timeutils.utcnow()
+        instance.save(expected_task_state=[task_states.DELETING])
+        instance.destroy()
+        self.rt.release_resources(held)
+        LOG.info('Deleted instance %s; its namespaces are erased and free',
+                 instance.uuid)
+
     # Periodic tasks.
 
     @periodic_task.periodic_task(run_immediately=True)
     def update_available_resource(self, context):
-        """Refresh this host's resource view.
-
-        The resource tracker hooks in here, once per node of the driver:
-        ``ResourceTracker.update_available_resource(context, nodename)``
-        rebuilds the vpmem namespace assignments from the database and
-        reports the inventory to placement. Until the manager owns a
-        tracker and a driver there is nothing to refresh.
-        """
-        LOG.debug('update_available_resource on %s: no resource tracker '
-                  'yet.', self.host)
+        """Rebuild the namespace assignments and report the inventory."""
+        for nodename in self.driver.get_available_nodes():
+            try:
+                self.rt.update_available_resource(context, nodename)
+            except Exception:
+                LOG.exception('Resource update of node %s failed', nodename)

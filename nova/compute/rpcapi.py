@@ -27,6 +27,7 @@ class ComputeAPI(rpc.VersionedAPI):
     API version history:
 
         * 1.0 - Initial version: ping
+        * 1.1 - build_and_run_instance, terminate_instance
 
     Adding a method or an argument bumps the minor version here, in
     ``ComputeManager.target``, and in the service version history
@@ -38,9 +39,21 @@ class ComputeAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-compute'
     HISTORY_KEY = 'compute_rpc'
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     def ping(self, ctxt, host, arg, timeout=None):
         """Round trip to ``host``: returns ``{'host': host, 'arg': arg}``."""
         cctxt = self._prepare('ping', '1.0', server=host, timeout=timeout)
         return cctxt.call(ctxt, 'ping', arg=arg)
+
+    def build_and_run_instance(self, ctxt, instance, host, node,
+                               image_meta=None):
+        """Ask ``host`` to claim, spawn and start ``instance`` (cast)."""
+        cctxt = self._prepare('build_and_run_instance', '1.1', server=host)
+        cctxt.cast(ctxt, 'build_and_run_instance', instance=instance,
+                   node=node, image_meta=image_meta)
+
+    def terminate_instance(self, ctxt, instance, host):
+        """Ask ``host`` to destroy ``instance`` and erase its vpmem (cast)."""
+        cctxt = self._prepare('terminate_instance', '1.1', server=host)
+        cctxt.cast(ctxt, 'terminate_instance', instance=instance)

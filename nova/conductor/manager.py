@@ -19,7 +19,13 @@ live migration run here as tasks (``nova/conductor/tasks/``, later).
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import vm_states
+from nova import exception
 from nova import manager
+from nova import objects
+from nova.scheduler.client import report
+from nova.scheduler import selection
 
 LOG = logging.getLogger(__name__)
 
@@ -27,13 +33,37 @@ LOG = logging.getLogger(__name__)
 class ConductorManager(manager.Manager):
     """Runs operations that span several compute hosts."""
 
-    target = messaging.Target(version='1.0')
+    target = messaging.Target(version='1.1')
 
     def __init__(self, host=None):
         super().__init__(host=host, service_name='conductor')
+        self.reportclient = report.SchedulerReportClient()
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI()
 
     # RPC API (see nova.conductor.rpcapi for the version history).
 
     def ping(self, context, arg):
         """Answer with this conductor's host and ``arg`` unchanged."""
         return {'host': self.host, 'arg': arg}
+
+    def build_instances(self, context, instance, image_meta=None):
+        """Pick a host for ``instance``, claim it, and have it built there.
+
+        No host with enough free namespaces (or other resources) leaves
+        the instance in ERROR with a fault that says what was missing.
+        """
+        try:
+            chosen = selection.select_and_claim(
+                context, self.reportclient, instance.flavor, instance)
+        except exception.NoValidHost as err:
+            LOG.warning('Cannot build instance %s: %s', instance.uuid,
+                        err.format_message())
+            objects.InstanceFault.from_exception(
+                context, instance.uuid, err, host=self.host).create()
+            instance.vm_state = vm_states.ERROR
+            instance.task_state = None
+            instance.save()
+            return
+        self.compute_rpcapi.build_and_run_instance(
+            context, instance, host=chosen.host, node=chosen.nodename,
+            image_meta=image_meta)

@@ -27,6 +27,7 @@ class ConductorAPI(rpc.VersionedAPI):
     API version history:
 
         * 1.0 - Initial version: ping
+        * 1.1 - build_instances
 
     A new method or argument bumps the minor version here, in
     ``ConductorManager.target`` and in
@@ -36,9 +37,15 @@ class ConductorAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-conductor'
     HISTORY_KEY = 'conductor_rpc'
-    VERSION = '1.0'
+    VERSION = '1.1'
 
     def ping(self, ctxt, arg, timeout=None):
         """Round trip to any conductor: ``{'host': its host, 'arg': arg}``."""
         cctxt = self._prepare('ping', '1.0', timeout=timeout)
         return cctxt.call(ctxt, 'ping', arg=arg)
+
+    def build_instances(self, ctxt, instance, image_meta=None):
+        """Schedule ``instance`` and have its host build it (cast)."""
+        cctxt = self._prepare('build_instances', '1.1')
+        cctxt.cast(ctxt, 'build_instances', instance=instance,
+                   image_meta=image_meta)

@@ -35,6 +35,9 @@ SERVICE_VERSION_HISTORY = (
     {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
     # Version 1: the first versioned release.
     {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
+    # Version 2: instances with vpmem boot and are deleted (compute
+    # build_and_run_instance/terminate_instance, conductor build_instances).
+    {'compute_rpc': '1.1', 'conductor_rpc': '1.1'},
 )
 
 # The version of the code running here: the last history entry.

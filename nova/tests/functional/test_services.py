@@ -59,6 +59,7 @@ class ServiceProcessTestCase(testtools.TestCase):
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.db_path = os.path.join(self.tmp, 'nova.sqlite')
         self.api_port = _free_port()
+        self.placement_port = _free_port()
         self.conf_path = os.path.join(self.tmp, 'nova.conf')
         with open(self.conf_path, 'w') as conf:
             conf.write(
@@ -71,11 +72,17 @@ class ServiceProcessTestCase(testtools.TestCase):
                 'graceful_shutdown_timeout = 10\n'
                 '[database]\n'
                 'connection = sqlite:///%(db)s\n'
+                '[libvirt]\n'
+                'connection_uri = emulated://functional-host\n'
                 '[api]\n'
                 'listen = 127.0.0.1\n'
                 'port = %(port)s\n'
+                '[placement]\n'
+                'auth_type = admin_token\n'
+                'endpoint = http://127.0.0.1:%(placement)s\n'
+                'token = admin\n'
                 % {'tmp': self.tmp, 'db': self.db_path,
-                   'port': self.api_port})
+                   'port': self.api_port, 'placement': self.placement_port})
 
     def _argv(self, command, *args):
         module = _COMMANDS[command]
@@ -98,6 +105,25 @@ class ServiceProcessTestCase(testtools.TestCase):
         self.addCleanup(self._attach, '%s-output' % command, output.name)
         self.addCleanup(self._attach, '%s-log' % command, log_path)
         self.addCleanup(self._reap, proc)
+        return proc
+
+    def _start_placement(self):
+        # nova-compute reports its inventory to placement when it starts.
+        db = 'sqlite:///%s' % os.path.join(self.tmp, 'placement.sqlite')
+        argv = [sys.executable, '-m', 'nova.embedded.placement',
+                '--port', str(self.placement_port), '--connection', db]
+        output = open(os.path.join(self.tmp, 'placement.out'), 'w+')
+        self.addCleanup(output.close)
+        proc = subprocess.Popen(argv, stdout=output,
+                                stderr=subprocess.STDOUT)
+        self.addCleanup(self._attach, 'placement-output', output.name)
+        self.addCleanup(self._reap, proc)
+        self.addCleanup(self._stop, proc)
+
+        def listening():
+            with open(output.name) as out:
+                return 'placement listening' in out.read()
+        self._wait_until(listening, [proc], 'placement to listen')
         return proc
 
     def _attach(self, name, path):
@@ -151,6 +177,7 @@ class TestRPCServiceProcesses(ServiceProcessTestCase):
         from nova.objects import service as service_obj
 
         self._db_sync()
+        self._start_placement()
         conductor = self._start('nova-conductor')
         compute = self._start('nova-compute')
 

@@ -109,6 +109,8 @@ class TestTransport(test.NoDBTestCase):
 class TestRoundTrip(test.TestCase):
     """Two computes and a conductor in one process, on one fake bus."""
 
+    USES_PLACEMENT = True
+
     def setUp(self):
         super().setUp()
         self.compute1 = self.start_service('nova-compute', host='compute1')
@@ -215,14 +217,16 @@ class TestRoundTrip(test.TestCase):
 class _FutureComputeAPI(compute_rpcapi.ComputeAPI):
     """A compute API one version ahead, with a method needing it."""
 
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def future_method(self, ctxt, host):
-        cctxt = self._prepare('future_method', '1.1', server=host)
+        cctxt = self._prepare('future_method', '1.2', server=host)
         return cctxt.call(ctxt, 'future_method')
 
 
 class TestVersionCap(test.TestCase):
+
+    USES_PLACEMENT = True
 
     def setUp(self):
         super().setUp()
@@ -277,21 +281,22 @@ class TestVersionCap(test.TestCase):
         history = (
             {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
             {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
-            {'compute_rpc': '1.1', 'conductor_rpc': '1.0'},
+            {'compute_rpc': '1.1', 'conductor_rpc': '1.1'},
+            {'compute_rpc': '1.2', 'conductor_rpc': '1.1'},
         )
         self.useFixture(fixtures.MonkeyPatch(
             'nova.objects.service.SERVICE_VERSION_HISTORY', history))
-        self.start_service('nova-compute', host='old')
-        self._add_compute('new', 2)
+        self.start_service('nova-compute', host='old')  # version 2
+        self._add_compute('new', 3)
         api = _FutureComputeAPI()
 
-        self.assertEqual('1.0', api.version_cap)
-        self.assertFalse(api.can_send_version('1.1'))
+        self.assertEqual('1.1', api.version_cap)
+        self.assertFalse(api.can_send_version('1.2'))
         exc = self.assertRaises(exception.RPCPinnedToOldVersion,
                                 api.future_method, self.ctxt, 'new')
         self.assertIn('future_method', str(exc))
-        self.assertIn('1.1', str(exc))
-        self.assertIn('pinned to 1.0', str(exc))
+        self.assertIn('1.2', str(exc))
+        self.assertIn('pinned to 1.1', str(exc))
         # What the old compute understands still goes through.
         self.assertEqual('old', api.ping(self.ctxt, 'old', 0)['host'])
 
@@ -299,15 +304,16 @@ class TestVersionCap(test.TestCase):
         history = (
             {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
             {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
-            {'compute_rpc': '1.1', 'conductor_rpc': '1.0'},
+            {'compute_rpc': '1.1', 'conductor_rpc': '1.1'},
+            {'compute_rpc': '1.2', 'conductor_rpc': '1.1'},
         )
         self.useFixture(fixtures.MonkeyPatch(
             'nova.objects.service.SERVICE_VERSION_HISTORY', history))
-        self._add_compute('new1', 2)
-        self._add_compute('new2', 2)
+        self._add_compute('new1', 3)
+        self._add_compute('new2', 3)
         api = _FutureComputeAPI()
-        self.assertEqual('1.1', api.version_cap)
-        self.assertTrue(api.can_send_version('1.1'))
+        self.assertEqual('1.2', api.version_cap)
+        self.assertTrue(api.can_send_version('1.2'))
 
     def test_conductor_cap_from_conductor_services(self):
         self.start_service('nova-conductor', host='cond')
@@ -332,6 +338,8 @@ class TestVersionCap(test.TestCase):
 
 
 class TestBusIsolation(test.TestCase):
+
+    USES_PLACEMENT = True
 
     def test_cleanup_drops_queued_messages(self):
         client = rpc.get_client(messaging.Target(topic='compute',

@@ -119,6 +119,8 @@ class TestComputeManager(test.NoDBTestCase):
 
 class TestService(test.TestCase):
 
+    USES_PLACEMENT = True
+
     def _record(self, host='test-host', binary='nova-compute'):
         return objects.Service.get_by_host_and_binary(self.context, host,
                                                       binary)
@@ -241,6 +243,8 @@ class TestService(test.TestCase):
 
 
 class TestLauncher(test.TestCase):
+
+    USES_PLACEMENT = True
 
     def _kill_self_soon(self, signo, delay=0.2):
         timer = threading.Timer(delay, os.kill, (os.getpid(), signo))

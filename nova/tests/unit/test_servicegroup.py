@@ -94,6 +94,8 @@ class TestServiceIsUp(test.NoDBTestCase):
 
 class TestServiceIsUpFromDatabase(test.TestCase):
 
+    USES_PLACEMENT = True
+
     def test_started_service_is_up_and_forced_down_is_not(self):
         svc = self.start_service('nova-compute', host='h1')
         record = objects.Service.get_by_host_and_binary(

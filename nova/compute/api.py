@@ -1,0 +1,92 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The internal compute API: what the REST layer calls.
+
+Each operation checks the instance's state, takes it with a
+compare-and-swap on ``task_state`` (so two operations on one instance
+cannot both start), and hands the work to the conductor or the compute
+host. Live migration lives in :mod:`nova.compute.live_migrate_api`.
+"""
+
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+
+from nova.compute import power_state
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova.conductor import rpcapi as conductor_rpcapi
+from nova import objects
+from nova.scheduler.client import report
+from nova.virt import hardware
+
+LOG = logging.getLogger(__name__)
+
+
+class API:
+    """Instance operations, as the REST API offers them."""
+
+    def __init__(self):
+        self.conductor_rpcapi = conductor_rpcapi.ConductorAPI()
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI()
+        self.reportclient = report.SchedulerReportClient()
+
+    def get(self, context, instance_uuid, expected_attrs=None):
+        return objects.Instance.get_by_uuid(
+            context, instance_uuid,
+            expected_attrs=expected_attrs or ['flavor', 'resources'])
+
+    def create(self, context, flavor, name, image_ref=None,
+               image_meta=None):
+        """Record a new instance of ``flavor`` and have it scheduled.
+
+        Returns at once with the instance in BUILDING/scheduling; it
+        becomes ACTIVE, or ERROR with a fault, when its host is done.
+        """
+        pmem = flavor.extra_specs.get(hardware.PMEM_EXTRA_SPEC)
+        if pmem is not None:
+            hardware.validate_pmem_extra_spec(pmem)
+        instance = objects.Instance(
+            context, uuid=uuidutils.generate_uuid(),
+            user_id=context.user_id, project_id=context.project_id,
+            display_name=name, flavor=flavor, image_ref=image_ref,
+            vm_state=vm_states.BUILDING,
+            task_state=task_states.SCHEDULING,
+            power_state=power_state.NOSTATE)
+        instance.create()
+        self.conductor_rpcapi.build_instances(context, instance,
+                                              image_meta=image_meta)
+        return instance
+
+    def delete(self, context, instance):
+        """Delete ``instance``; its host erases and frees its namespaces.
+
+        Refused with a conflict while another operation (a live migration,
+        say) holds the instance.
+        """
+        expected = [None, task_states.SCHEDULING, task_states.SPAWNING]
+        if instance.vm_state == vm_states.ERROR:
+            expected.append(task_states.DELETING)  # retry a failed delete
+        previous_host = instance.host
+        instance.task_state = task_states.DELETING
+        instance.save(expected_task_state=expected)
+        if previous_host:
+            self.compute_rpcapi.terminate_instance(context, instance,
+                                                   host=previous_host)
+            return
+        # Never reached a host: nothing to erase, only records to drop.
+        self.reportclient.delete_allocations(context, instance.uuid)
+        instance.vm_state = vm_states.DELETED
+        instance.task_state = None
+        instance.save()
+        instance.destroy()

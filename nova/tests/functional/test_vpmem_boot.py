@@ -1,0 +1,151 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Instances with vpmem: boot, exhaustion, delete and erase, restarts."""
+
+from nova.compute import vm_states
+from nova import exception
+from nova.tests.functional import base
+from nova.virt.libvirt import domain_xml
+
+RC = 'CUSTOM_PMEM_NAMESPACE_SMALL'
+
+
+class TestBootAndDelete(base.VPMEMTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.flavor = self.create_flavor(pmem='SMALL')
+
+    def test_boot_until_exhausted_then_readable_fault(self):
+        servers = [self.boot(self.flavor, 'vm%d' % i) for i in range(4)]
+        # Spread over both hosts, two namespaces each, none shared.
+        by_host = {}
+        for server in servers:
+            self.assertEqual(1, len(server.resources))
+            resource = server.resources[0]
+            self.assertEqual(RC, resource.resource_class)
+            self.assertEqual(self.node(server.host).uuid,
+                             resource.provider_uuid)
+            by_host.setdefault(server.host, []).append(resource.identifier)
+            self.assertEqual([server.host], self.domain_hosts(server.uuid))
+        self.assertEqual({'compute-a': ['ns0', 'ns1'],
+                          'compute-b': ['ns0', 'ns1']},
+                         {h: sorted(n) for h, n in by_host.items()})
+        for host in self.computes:
+            self.assertEqual(2, self.placement_usage(host))
+            self.assertEqual(['ns0', 'ns1'], self.rt_assigned(host))
+            self.assert_host_consistent(host)
+
+        failed = self.boot(self.flavor, 'one-too-many',
+                           expect=vm_states.ERROR)
+        self.assertIsNone(failed.host)
+        self.assertIn('No valid host', failed.fault.message)
+        self.assertIn('1 free %s' % RC, failed.fault.message)
+        self.assertIn('hw:pmem=SMALL', failed.fault.message)
+        self.assertEqual({}, self.reportclient.get_allocations_for_consumer(
+            self.context, failed.uuid)['allocations'])
+
+    def test_guest_xml_uses_assigned_namespaces_in_label_order(self):
+        self.flavor = self.create_flavor(name='two', pmem='SMALL,SMALL')
+        server = self.boot(self.flavor)
+        names = [r.identifier for r in server.resources]
+        self.assertEqual(['ns0', 'ns1'], sorted(names))
+        conn = base.emulator.open('emulated://%s' % server.host)
+        xml = conn.lookupByUUIDString(server.uuid).XMLDesc(0)
+        self.assertEqual(
+            [self.namespace_path(server.host, n) for n in names],
+            domain_xml.nvdimm_paths(xml))
+
+    def test_delete_erases_and_frees_namespaces(self):
+        server = self.boot(self.flavor)
+        host, name = server.host, server.resources[0].identifier
+        self.write_namespace(host, name)
+        self.assertFalse(self.namespace_is_zero(host, name))
+
+        self.api.delete(self.context, server)
+        self.wait_for_deleted(server.uuid)
+
+        self.assertTrue(self.namespace_is_zero(host, name))
+        self.assertEqual([], self.domain_hosts(server.uuid))
+        self.assertEqual(0, self.placement_usage(host))
+        self.assertEqual([], self.rt_assigned(host))
+        self.assertEqual({}, self.reportclient.get_allocations_for_consumer(
+            self.context, server.uuid)['allocations'])
+        self.assert_host_consistent(host)
+
+        # The freed namespace can be given to the next instance.
+        for i in range(4):
+            self.boot(self.flavor, 'again%d' % i)
+        self.assertEqual(['ns0', 'ns1'], self.rt_assigned(host))
+
+    def test_failed_erase_keeps_namespace_held(self):
+        server = self.boot(self.flavor)
+        host, name = server.host, server.resources[0].identifier
+        driver = self.manager(host).driver
+        real_erase = driver.erase_vpmems
+
+        def broken_erase(context, resources):
+            raise exception.VPMEMCleanupFailed(dev=name, error='I/O error')
+
+        driver.erase_vpmems = broken_erase
+        self.api.delete(self.context, server)
+        errored = self.wait_for_state(server.uuid, vm_states.ERROR)
+        self.assertIn('I/O error', errored.fault.message + str(
+            errored.fault.details))
+        # Still held everywhere: nobody can be given unerased bytes.
+        self.assertEqual([name], self.rt_assigned(host))
+        self.assertEqual(1, self.placement_usage(host))
+        self.assert_host_consistent(host)
+
+        driver.erase_vpmems = real_erase
+        self.api.delete(self.context, errored)
+        self.wait_for_deleted(server.uuid)
+        self.assertEqual([], self.rt_assigned(host))
+        self.assertEqual(0, self.placement_usage(host))
+
+    def test_restart_rebuilds_assignments_from_database(self):
+        servers = [self.boot(self.flavor, 'vm%d' % i) for i in range(3)]
+        before = {h: self.rt_assigned(h) for h in self.computes}
+        for host in list(self.computes):
+            self.restart_compute(host)
+        after = {h: self.rt_assigned(h) for h in self.computes}
+        self.assertEqual(before, after)
+        self.assertEqual(3, sum(len(v) for v in after.values()))
+        for server in servers:
+            self.assertEqual([server.host], self.domain_hosts(server.uuid))
+        for host in self.computes:
+            self.assert_host_consistent(host)
+
+
+class TestComputeStartupChecks(base.VPMEMTestBase):
+
+    COMPUTES = {'compute-a': ['SMALL:ns0|ns1']}
+
+    def test_bad_pmem_namespaces_stops_compute_naming_entry(self):
+        self.stop_compute('compute-a')
+        err = self.assertRaises(
+            exception.PMEMNamespaceConfigInvalid, self.start_compute,
+            'compute-a', ['SMALL:ns0|ns1', 'BIG ns2'])
+        self.assertIn('BIG ns2', str(err))
+
+    def test_namespace_removed_while_assigned_stops_compute(self):
+        flavor = self.create_flavor(pmem='SMALL')
+        server = self.boot(flavor)
+        held = server.resources[0].identifier
+        kept = 'ns1' if held == 'ns0' else 'ns0'
+        self.stop_compute('compute-a')
+        err = self.assertRaises(exception.AssignedResourceNotFound,
+                                self.start_compute, 'compute-a',
+                                ['SMALL:%s' % kept])
+        self.assertIn(server.uuid, str(err))
+        self.assertIn(held, str(err))

@@ -1,0 +1,206 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""One hypervisor host as the libvirt driver sees it.
+
+:class:`Host` picks the libvirt module for its URI: ``emulated://`` URIs
+get the emulated libvirt shipped in :mod:`nova.virt.libvirt.emulator`,
+anything else libvirt-python, imported only then so hosts that never talk
+to a real libvirtd need not install it. Code above this module gets
+constants and ``libvirtError`` from ``host.libvirt``, so the same driver
+code runs on both.
+"""
+
+import threading
+import xml.etree.ElementTree as ET
+
+from oslo_log import log as logging
+
+from nova import exception
+from nova.virt.libvirt import emulator
+from nova.virt.libvirt import guest as libvirt_guest
+
+LOG = logging.getLogger(__name__)
+
+# What an empty [libvirt]connection_uri means.
+DEFAULT_URI = 'qemu:///system'
+EMULATED_URI_PREFIX = emulator.EMULATED_URI_SCHEME + '://'
+
+
+def is_emulated_uri(uri):
+    return uri.startswith(EMULATED_URI_PREFIX)
+
+
+def import_libvirt_module(uri):
+    """The libvirt module serving ``uri``.
+
+    Raises LibvirtPythonNotInstalled, with the commands that install it,
+    when a real host is asked for and libvirt-python is missing.
+    """
+    if is_emulated_uri(uri):
+        return emulator
+    try:
+        import libvirt
+    except ImportError as exc:
+        raise exception.LibvirtPythonNotInstalled(uri=uri, error=exc)
+    return libvirt
+
+
+def _uuid_of(instance_or_uuid):
+    if isinstance(instance_or_uuid, str):
+        return instance_or_uuid
+    return instance_or_uuid.uuid
+
+
+class Host:
+    """A libvirt connection, opened on first use and reopened if lost."""
+
+    def __init__(self, uri):
+        self.uri = uri or DEFAULT_URI
+        self._libvirt = None
+        self._conn = None
+        # Compute threads share one connection; opening it twice would
+        # leak the loser.
+        self._conn_lock = threading.Lock()
+
+    def __repr__(self):
+        return '<libvirt Host %s>' % self.uri
+
+    @property
+    def libvirt(self):
+        """The libvirt module of this host (constants, libvirtError).
+
+        Imported on first use, so building a driver never fails; a missing
+        libvirt-python surfaces at init_host, which connects.
+        """
+        if self._libvirt is None:
+            self._libvirt = import_libvirt_module(self.uri)
+        return self._libvirt
+
+    # -- the connection ------------------------------------------------------
+
+    def get_connection(self):
+        """The open connection; reconnects when it was closed or died."""
+        with self._conn_lock:
+            conn = self._conn
+            if conn is not None and self._is_alive(conn):
+                return conn
+            if conn is not None:
+                LOG.warning('Connection to %s was lost; reconnecting.',
+                            self.uri)
+                self._close_quietly(conn)
+            self._conn = self._open()
+            return self._conn
+
+    def _open(self):
+        libvirt = self.libvirt
+        try:
+            conn = libvirt.open(self.uri)
+        except libvirt.libvirtError as exc:
+            raise exception.HypervisorUnavailable(uri=self.uri, reason=exc)
+        LOG.info('Connected to libvirt at %s', self.uri)
+        return conn
+
+    def _is_alive(self, conn):
+        try:
+            return bool(conn.isAlive())
+        except self.libvirt.libvirtError:
+            return False
+
+    def _close_quietly(self, conn):
+        try:
+            conn.close()
+        except self.libvirt.libvirtError as exc:
+            # A dead connection often fails to close; it is dropped anyway.
+            LOG.debug('Closing the connection to %s failed: %s',
+                      self.uri, exc)
+
+    def close(self):
+        """Close the connection (the next call reopens it)."""
+        with self._conn_lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            self._close_quietly(conn)
+
+    # -- host facts ----------------------------------------------------------
+
+    def get_hostname(self):
+        """The hypervisor's host name: this host's compute node name."""
+        return self.get_connection().getHostname()
+
+    def get_type(self):
+        """The hypervisor type ('QEMU' for KVM and TCG guests alike)."""
+        return self.get_connection().getType()
+
+    def get_version(self):
+        """Hypervisor (QEMU) version as an int: major * 1e6 + minor * 1e3."""
+        return self.get_connection().getVersion()
+
+    def get_lib_version(self):
+        """libvirt's version, encoded as get_version's."""
+        return self.get_connection().getLibVersion()
+
+    def get_capabilities(self):
+        """The capabilities XML, parsed (an ElementTree element)."""
+        return ET.fromstring(self.get_connection().getCapabilities())
+
+    def _info(self):
+        # [arch, memory MiB, cpus, MHz, nodes, sockets, cores, threads]
+        return self.get_connection().getInfo()
+
+    def get_cpu_count(self):
+        return self._info()[2]
+
+    def get_memory_mb_total(self):
+        return self._info()[1]
+
+    # -- guests --------------------------------------------------------------
+
+    def _wrap(self, domain):
+        return libvirt_guest.Guest(domain, self.libvirt)
+
+    def get_guest(self, instance):
+        """The Guest of ``instance`` (or of a uuid string).
+
+        Raises InstanceNotFound when the hypervisor has no such domain;
+        other libvirt errors propagate.
+        """
+        instance_uuid = _uuid_of(instance)
+        try:
+            domain = self.get_connection().lookupByUUIDString(instance_uuid)
+        except self.libvirt.libvirtError as exc:
+            if exc.get_error_code() == self.libvirt.VIR_ERR_NO_DOMAIN:
+                raise exception.InstanceNotFound(instance_id=instance_uuid)
+            raise
+        return self._wrap(domain)
+
+    def write_instance_config(self, xml):
+        """Define (or redefine) a persistent domain; returns its Guest."""
+        return self._wrap(self.get_connection().defineXML(xml))
+
+    def list_guests(self, only_running=False):
+        """Guests of this host, running ones only if asked."""
+        flags = 0
+        if only_running:
+            flags = self.libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE
+        return [self._wrap(domain)
+                for domain in self.get_connection().listAllDomains(flags)]
+
+
+def _module_name(module):
+    # For log lines: which libvirt a Host ended up with.
+    return getattr(module, '__name__', repr(module))
+
+
+def describe(host):
+    """One line naming the host's URI and libvirt module, for logs."""
+    return '%s via %s' % (host.uri, _module_name(host.libvirt))

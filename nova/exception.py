@@ -348,10 +348,14 @@ class VPMEMEraseIncomplete(NovaException):
     def __init__(self, message=None, erased=(), failed=(), **kwargs):
         self.erased = list(erased)
         self.failed = list(failed)
-        kwargs.setdefault('erased_names',
-                          ', '.join(d.name for d in self.erased) or 'none')
-        kwargs.setdefault('failures',
-                          ' | '.join(str(exc) for _dev, exc in self.failed))
+        # Devices have .name, tracker Resources .identifier.
+        if 'erased_names' not in kwargs:
+            kwargs['erased_names'] = ', '.join(
+                getattr(d, 'name', None) or getattr(d, 'identifier', '?')
+                for d in self.erased) or 'none'
+        if 'failures' not in kwargs:
+            kwargs['failures'] = ' | '.join(
+                str(exc) for _dev, exc in self.failed)
         super().__init__(message, **kwargs)
 
 

@@ -28,6 +28,12 @@ class ComputeAPI(rpc.VersionedAPI):
 
         * 1.0 - Initial version: ping
         * 1.1 - build_and_run_instance, terminate_instance
+        * 1.2 - live migration: check_can_live_migrate_destination,
+                drop_move_claim_at_destination, pre_live_migration,
+                live_migration, live_migration_abort,
+                live_migration_force_complete,
+                post_live_migration_at_destination,
+                rollback_live_migration_at_destination
 
     Adding a method or an argument bumps the minor version here, in
     ``ComputeManager.target``, and in the service version history
@@ -39,7 +45,7 @@ class ComputeAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-compute'
     HISTORY_KEY = 'compute_rpc'
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def ping(self, ctxt, host, arg, timeout=None):
         """Round trip to ``host``: returns ``{'host': host, 'arg': arg}``."""
@@ -57,3 +63,57 @@ class ComputeAPI(rpc.VersionedAPI):
         """Ask ``host`` to destroy ``instance`` and erase its vpmem (cast)."""
         cctxt = self._prepare('terminate_instance', '1.1', server=host)
         cctxt.cast(ctxt, 'terminate_instance', instance=instance)
+
+    # Live migration (1.2). Calls to the destination carry its answer back;
+    # the source runs the migration itself, so it is cast.
+
+    def check_can_live_migrate_destination(self, ctxt, instance, destination,
+                                           migration, block_migration):
+        cctxt = self._prepare('check_can_live_migrate_destination', '1.2',
+                              server=destination)
+        return cctxt.call(ctxt, 'check_can_live_migrate_destination',
+                          instance=instance, migration=migration,
+                          block_migration=block_migration)
+
+    def drop_move_claim_at_destination(self, ctxt, instance, migration,
+                                       host):
+        cctxt = self._prepare('drop_move_claim_at_destination', '1.2',
+                              server=host)
+        return cctxt.call(ctxt, 'drop_move_claim_at_destination',
+                          instance=instance, migration=migration)
+
+    def pre_live_migration(self, ctxt, instance, migrate_data, host):
+        cctxt = self._prepare('pre_live_migration', '1.2', server=host)
+        return cctxt.call(ctxt, 'pre_live_migration', instance=instance,
+                          migrate_data=migrate_data)
+
+    def live_migration(self, ctxt, instance, dest, migration, migrate_data,
+                       host):
+        cctxt = self._prepare('live_migration', '1.2', server=host)
+        cctxt.cast(ctxt, 'live_migration', instance=instance, dest=dest,
+                   migration=migration, migrate_data=migrate_data)
+
+    def live_migration_abort(self, ctxt, instance, migration_id, host):
+        cctxt = self._prepare('live_migration_abort', '1.2', server=host)
+        return cctxt.call(ctxt, 'live_migration_abort', instance=instance,
+                          migration_id=migration_id)
+
+    def live_migration_force_complete(self, ctxt, instance, host):
+        cctxt = self._prepare('live_migration_force_complete', '1.2',
+                              server=host)
+        return cctxt.call(ctxt, 'live_migration_force_complete',
+                          instance=instance)
+
+    def post_live_migration_at_destination(self, ctxt, instance, migration,
+                                           host):
+        cctxt = self._prepare('post_live_migration_at_destination', '1.2',
+                              server=host)
+        return cctxt.call(ctxt, 'post_live_migration_at_destination',
+                          instance=instance, migration=migration)
+
+    def rollback_live_migration_at_destination(self, ctxt, instance,
+                                               migration, host):
+        cctxt = self._prepare('rollback_live_migration_at_destination',
+                              '1.2', server=host)
+        return cctxt.call(ctxt, 'rollback_live_migration_at_destination',
+                          instance=instance, migration=migration)

@@ -28,6 +28,7 @@ class ConductorAPI(rpc.VersionedAPI):
 
         * 1.0 - Initial version: ping
         * 1.1 - build_instances
+        * 1.2 - live_migrate_instance
 
     A new method or argument bumps the minor version here, in
     ``ConductorManager.target`` and in
@@ -37,7 +38,7 @@ class ConductorAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-conductor'
     HISTORY_KEY = 'conductor_rpc'
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def ping(self, ctxt, arg, timeout=None):
         """Round trip to any conductor: ``{'host': its host, 'arg': arg}``."""
@@ -49,3 +50,15 @@ class ConductorAPI(rpc.VersionedAPI):
         cctxt = self._prepare('build_instances', '1.1')
         cctxt.cast(ctxt, 'build_instances', instance=instance,
                    image_meta=image_meta)
+
+    def live_migrate_instance(self, ctxt, instance, migration, host=None,
+                              force=False, block_migration=False):
+        """Run the live migration prechecks and start it (call).
+
+        Returns once the source compute was told to migrate; raises the
+        precheck's error (MigrationPreCheckError, NoValidHost) otherwise.
+        """
+        cctxt = self._prepare('live_migrate_instance', '1.2')
+        return cctxt.call(ctxt, 'live_migrate_instance', instance=instance,
+                          migration=migration, host=host, force=force,
+                          block_migration=block_migration)

@@ -47,7 +47,8 @@ class LiveMigrateData(base.NovaObject):
 class LibvirtLiveMigrateData(LiveMigrateData):
     # Version 1.0: Initial version (Migration 1.0)
     # Version 1.1: Added dst_vpmems (LibvirtVPMEMDevice 1.0); Migration 1.1
-    VERSION = '1.1'
+    # Version 1.2: Added target_libvirt_uri
+    VERSION = '1.2'
 
     fields = {
         'filename': fields.StringField(),
@@ -63,6 +64,9 @@ class LibvirtLiveMigrateData(LiveMigrateData):
         # <memory model='nvdimm'> devices.
         'dst_vpmems': fields.ListOfObjectsField('LibvirtVPMEMDevice',
                                                 nullable=True),
+        # How the source reaches the destination's hypervisor; without it
+        # (an older destination) the source derives the URI itself.
+        'target_libvirt_uri': fields.StringField(nullable=True),
     }
     obj_relationships = {
         'migration': [('1.0', '1.0'), ('1.1', '1.1')],
@@ -75,6 +79,8 @@ class LibvirtLiveMigrateData(LiveMigrateData):
             # A 1.0 destination cannot place vpmem devices; the conductor's
             # service version check keeps vpmem guests away from it.
             primitive.pop('dst_vpmems', None)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 2):
+            primitive.pop('target_libvirt_uri', None)
 
     @property
     def has_vpmems(self):

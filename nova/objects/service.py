@@ -38,7 +38,15 @@ SERVICE_VERSION_HISTORY = (
     # Version 2: instances with vpmem boot and are deleted (compute
     # build_and_run_instance/terminate_instance, conductor build_instances).
     {'compute_rpc': '1.1', 'conductor_rpc': '1.1'},
+    # Version 3: live migration of instances with vpmem (compute
+    # check_can_live_migrate_destination ... rollback_live_migration_at_
+    # destination, conductor live_migrate_instance). Both the source and
+    # the destination must be at least this version.
+    {'compute_rpc': '1.2', 'conductor_rpc': '1.2'},
 )
+
+# The first service version that can live-migrate an instance with vpmem.
+VPMEM_LIVE_MIGRATION_VERSION = 3
 
 # The version of the code running here: the last history entry.
 SERVICE_VERSION = len(SERVICE_VERSION_HISTORY) - 1

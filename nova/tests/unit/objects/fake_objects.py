@@ -178,7 +178,8 @@ def libvirt_migrate_data(**overrides):
         graphics_listen_addr_vnc='127.0.0.1', serial_listen_addr=None,
         target_connect_addr='192.0.2.2', supported_perf_events=['cmt'],
         dst_vpmems=[vpmem_device('ns4', devpath='/dev/dax1.0'),
-                    vpmem_device('ns5', devpath='/dev/dax1.1')])
+                    vpmem_device('ns5', devpath='/dev/dax1.1')],
+        target_libvirt_uri='qemu+tcp://192.0.2.2/system')
     values.update(overrides)
     return objects.LibvirtLiveMigrateData(**values)
 

@@ -47,7 +47,7 @@ object_data = {
     'InstanceList': '1.1-6a743800f8a188345431d53d830d57f9',
     'InstanceNUMACell': '1.0-fbdca55498f416e7ad73f010d1167fce',
     'InstanceNUMATopology': '1.0-b00c8f0bdd335de9b63177d7b41a1bd8',
-    'LibvirtLiveMigrateData': '1.1-2df44e9c2e8146cf9e9f9ee039801f2f',
+    'LibvirtLiveMigrateData': '1.2-6c6b531c73c6eea5ff4259211d4de021',
     'LibvirtVPMEMDevice': '1.0-e8e81000ecf0719eb6332f28299278df',
     'LiveMigrateData': '1.1-69a145c60899dcae85ef3fa9c0aad180',
     'Migration': '1.1-211f38bca8912b991bf8d2baf19c9d69',
@@ -305,6 +305,13 @@ class TestBackports(test.NoDBTestCase):
         new = self._data(data.obj_to_primitive(target_version='1.1'))
         self.assertEqual(2, len(new['dst_vpmems']))
         self.assertIn('memory_total', self._data(new['migration']))
+        self.assertNotIn('target_libvirt_uri', new)
+
+    def test_libvirt_migrate_data_1_2_keeps_target_uri(self):
+        data = fake_objects.libvirt_migrate_data()
+        new = self._data(data.obj_to_primitive(target_version='1.2'))
+        self.assertEqual('qemu+tcp://192.0.2.2/system',
+                         new['target_libvirt_uri'])
 
     def test_instance_1_0_backports_migration_context(self):
         instance = fake_objects.instance()

@@ -41,7 +41,7 @@ LOG = logging.getLogger(__name__)
 class ComputeManager(manager.Manager):
     """Manages the instances of one compute host."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host=None, compute_driver=None):
         super().__init__(host=host, service_name='compute')

@@ -33,7 +33,7 @@ LOG = logging.getLogger(__name__)
 class ConductorManager(manager.Manager):
     """Runs operations that span several compute hosts."""
 
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host=None):
         super().__init__(host=host, service_name='conductor')

@@ -23,8 +23,10 @@ import oslo_messaging as messaging
 from oslo_service import periodic_task
 from oslo_utils import timeutils
 
+from nova.compute import live_migration
 from nova.compute import power_state
 from nova.compute import resource_tracker
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
@@ -38,7 +40,7 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 
-class ComputeManager(manager.Manager):
+class ComputeManager(live_migration.LiveMigrationMixin, manager.Manager):
     """Manages the instances of one compute host."""
 
     target = messaging.Target(version='1.2')
@@ -55,6 +57,8 @@ class ComputeManager(manager.Manager):
         self.reportclient = report.SchedulerReportClient()
         self.rt = resource_tracker.ResourceTracker(
             self.host, self.driver, self.reportclient)
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI()
+        self._init_live_migration()
 
     def init_host(self):
         """Bring the host to a known state before taking requests.

@@ -222,15 +222,50 @@ class ResourceTracker:
                  sorted(r.identifier for r in claimed), instance.uuid)
         return claimed
 
-    def claim_for_move(self, nodename, allocations):
-        """Pick namespaces for an instance moving here; the caller saves.
+    def live_migration_claim(self, context, instance, nodename, migration,
+                             allocations):
+        """Assign namespaces for an instance live-migrating to this node.
 
-        Used by the live-migration destination check, which stores the
-        result in the instance's migration context.
+        The choice follows the instance's placement allocations on this
+        node. It is saved in the instance's migration context
+        (``new_resources``; ``old_resources`` are the source's) under the
+        tracker's lock, so a concurrent rebuild from the database or a
+        concurrent claim can never see it half-made. Raises
+        ComputeResourcesUnavailable, keeping nothing, when the node lacks
+        free namespaces.
         """
         with self._lock:
             node = self.compute_nodes[nodename]
-            return self._claim_resources(node.uuid, allocations)
+            claimed = self._claim_resources(node.uuid, allocations)
+            instance.migration_context = objects.MigrationContext(
+                instance_uuid=instance.uuid, migration_id=migration.id,
+                old_resources=instance.resources, new_resources=claimed)
+            try:
+                instance.save()
+            except Exception:
+                self._release(claimed)
+                raise
+        LOG.info('Assigned namespaces %s on %s to incoming instance %s '
+                 '(migration %s)', sorted(r.identifier for r in claimed),
+                 nodename, instance.uuid, migration.uuid)
+        return claimed
+
+    def drop_move_claim(self, context, instance, migration):
+        """Release an incoming instance's namespaces; drop its context.
+
+        For a move that never started copying (nothing was written to
+        those namespaces yet). Returns what was released.
+        """
+        with self._lock:
+            migration_context = instance.migration_context
+            if (migration_context is None or
+                    migration_context.migration_id != migration.id):
+                return None
+            released = migration_context.new_resources
+            self._release(released)
+            instance.drop_migration_context()
+            instance.save()
+        return released
 
     def _claim_resources(self, rp_uuid, allocations):
         wanted = {}

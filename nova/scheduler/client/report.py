@@ -334,6 +334,48 @@ class SchedulerReportClient:
                 error=_error_detail(resp))
         return source
 
+    def revert_move_allocations(self, context, instance_uuid,
+                                migration_uuid, keep_destination=False):
+        """Undo a move's allocations in one atomic write.
+
+        During a move the migration consumer holds the source's allocations
+        and the instance consumer the destination's. This gives the
+        instance its source allocations back. The destination's go away,
+        unless ``keep_destination``: then the migration consumer keeps them,
+        for namespaces that could not be erased and must stay reserved.
+        """
+        instance = self.get_allocations_for_consumer(context, instance_uuid)
+        migration = self.get_allocations_for_consumer(context,
+                                                      migration_uuid)
+        if not migration['allocations']:
+            raise exception.AllocationMoveFailed(
+                source=migration_uuid, target=instance_uuid,
+                error='the migration holds no source allocations')
+        owner = migration if migration.get('project_id') else instance
+
+        def doc(allocs, generation, consumer_type):
+            return {'allocations': {rp: {'resources': a['resources']}
+                                    for rp, a in allocs.items()},
+                    'project_id': owner['project_id'],
+                    'user_id': owner['user_id'],
+                    'consumer_generation': generation,
+                    'consumer_type': consumer_type}
+
+        body = {
+            instance_uuid: doc(migration['allocations'],
+                               instance.get('consumer_generation'),
+                               CONSUMER_TYPE_INSTANCE),
+            migration_uuid: doc(
+                instance['allocations'] if keep_destination else {},
+                migration.get('consumer_generation'),
+                CONSUMER_TYPE_MIGRATION),
+        }
+        resp = self._post('/allocations', body, context)
+        if resp.status_code != 204:
+            raise exception.AllocationMoveFailed(
+                source=migration_uuid, target=instance_uuid,
+                error=_error_detail(resp))
+
     def delete_allocations(self, context, consumer_uuid):
         """Remove every allocation of the consumer (absent is fine)."""
         url = '/allocations/%s' % consumer_uuid

@@ -168,3 +168,41 @@ class TestReportClient(test.NoDBTestCase):
         err = self.assertRaises(exception.PlacementAPIConnectFailure,
                                 client.get_usages, self.context, self.rp_a)
         self.assertIn('127.0.0.1:9', str(err))
+
+    def _moved(self):
+        inst, migration = str(uuid.uuid4()), str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_a: {PMEM: 2, 'VCPU': 1}},
+                                    self.project, self.user)
+        self.client.move_allocations(self.context, inst, migration)
+        gen = self.client.get_allocations_for_consumer(
+            self.context, inst).get('consumer_generation')
+        self.assertTrue(self.client.put_allocations(
+            self.context, inst, {self.rp_b: {PMEM: 2, 'VCPU': 1}},
+            self.project, self.user, gen))
+        return inst, migration
+
+    def test_revert_move_restores_source_and_frees_destination(self):
+        inst, migration = self._moved()
+        self.client.revert_move_allocations(self.context, inst, migration)
+        self.assertEqual(
+            {self.rp_a}, set(self.client.get_allocations_for_consumer(
+                self.context, inst)['allocations']))
+        self.assertEqual({}, self.client.get_allocations_for_consumer(
+            self.context, migration)['allocations'])
+        self.assertEqual(0, self.client.get_usages(
+            self.context, self.rp_b)[PMEM])
+        self.assertEqual(2, self.client.get_usages(
+            self.context, self.rp_a)[PMEM])
+
+    def test_revert_move_can_keep_destination_reserved(self):
+        inst, migration = self._moved()
+        self.client.revert_move_allocations(self.context, inst, migration,
+                                            keep_destination=True)
+        kept = self.client.get_allocations_for_consumer(self.context,
+                                                        migration)
+        self.assertEqual({self.rp_b}, set(kept['allocations']))
+        self.assertEqual(report.CONSUMER_TYPE_MIGRATION,
+                         kept['consumer_type'])
+        self.assertEqual(2, self.client.get_usages(
+            self.context, self.rp_b)[PMEM])

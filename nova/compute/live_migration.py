@@ -1,0 +1,313 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The compute side of live migration, on both hosts.
+
+Read with ``nova/conductor/tasks/live_migrate.py`` (before) and
+``nova/virt/libvirt/migration.py`` (the hypervisor part). By the time the
+source is asked to migrate, the conductor has moved the instance's source
+allocations to the migration consumer and claimed the destination in
+placement, and the destination's resource tracker has stored which of its
+namespaces the instance gets in ``instance.migration_context``.
+
+Destination: ``check_can_live_migrate_destination`` (claim),
+``pre_live_migration``, ``post_live_migration_at_destination``,
+``rollback_live_migration_at_destination``,
+``drop_move_claim_at_destination``.
+
+Source: ``live_migration`` runs the whole move and then either
+``_post_live_migration`` (success) or ``_rollback_live_migration``.
+
+Every namespace a side gives up is erased by that side before it is
+released; one that cannot be erased stays reserved (the migration ends in
+``error``, which the trackers keep reserving) rather than being handed to
+someone else.
+"""
+
+import threading
+
+from oslo_log import log as logging
+
+from nova.compute import power_state
+from nova.compute import task_states
+from nova.compute import vm_states
+import nova.conf
+from nova import exception
+from nova import objects
+from nova.objects import fields
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+Status = fields.MigrationStatus
+
+
+class LiveMigrationMixin:
+    """Live migration methods of the ComputeManager."""
+
+    def _init_live_migration(self):
+        # instance uuid -> migration, for abort/force-complete requests.
+        self._live_migrations = {}
+        self._live_migrations_lock = threading.Lock()
+        self._aborts_requested = set()
+        limit = CONF.max_concurrent_live_migrations
+        self._live_migration_slots = (
+            threading.BoundedSemaphore(limit) if limit > 0 else None)
+
+    def _nodename(self):
+        # One node per libvirt host.
+        return self.driver.get_available_nodes()[0]
+
+    @staticmethod
+    def _reload(instance):
+        # The destination wrote the migration context after the caller
+        # loaded the instance: read it back instead of trusting a copy.
+        instance.refresh()
+        if not instance.obj_attr_is_set('migration_context'):
+            instance.migration_context = objects.Instance.get_by_uuid(
+                instance._context, instance.uuid,
+                expected_attrs=['migration_context']).migration_context
+        return instance
+
+    # -- destination ---------------------------------------------------------
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           migration, block_migration):
+        """Claim this host's namespaces for the instance; describe the host.
+
+        The conductor already claimed the instance's resources on this
+        node in placement; the tracker assigns exactly those namespaces.
+        """
+        nodename = self._nodename()
+        allocations = self.reportclient.get_allocations_for_consumer(
+            context, instance.uuid)['allocations']
+        try:
+            claimed = self.rt.live_migration_claim(
+                context, instance, nodename, migration, allocations)
+        except exception.ComputeResourcesUnavailable as err:
+            raise exception.MigrationPreCheckError(
+                reason='destination %s cannot take instance %s: %s' % (
+                    self.host, instance.uuid, err.format_message()))
+        try:
+            migrate_data = self.driver.check_can_live_migrate_destination(
+                context, instance, block_migration)
+        except Exception:
+            self.rt.drop_move_claim(context, instance, migration)
+            raise
+        migrate_data.migration = migration
+        migrate_data.dst_vpmems = [r.metadata for r in claimed]
+        return migrate_data
+
+    def drop_move_claim_at_destination(self, context, instance, migration):
+        """Release a claim made by the destination check (nothing copied)."""
+        self._reload(instance)
+        self.rt.drop_move_claim(context, instance, migration)
+
+    def pre_live_migration(self, context, instance, migrate_data):
+        """Get this host ready to receive the guest."""
+        self._reload(instance)
+        return self.driver.pre_live_migration(
+            context, instance, instance.migration_context.new_resources,
+            migrate_data)
+
+    def post_live_migration_at_destination(self, context, instance,
+                                           migration):
+        """The guest runs here now: the instance takes this host's values.
+
+        The migration context stays when the source could not erase its
+        namespaces (migration in ``error``): the source's tracker keeps
+        them reserved through it until a later erase succeeds.
+        """
+        self._reload(instance)
+        migration.refresh()
+        self.driver.post_live_migration_at_destination(context, instance)
+        instance.apply_migration_context()
+        if migration.status != Status.ERROR:
+            instance.drop_migration_context()
+        instance.host = self.host
+        instance.node = self._nodename()
+        instance.power_state = self.driver.get_info(instance).state
+        if instance.power_state == power_state.RUNNING:
+            instance.vm_state = vm_states.ACTIVE
+        instance.task_state = None
+        instance.save(expected_task_state=[task_states.MIGRATING])
+        LOG.info('Instance %s now runs on %s', instance.uuid, self.host)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               migration):
+        """Remove the guest here and erase the namespaces it was given.
+
+        Only the namespaces of this host's claim (the migration context's
+        new resources) are erased, never anything looked up by name.
+        Returns True when they were erased and released; False when an
+        erase failed and they stay reserved.
+        """
+        self._reload(instance)
+        migration_context = instance.migration_context
+        dest_resources = None
+        if (migration_context is not None and
+                migration_context.migration_id == migration.id):
+            dest_resources = migration_context.new_resources
+        try:
+            self.driver.rollback_live_migration_at_destination(
+                context, instance, dest_resources)
+        except Exception:
+            LOG.exception('Could not clean up instance %s on destination '
+                          '%s; its namespaces stay reserved',
+                          instance.uuid, self.host)
+            return False
+        self.rt.release_resources(dest_resources)
+        return True
+
+    # -- source --------------------------------------------------------------
+
+    def live_migration(self, context, instance, dest, migration,
+                       migrate_data):
+        """Move the guest to ``dest``; on any failure put everything back."""
+        slots = self._live_migration_slots
+        if slots is not None:
+            migration.status = Status.QUEUED
+            migration.save()
+            slots.acquire()
+        try:
+            with self._live_migrations_lock:
+                self._live_migrations[instance.uuid] = migration
+            self._do_live_migration(context, instance, dest, migration,
+                                    migrate_data)
+        finally:
+            with self._live_migrations_lock:
+                self._live_migrations.pop(instance.uuid, None)
+                self._aborts_requested.discard(instance.uuid)
+            if slots is not None:
+                slots.release()
+
+    def _abort_requested(self, instance):
+        with self._live_migrations_lock:
+            return instance.uuid in self._aborts_requested
+
+    def _do_live_migration(self, context, instance, dest, migration,
+                           migrate_data):
+        self._reload(instance)
+        migration.status = Status.PREPARING
+        migration.save()
+        try:
+            migrate_data = self.compute_rpcapi.pre_live_migration(
+                context, instance, migrate_data, host=dest)
+        except Exception as err:
+            LOG.exception('pre_live_migration of %s on %s failed',
+                          instance.uuid, dest)
+            self._rollback_live_migration(context, instance, dest,
+                                          migration, err)
+            return
+        if self._abort_requested(instance):
+            self._rollback_live_migration(
+                context, instance, dest, migration,
+                exception.LiveMigrationAborted(instance_uuid=instance.uuid),
+                status=Status.CANCELLED)
+            return
+
+        migration.status = Status.RUNNING
+        migration.save()
+        try:
+            self.driver.live_migration(
+                context, instance, dest, migration, migrate_data,
+                instance.migration_context.new_resources)
+        except exception.LiveMigrationAborted as err:
+            self._rollback_live_migration(context, instance, dest,
+                                          migration, err,
+                                          status=Status.CANCELLED)
+            return
+        except Exception as err:
+            LOG.error('Live migration of %s to %s failed: %s',
+                      instance.uuid, dest, err)
+            self._rollback_live_migration(context, instance, dest,
+                                          migration, err)
+            return
+        self._post_live_migration(context, instance, dest, migration)
+
+    def _post_live_migration(self, context, instance, dest, migration):
+        """The guest runs on ``dest``: erase and release this side."""
+        source_resources = instance.migration_context.old_resources
+        erased = True
+        try:
+            self.driver.post_live_migration_at_source(
+                context, instance, source_resources)
+        except Exception:
+            LOG.exception('Could not erase the namespaces instance %s left '
+                          'on %s; they stay reserved', instance.uuid,
+                          self.host)
+            erased = False
+            migration.status = Status.ERROR
+            migration.save()
+
+        self.compute_rpcapi.post_live_migration_at_destination(
+            context, instance, migration, host=dest)
+        if not erased:
+            return
+        # The migration consumer held the source's allocations.
+        self.reportclient.delete_allocations(context, migration.uuid)
+        self.rt.release_resources(source_resources)
+        migration.status = Status.COMPLETED
+        migration.save()
+        LOG.info('Live migration of %s to %s completed; source namespaces '
+                 '%s erased and released', instance.uuid, dest,
+                 sorted(r.identifier for r in source_resources or []))
+
+    def _rollback_live_migration(self, context, instance, dest, migration,
+                                 error, status=Status.FAILED):
+        """Undo a failed or cancelled move; the guest stays here.
+
+        The destination removes what it got and erases the namespaces it
+        claimed; placement gets the pre-migration allocations back. If the
+        destination could not erase, its namespaces stay reserved: the
+        migration consumer keeps their allocations and the migration ends
+        in ``error``.
+        """
+        rpcapi = self.compute_rpcapi
+        try:
+            dest_clean = rpcapi.rollback_live_migration_at_destination(
+                context, instance, migration, host=dest)
+        except Exception:
+            LOG.exception('Rollback on destination %s failed', dest)
+            dest_clean = False
+        self.reportclient.revert_move_allocations(
+            context, instance.uuid, migration.uuid,
+            keep_destination=not dest_clean)
+        instance.refresh()
+        if dest_clean:
+            instance.drop_migration_context()
+        instance.task_state = None
+        instance.save(expected_task_state=[task_states.MIGRATING])
+        migration.status = status if dest_clean else Status.ERROR
+        migration.save()
+        LOG.warning('Live migration of %s to %s ended %s: %s; the instance '
+                    'keeps running on %s', instance.uuid, dest,
+                    migration.status, error, self.host)
+
+    def live_migration_abort(self, context, instance, migration_id):
+        """Cancel the running (or about to run) migration of ``instance``."""
+        with self._live_migrations_lock:
+            migration = self._live_migrations.get(instance.uuid)
+            if migration is None or migration.id != migration_id:
+                raise exception.InstanceNotInMigration(
+                    instance_uuid=instance.uuid)
+            self._aborts_requested.add(instance.uuid)
+        if migration.status == Status.RUNNING:
+            self.driver.live_migration_abort(instance)
+
+    def live_migration_force_complete(self, context, instance):
+        """Make the running migration converge (pauses a vpmem guest)."""
+        with self._live_migrations_lock:
+            if instance.uuid not in self._live_migrations:
+                raise exception.InstanceNotInMigration(
+                    instance_uuid=instance.uuid)
+        self.driver.live_migration_force_complete(instance)

@@ -214,13 +214,30 @@ class TestRoundTrip(test.TestCase):
         self.assertIn('uuid-1', str(exc))
 
 
+def _next_minor(version):
+    major, minor = version.split('.')
+    return '%s.%d' % (major, int(minor) + 1)
+
+
+CURRENT_COMPUTE_RPC = compute_rpcapi.ComputeAPI.VERSION
+FUTURE_COMPUTE_RPC = _next_minor(CURRENT_COMPUTE_RPC)
+# The real history plus one future service version that speaks one more
+# compute RPC minor version.
+FUTURE_HISTORY = service_obj.SERVICE_VERSION_HISTORY + (
+    {'compute_rpc': FUTURE_COMPUTE_RPC,
+     'conductor_rpc':
+         service_obj.SERVICE_VERSION_HISTORY[-1]['conductor_rpc']},)
+FUTURE_SERVICE_VERSION = service_obj.SERVICE_VERSION + 1
+
+
 class _FutureComputeAPI(compute_rpcapi.ComputeAPI):
     """A compute API one version ahead, with a method needing it."""
 
-    VERSION = '1.2'
+    VERSION = FUTURE_COMPUTE_RPC
 
     def future_method(self, ctxt, host):
-        cctxt = self._prepare('future_method', '1.2', server=host)
+        cctxt = self._prepare('future_method', FUTURE_COMPUTE_RPC,
+                              server=host)
         return cctxt.call(ctxt, 'future_method')
 
 
@@ -278,42 +295,30 @@ class TestVersionCap(test.TestCase):
         self.assertEqual(compute_rpcapi.ComputeAPI.VERSION, api.version_cap)
 
     def test_old_compute_pins_newer_method(self):
-        history = (
-            {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
-            {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
-            {'compute_rpc': '1.1', 'conductor_rpc': '1.1'},
-            {'compute_rpc': '1.2', 'conductor_rpc': '1.1'},
-        )
         self.useFixture(fixtures.MonkeyPatch(
-            'nova.objects.service.SERVICE_VERSION_HISTORY', history))
-        self.start_service('nova-compute', host='old')  # version 2
-        self._add_compute('new', 3)
+            'nova.objects.service.SERVICE_VERSION_HISTORY', FUTURE_HISTORY))
+        self.start_service('nova-compute', host='old')  # today's version
+        self._add_compute('new', FUTURE_SERVICE_VERSION)
         api = _FutureComputeAPI()
 
-        self.assertEqual('1.1', api.version_cap)
-        self.assertFalse(api.can_send_version('1.2'))
+        self.assertEqual(CURRENT_COMPUTE_RPC, api.version_cap)
+        self.assertFalse(api.can_send_version(FUTURE_COMPUTE_RPC))
         exc = self.assertRaises(exception.RPCPinnedToOldVersion,
                                 api.future_method, self.ctxt, 'new')
         self.assertIn('future_method', str(exc))
-        self.assertIn('1.2', str(exc))
-        self.assertIn('pinned to 1.1', str(exc))
+        self.assertIn(FUTURE_COMPUTE_RPC, str(exc))
+        self.assertIn('pinned to %s' % CURRENT_COMPUTE_RPC, str(exc))
         # What the old compute understands still goes through.
         self.assertEqual('old', api.ping(self.ctxt, 'old', 0)['host'])
 
     def test_all_upgraded_allows_newer_method(self):
-        history = (
-            {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
-            {'compute_rpc': '1.0', 'conductor_rpc': '1.0'},
-            {'compute_rpc': '1.1', 'conductor_rpc': '1.1'},
-            {'compute_rpc': '1.2', 'conductor_rpc': '1.1'},
-        )
         self.useFixture(fixtures.MonkeyPatch(
-            'nova.objects.service.SERVICE_VERSION_HISTORY', history))
-        self._add_compute('new1', 3)
-        self._add_compute('new2', 3)
+            'nova.objects.service.SERVICE_VERSION_HISTORY', FUTURE_HISTORY))
+        self._add_compute('new1', FUTURE_SERVICE_VERSION)
+        self._add_compute('new2', FUTURE_SERVICE_VERSION)
         api = _FutureComputeAPI()
-        self.assertEqual('1.2', api.version_cap)
-        self.assertTrue(api.can_send_version('1.2'))
+        self.assertEqual(FUTURE_COMPUTE_RPC, api.version_cap)
+        self.assertTrue(api.can_send_version(FUTURE_COMPUTE_RPC))
 
     def test_conductor_cap_from_conductor_services(self):
         self.start_service('nova-conductor', host='cond')

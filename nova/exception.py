@@ -411,3 +411,39 @@ class VPMEMEraseRefused(NovaException):
             '%s: %s' % (getattr(resource, 'identifier', resource), reason)
             for resource, reason in self.refused))
         super().__init__(message, **kwargs)
+
+
+# live migration (driver)
+
+class LiveMigrationFailed(NovaException):
+    msg_fmt = ("Live migration of instance %(instance_uuid)s failed: "
+               "%(reason)s")
+
+
+class LiveMigrationTimedOut(LiveMigrationFailed):
+    msg_fmt = ("Live migration of instance %(instance_uuid)s ran past its "
+               "completion timeout and was aborted; the guest keeps running "
+               "on the source: %(reason)s")
+
+
+class LiveMigrationAborted(NovaException):
+    msg_fmt = ("Live migration of instance %(instance_uuid)s was aborted on "
+               "request; the guest keeps running on the source.")
+
+
+class LiveMigrationNotAbortable(Conflict):
+    msg_fmt = ("Live migration of instance %(instance_uuid)s cannot be "
+               "aborted: %(reason)s")
+
+
+class DestinationVPMEMMismatch(Invalid):
+    msg_fmt = ("The destination's persistent memory does not fit the guest: "
+               "%(reason)s")
+
+
+# live migration (conductor/API)
+
+class InvalidMigrationState(Invalid):
+    msg_fmt = ("Migration %(migration_id)s of instance %(instance_uuid)s is "
+               "%(state)s: cannot %(method)s it (possible when: "
+               "%(allowed)s).")

@@ -236,6 +236,19 @@ class VersionedAPI:
         return self.client.can_send_version(version)
 
     def _prepare(self, method, version, server=None, **kwargs):
+        if server is not None and self._version_cap is None:
+            # A call to one host only needs that host to understand it: one
+            # old host elsewhere must not block calls between new ones.
+            host_cap = host_version_cap(self.BINARY, self.HISTORY_KEY,
+                                        server, self.VERSION)
+            if host_cap is not None:
+                if not versionutils.is_compatible(version, host_cap,
+                                                  same_major=True):
+                    raise exception.RPCPinnedToOldVersion(
+                        method=method, needed=version, pinned=host_cap,
+                        host=server)
+                return self.client.prepare(server=server, version=version,
+                                           version_cap=host_cap, **kwargs)
         return prepare_for_version(self.client, method, version,
                                    server=server, **kwargs)
 
@@ -257,26 +270,53 @@ def version_cap_for(context, binary, history_key, current_version):
     from nova.objects import service as service_obj
 
     minimum = service_obj.Service.get_minimum_version(context, binary)
-    history = service_obj.SERVICE_VERSION_HISTORY
     if not minimum:
         LOG.debug('No %s service has reported a version yet; not pinning '
                   'its RPC API (%s).', binary, current_version)
         return current_version
-    if minimum >= len(history):
-        # Newer services than this code knows: they still speak our version.
-        cap = current_version
-    else:
-        cap = history[minimum][history_key]
-        if not versionutils.is_compatible(cap, current_version,
-                                          same_major=False):
-            # The history names a version newer than this client's code.
-            cap = current_version
+    cap = _cap_for_service_version(minimum, history_key, current_version)
     LOG.info('%(binary)s RPC API pinned to %(cap)s (oldest service version '
              '%(minimum)s).', {'binary': binary, 'cap': cap,
                                'minimum': minimum})
     with _VERSION_CAPS_LOCK:
         _VERSION_CAPS[binary] = cap
     return cap
+
+
+def _cap_for_service_version(service_version, history_key,
+                             current_version):
+    from nova.objects import service as service_obj
+
+    history = service_obj.SERVICE_VERSION_HISTORY
+    if service_version >= len(history):
+        # Newer than this code knows: it still speaks our version.
+        return current_version
+    cap = history[service_version][history_key]
+    if not versionutils.is_compatible(cap, current_version,
+                                      same_major=False):
+        return current_version
+    return cap
+
+
+def host_version_cap(binary, history_key, host, current_version):
+    """The RPC version the ``binary`` service on ``host`` understands.
+
+    None when the host has no record (the call then follows the
+    cloud-wide cap). Read on every call, not cached: an upgraded host
+    should be usable at once.
+    """
+    from nova import context as nova_context
+    from nova.objects import service as service_obj
+
+    try:
+        service = service_obj.Service.get_by_host_and_binary(
+            nova_context.get_admin_context(), host, binary)
+    except exception.NotFound:
+        return None
+    if not service.version:
+        return None
+    return _cap_for_service_version(service.version, history_key,
+                                    current_version)
 
 
 def reset_version_caps():

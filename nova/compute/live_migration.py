@@ -34,6 +34,7 @@ someone else.
 """
 
 import threading
+import time
 
 from oslo_log import log as logging
 
@@ -49,6 +50,8 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 Status = fields.MigrationStatus
+# How long an abort waits for a just-started copy to become abortable.
+ABORT_WAIT_SECONDS = 10
 
 
 class LiveMigrationMixin:
@@ -128,10 +131,11 @@ class LiveMigrationMixin:
         them reserved through it until a later erase succeeds.
         """
         self._reload(instance)
-        migration.refresh()
+        # The source may have marked the migration 'error' just before.
+        status = objects.Migration.get_by_id(context, migration.id).status
         self.driver.post_live_migration_at_destination(context, instance)
         instance.apply_migration_context()
-        if migration.status != Status.ERROR:
+        if status != Status.ERROR:
             instance.drop_migration_context()
         instance.host = self.host
         instance.node = self._nodename()
@@ -217,6 +221,12 @@ class LiveMigrationMixin:
 
         migration.status = Status.RUNNING
         migration.save()
+        if self._abort_requested(instance):
+            self._rollback_live_migration(
+                context, instance, dest, migration,
+                exception.LiveMigrationAborted(instance_uuid=instance.uuid),
+                status=Status.CANCELLED)
+            return
         try:
             self.driver.live_migration(
                 context, instance, dest, migration, migrate_data,
@@ -232,7 +242,15 @@ class LiveMigrationMixin:
             self._rollback_live_migration(context, instance, dest,
                                           migration, err)
             return
-        self._post_live_migration(context, instance, dest, migration)
+        try:
+            self._post_live_migration(context, instance, dest, migration)
+        except Exception:
+            # The guest already runs on the destination: nothing to roll
+            # back, but the record must not claim the move is running.
+            LOG.exception('Finishing the live migration of %s to %s failed',
+                          instance.uuid, dest)
+            migration.status = Status.ERROR
+            migration.save()
 
     def _post_live_migration(self, context, instance, dest, migration):
         """The guest runs on ``dest``: erase and release this side."""
@@ -301,8 +319,22 @@ class LiveMigrationMixin:
                 raise exception.InstanceNotInMigration(
                     instance_uuid=instance.uuid)
             self._aborts_requested.add(instance.uuid)
-        if migration.status == Status.RUNNING:
-            self.driver.live_migration_abort(instance)
+        if migration.status != Status.RUNNING:
+            return  # the flow sees the request before the copy starts
+        # Between 'running' and the driver registering its job there is a
+        # short window; the request is recorded, so retry briefly.
+        deadline = time.monotonic() + ABORT_WAIT_SECONDS
+        while True:
+            try:
+                self.driver.live_migration_abort(instance)
+                return
+            except exception.InstanceNotInMigration:
+                with self._live_migrations_lock:
+                    if instance.uuid not in self._live_migrations:
+                        return  # it ended meanwhile
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
 
     def live_migration_force_complete(self, context, instance):
         """Make the running migration converge (pauses a vpmem guest)."""

@@ -21,6 +21,7 @@ import oslo_messaging as messaging
 
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import vm_states
+from nova.conductor.tasks import live_migrate
 from nova import exception
 from nova import manager
 from nova import objects
@@ -67,3 +68,17 @@ class ConductorManager(manager.Manager):
         self.compute_rpcapi.build_and_run_instance(
             context, instance, host=chosen.host, node=chosen.nodename,
             image_meta=image_meta)
+
+    def live_migrate_instance(self, context, instance, migration, host=None,
+                              force=False, block_migration=False):
+        """Check, claim and prepare a destination, then start the migration.
+
+        Returns once the source was told to migrate. A failure was rolled
+        back by the task (placement, the destination's claim, the
+        instance's task_state, the migration 'error') before it reaches
+        the caller with its nova exception type.
+        """
+        task = live_migrate.LiveMigrationTask(
+            context, instance, host, force, block_migration, migration,
+            self.compute_rpcapi, self.reportclient)
+        task.execute()

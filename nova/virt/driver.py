@@ -143,6 +143,43 @@ class ComputeDriver:
         raise NotImplementedError()
 
 
+    # Live migration. The compute manager calls these on the host named in
+    # each method; see nova/compute/live_migration.py for the order.
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           block_migration):
+        """On the destination: describe how to reach this host."""
+        raise NotImplementedError()
+
+    def pre_live_migration(self, context, instance, dest_resources,
+                           migrate_data):
+        """On the destination: get ready for the incoming guest."""
+        raise NotImplementedError()
+
+    def live_migration(self, context, instance, dest, migration,
+                       migrate_data, dest_resources):
+        """On the source: move the guest, blocking until the job ends."""
+        raise NotImplementedError()
+
+    def live_migration_abort(self, instance):
+        raise NotImplementedError()
+
+    def live_migration_force_complete(self, instance):
+        raise NotImplementedError()
+
+    def post_live_migration_at_source(self, context, instance,
+                                      source_resources):
+        """On the source: remove what is left and erase its namespaces."""
+        raise NotImplementedError()
+
+    def post_live_migration_at_destination(self, context, instance):
+        raise NotImplementedError()
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               dest_resources):
+        """On the destination: remove the guest, erase its namespaces."""
+        raise NotImplementedError()
+
 def load_compute_driver(name='libvirt.LibvirtDriver', *args, **kwargs):
     """Build the driver ``name``, a class path relative to ``nova.virt``.
 

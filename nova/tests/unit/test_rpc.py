@@ -301,13 +301,20 @@ class TestVersionCap(test.TestCase):
         self._add_compute('new', FUTURE_SERVICE_VERSION)
         api = _FutureComputeAPI()
 
+        # Broadcasts follow the oldest compute.
         self.assertEqual(CURRENT_COMPUTE_RPC, api.version_cap)
         self.assertFalse(api.can_send_version(FUTURE_COMPUTE_RPC))
+        # A call to the old host is refused, naming the pin and the host.
         exc = self.assertRaises(exception.RPCPinnedToOldVersion,
-                                api.future_method, self.ctxt, 'new')
+                                api.future_method, self.ctxt, 'old')
         self.assertIn('future_method', str(exc))
         self.assertIn(FUTURE_COMPUTE_RPC, str(exc))
         self.assertIn('pinned to %s' % CURRENT_COMPUTE_RPC, str(exc))
+        self.assertIn('old', str(exc))
+        # A call to the new host is not held back by the old one.
+        cctxt = api._prepare('future_method', FUTURE_COMPUTE_RPC,
+                             server='new')
+        self.assertTrue(cctxt.can_send_version(FUTURE_COMPUTE_RPC))
         # What the old compute understands still goes through.
         self.assertEqual('old', api.ping(self.ctxt, 'old', 0)['host'])
 

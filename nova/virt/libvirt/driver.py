@@ -18,8 +18,8 @@ The driver is the glue; each concern has its own module:
 * ``guest.py``: one domain;
 * ``domain_xml.py``: the domain XML, from pure functions;
 * ``vpmem.py``: this host's namespaces, their inventory and erase;
-* ``migration.py`` (next): live migration, its destination XML and
-  monitor, called from a thin section of this class.
+* ``live_migration.py``: the live migration API this class inherits;
+  ``migration.py``: its destination XML, flags, budgets and monitor.
 
 Safety rule for namespaces: a Resource is acted on only if its provider
 is one this driver reported (get_vpmem_resources) and its name and path
@@ -45,6 +45,7 @@ from nova.virt import driver
 from nova.virt import hardware
 from nova.virt.libvirt import domain_xml
 from nova.virt.libvirt import host as libvirt_host
+from nova.virt.libvirt import live_migration
 from nova.virt.libvirt import vpmem
 
 CONF = nova.conf.CONF
@@ -152,10 +153,11 @@ class ConfSnapshot:
             setattr(self, name, getattr(conf, name))
 
 
-class LibvirtDriver(driver.ComputeDriver):
+class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
     """A ComputeDriver for one libvirt host (real or emulated)."""
 
     def __init__(self, conf=None):
+        super().__init__()  # LiveMigrationMixin's registry of migrations
         self._conf = ConfSnapshot(conf if conf is not None else CONF)
         self._virt_type = self._conf.libvirt.virt_type
         # Connects (and imports libvirt-python for a real host) at
@@ -557,8 +559,8 @@ class LibvirtDriver(driver.ComputeDriver):
         return [guest.uuid for guest in self._host.list_guests()]
 
     # -- live migration -------------------------------------------------------
-    # Lands in nova/virt/libvirt/migration.py; this class will only hold
-    # the thin entry points the compute manager calls.
+    # The API is LiveMigrationMixin's (live_migration.py); its decisions
+    # and monitor are in migration.py.
 
 
 def _inventory_entry(total, reserved=0, allocation_ratio=1.0):

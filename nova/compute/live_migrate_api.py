@@ -1,0 +1,201 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Live migration in the internal compute API.
+
+:class:`LiveMigrationAPIMixin` is part of :class:`nova.compute.api.API`
+(it uses the API's ``conductor_rpcapi`` and ``compute_rpcapi``). Starting
+a migration takes the instance with a compare-and-swap on ``task_state``,
+records a Migration and asks the conductor to check and start it; abort
+and force-complete go to the source compute, which runs the migration.
+"""
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+from oslo_utils import excutils
+
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception
+from nova import objects
+from nova.objects import fields
+
+LOG = logging.getLogger(__name__)
+
+# Abort is possible until the copy ended; force-complete only while the
+# copy runs (before that there is nothing to complete).
+ABORTABLE_STATUSES = (fields.MigrationStatus.QUEUED,
+                      fields.MigrationStatus.PREPARING,
+                      fields.MigrationStatus.RUNNING)
+FORCE_COMPLETABLE_STATUSES = (fields.MigrationStatus.RUNNING,)
+
+
+class LiveMigrationAPIMixin:
+    """Live migration operations of the compute API."""
+
+    def live_migrate(self, context, instance, host_name=None, force=False,
+                     block_migration=False):
+        """Live-migrate ``instance``; return its Migration.
+
+        ``host_name``: the destination to use; with ``force`` it skips the
+        scheduler, otherwise the scheduler still validates it (``force``
+        without ``host_name`` changes nothing). Returns
+        once the conductor's checks passed and the source was told to
+        migrate (the Migration is then 'queued'); the checks' error
+        (MigrationPreCheckError, NoValidHost...) is raised otherwise, with
+        the instance idle again and the Migration in 'error'.
+        """
+        _check_live_migratable(instance, 'live migrate')
+        if host_name:
+            # ComputeHostNotFound (404) rather than a vaguer precheck error.
+            objects.Service.get_by_compute_host(context, host_name)
+        instance.task_state = task_states.MIGRATING
+        # Of two concurrent requests exactly one gets past this.
+        instance.save(expected_task_state=[None],
+                      expected_vm_state=list(vm_states.ALLOW_LIVE_MIGRATION))
+        try:
+            migration = objects.Migration(
+                context, instance_uuid=instance.uuid,
+                migration_type=fields.MigrationType.LIVE_MIGRATION,
+                status=fields.MigrationStatus.ACCEPTED,
+                source_compute=instance.host, source_node=instance.node,
+                dest_compute=host_name, user_id=context.user_id,
+                project_id=context.project_id)
+            migration.create()
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                _release_instance(instance)
+        LOG.info('Live migration of instance %(uuid)s from %(source)s to '
+                 '%(dest)s accepted (migration %(migration)s)',
+                 {'uuid': instance.uuid, 'source': instance.host,
+                  'dest': host_name or 'a scheduled host',
+                  'migration': migration.uuid})
+        try:
+            self.conductor_rpcapi.live_migrate_instance(
+                context, instance, migration, host=host_name, force=force,
+                block_migration=block_migration)
+        except messaging.MessagingTimeout:
+            # The conductor may still be working on it, or done: resetting
+            # the instance now could unlock one that is migrating.
+            LOG.error('No answer from the conductor about the live migration '
+                      'of instance %s (migration %s); its outcome is unknown',
+                      instance.uuid, migration.uuid)
+            raise
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._live_migrate_refused(context, instance, migration)
+        return objects.Migration.get_by_id(context, migration.id)
+
+    @staticmethod
+    def _live_migrate_refused(context, instance, migration):
+        """Make sure a refused migration left the instance idle.
+
+        The conductor's task normally did this in its rollback; this
+        covers a conductor that never ran the task (RPC refused, say).
+        Idempotent.
+        """
+        try:
+            current = objects.Migration.get_by_id(context, migration.id)
+            never_ran = current.status == fields.MigrationStatus.ACCEPTED
+            if never_ran:
+                current.status = fields.MigrationStatus.ERROR
+                current.save()
+            if never_ran or not _other_live_migration(context, instance,
+                                                      migration):
+                _release_instance(instance)
+        except Exception:
+            LOG.exception('Could not check that the refused live migration '
+                          '%s left instance %s idle', migration.uuid,
+                          instance.uuid)
+
+    def live_migrate_abort(self, context, instance, migration_id):
+        """Ask the source to abort live migration ``migration_id``."""
+        migration = _live_migration_of(context, instance, migration_id,
+                                       ABORTABLE_STATUSES, 'abort')
+        LOG.info('Aborting live migration %s of instance %s',
+                 migration.uuid, instance.uuid)
+        self.compute_rpcapi.live_migration_abort(
+            context, instance, migration.id, host=migration.source_compute)
+
+    def live_migrate_force_complete(self, context, instance, migration_id):
+        """Ask the source to finish live migration ``migration_id`` now.
+
+        For a vpmem guest that means pausing it so the copy converges (no
+        post-copy); it runs again on the destination.
+        """
+        migration = _live_migration_of(context, instance, migration_id,
+                                       FORCE_COMPLETABLE_STATUSES,
+                                       'force-complete')
+        LOG.info('Forcing live migration %s of instance %s to complete',
+                 migration.uuid, instance.uuid)
+        self.compute_rpcapi.live_migration_force_complete(
+            context, instance, host=migration.source_compute)
+
+
+def _check_live_migratable(instance, method):
+    if instance.vm_state not in vm_states.ALLOW_LIVE_MIGRATION:
+        raise exception.InstanceInvalidState(
+            instance_uuid=instance.uuid, attr='vm_state',
+            state=instance.vm_state, method=method)
+    if instance.task_state is not None:
+        raise exception.InstanceInvalidState(
+            instance_uuid=instance.uuid, attr='task_state',
+            state=instance.task_state, method=method)
+
+
+def _release_instance(instance):
+    instance.task_state = None
+    try:
+        instance.save(expected_task_state=[task_states.MIGRATING])
+    except exception.UnexpectedTaskStateError:
+        # Already idle (the conductor's rollback), or owned by another
+        # operation: either way not ours to change.
+        LOG.debug('Instance %s no longer migrating; left as is',
+                  instance.uuid)
+
+
+def _other_live_migration(context, instance, migration):
+    """True if another live migration of the instance is under way.
+
+    Then the instance's MIGRATING belongs to that one, not to ours.
+    """
+    others = objects.MigrationList.get_in_progress_by_instance(
+        context, instance.uuid,
+        migration_type=fields.MigrationType.LIVE_MIGRATION)
+    return any(other.id != migration.id for other in others)
+
+
+def _live_migration_of(context, instance, migration_id, allowed, method):
+    """The instance's live migration ``migration_id`` in an ``allowed`` state.
+
+    MigrationNotFound if it is not the instance's; InvalidMigrationState
+    if it is not a live migration or not in one of ``allowed``;
+    InstanceInvalidState if the instance is not migrating.
+    """
+    migration = objects.Migration.get_by_id_and_instance(
+        context, migration_id, instance.uuid)
+    if not migration.is_live_migration:
+        raise exception.InvalidMigrationState(
+            migration_id=migration_id, instance_uuid=instance.uuid,
+            state='a %s, not a live migration' % migration.migration_type,
+            method=method,
+            allowed='a live migration in status %s' % ', '.join(allowed))
+    if migration.status not in allowed:
+        raise exception.InvalidMigrationState(
+            migration_id=migration_id, instance_uuid=instance.uuid,
+            state=migration.status, method=method,
+            allowed=', '.join(allowed))
+    if instance.task_state != task_states.MIGRATING:
+        raise exception.InstanceInvalidState(
+            instance_uuid=instance.uuid, attr='task_state',
+            state=instance.task_state, method=method)
+    return migration

@@ -1,0 +1,463 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The libvirt driver's live migration API, as LibvirtDriver inherits it.
+
+Destination: ``check_can_live_migrate_destination``,
+``pre_live_migration``, ``post_live_migration_at_destination``,
+``rollback_live_migration_at_destination``. Source: ``live_migration``
+(blocks until the job ends), ``live_migration_abort``,
+``live_migration_force_complete``, ``post_live_migration_at_source``.
+
+This module gathers inputs (the instance, this host, the options the
+driver captured when it was built, how the two hosts reach each other)
+and acts; what to send and how to watch it are pure functions and the
+monitor in :mod:`nova.virt.libvirt.migration`.
+"""
+
+import threading
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+from oslo_log import log as logging
+
+from nova.compute import power_state
+from nova.compute import vm_states
+from nova import exception
+from nova import objects
+from nova.virt import hardware
+from nova.virt.libvirt import migration as lm
+
+LOG = logging.getLogger(__name__)
+
+EMULATED_SCHEME = 'emulated'
+DEFAULT_REMOTE_SCHEME = 'qemu+tcp'
+
+
+# -- how the hosts reach each other ------------------------------------------
+
+def is_emulated_uri(uri):
+    return urllib.parse.urlsplit(uri or '').scheme == EMULATED_SCHEME
+
+
+def is_local_socket_uri(uri):
+    """A URI reaching a daemon of this machine through a unix socket."""
+    parts = urllib.parse.urlsplit(uri or '')
+    return (parts.scheme.endswith('+unix') or 'socket=' in parts.query or
+            (not parts.netloc and parts.path == '/session'))
+
+
+def _remote_scheme(connection_uri, scheme):
+    if scheme:
+        # The option names a transport ('tcp', 'ssh') or a whole scheme.
+        return scheme if '+' in scheme or scheme == 'qemu' else (
+            'qemu+' + scheme)
+    current = urllib.parse.urlsplit(connection_uri or '').scheme
+    if '+' in current and not current.endswith('+unix'):
+        return current
+    return DEFAULT_REMOTE_SCHEME
+
+
+def _url_host(address):
+    # An IPv6 literal goes in brackets inside a URI.
+    if ':' in address and not address.startswith('['):
+        return '[%s]' % address
+    return address
+
+
+def own_libvirt_uri(connection_uri, host, scheme=None, inbound_addr=None):
+    """How other hosts reach this host's hypervisor (destination side).
+
+    Emulated and local unix-socket daemons are reached at this host's own
+    URI; a real remote daemon at ``<scheme>://<inbound addr or host>/system``.
+    """
+    if is_emulated_uri(connection_uri) or is_local_socket_uri(
+            connection_uri):
+        return connection_uri
+    return '%s://%s/system' % (_remote_scheme(connection_uri, scheme),
+                               _url_host(inbound_addr or host))
+
+
+def derive_dest_uri(source_uri, dest_host, scheme=None, dest_addr=None):
+    """The destination's URI when it did not send one (older peer)."""
+    if is_emulated_uri(source_uri):
+        return '%s://%s' % (EMULATED_SCHEME, dest_host)
+    return '%s://%s/system' % (_remote_scheme(source_uri, scheme),
+                               _url_host(dest_addr or dest_host))
+
+
+def migration_stream_address(dest_uri, inbound_addr, tunnelled):
+    """``(MIGRATE_URI, LISTEN_ADDRESS)`` for the data stream, or Nones.
+
+    Tunnelled and emulated migrations have no separate stream. With an
+    inbound address the destination QEMU listens there and the source
+    connects there. Two daemons of one machine (unix sockets) must use
+    loopback explicitly: libvirt refuses 127.0.0.1 as migration_host in
+    qemu.conf, and its default would be the host name.
+    """
+    if tunnelled or is_emulated_uri(dest_uri):
+        return None, None
+    if inbound_addr:
+        return 'tcp://%s' % _url_host(inbound_addr), inbound_addr
+    if is_local_socket_uri(dest_uri):
+        return 'tcp://127.0.0.1', '127.0.0.1'
+    return None, None
+
+
+def _driver_module():
+    # driver.py imports this module for LibvirtDriver's bases, so its
+    # helpers are looked up when called, not at import.
+    from nova.virt.libvirt import driver
+    return driver
+
+
+def _device_key(device):
+    return (device.name, device.devpath, device.size, device.align)
+
+
+def _describe(devices):
+    return ', '.join('%s (%s)' % (d.name, d.devpath) for d in devices) or \
+        'none'
+
+
+class LiveMigrationMixin:
+    """Live migration methods of LibvirtDriver (see the module docstring).
+
+    Uses the driver's ``_host``, ``_conf``, ``_require_namespaces``,
+    ``check_local_vpmems``, ``erase_vpmems``, ``_remove_guest``,
+    ``_instance_resources`` and ``instance_exists``.
+    """
+
+    # Seconds between two jobStats reads of a running migration.
+    live_migration_poll_interval = 0.5
+    # Seconds between two saves of its progress; None takes
+    # [compute]live_migration_progress_interval (tests set less).
+    live_migration_progress_interval = None
+
+    def __init__(self):
+        super().__init__()
+        self._running_migrations_lock = threading.Lock()
+        # instance uuid -> MigrationMonitor of its running migration
+        self._running_migrations = {}
+
+    # -- destination ----------------------------------------------------------
+
+    def check_can_live_migrate_destination(self, context, instance,
+                                           block_migration):
+        """Describe this host to the source; refuse a clashing domain."""
+        self._require_namespaces('check a live migration')
+        if self.instance_exists(instance):
+            raise exception.MigrationPreCheckError(
+                reason='instance %s already has a domain on destination %s '
+                       '(%s)' % (instance.uuid, self._conf.host,
+                                 self._host.uri))
+        opts = self._conf.libvirt
+        inbound = opts.live_migration_inbound_addr
+        return objects.LibvirtLiveMigrateData(
+            # No shared instance directory, so no marker file to find.
+            filename='',
+            block_migration=bool(block_migration),
+            disk_over_commit=None,
+            disk_available_mb=self._local_gb() * 1024,
+            is_shared_instance_path=False,
+            is_shared_block_storage=False,
+            supported_perf_events=[],
+            target_connect_addr=inbound,
+            target_libvirt_uri=own_libvirt_uri(
+                self._host.uri, self._conf.host,
+                scheme=opts.live_migration_scheme, inbound_addr=inbound))
+
+    def pre_live_migration(self, context, instance, dest_resources,
+                           migrate_data):
+        """Check this host's namespaces for the guest; order them.
+
+        ``dest_resources`` (this host's claim) are resolved through this
+        host's namespaces only, ordered by the flavor's hw:pmem labels and
+        compared, device by device, with the guest's own (the instance's
+        resources): the size and alignment must be equal.
+        ``migrate_data.dst_vpmems`` becomes this host's devices in the
+        guest's order. Raises DestinationVPMEMMismatch.
+        """
+        drv = _driver_module()
+        try:
+            labels = hardware.get_vpmem_labels(instance.flavor)
+            ordered = drv.order_vpmems(drv.vpmem_resources(dest_resources),
+                                       labels)
+            guest_side = drv.order_vpmems(
+                drv.vpmem_resources(self._instance_resources(instance)),
+                labels)
+        except (exception.VPMEMResourcesMismatch,
+                exception.InvalidPMEMExtraSpec) as exc:
+            raise exception.DestinationVPMEMMismatch(
+                reason=exc.format_message()) from exc
+        pairs, refused = self.check_local_vpmems(ordered)
+        if refused:
+            raise exception.DestinationVPMEMMismatch(
+                reason='namespaces unusable on %s: %s' % (
+                    self._conf.host, '; '.join(
+                        '%s: %s' % (r.identifier, why)
+                        for r, why in refused)))
+        local = [device for _resource, device in pairs]
+        for index, (theirs, ours) in enumerate(zip(guest_side, local,
+                                                    strict=True)):
+            source = theirs.metadata
+            if (source.size, source.align) != (ours.size, ours.align):
+                raise exception.DestinationVPMEMMismatch(
+                    reason='device %d: the guest has %s (%d bytes, align '
+                           '%d), destination namespace %s is %d bytes, '
+                           'align %d' % (index, source.name, source.size,
+                                         source.align, ours.name, ours.size,
+                                         ours.align))
+        migrate_data.dst_vpmems = [drv._copy_device(d) for d in local]
+        LOG.info('Instance %s may arrive with persistent memory %s',
+                 instance.uuid, _describe(local))
+        return migrate_data
+
+    def post_live_migration_at_destination(self, context, instance):
+        """The guest runs here: persistent, and running unless its user
+        paused it (force-complete may have paused it on the source)."""
+        guest = self._host.get_guest(instance)
+        if not guest.is_persistent():
+            self._host.write_instance_config(
+                guest.get_xml_desc(migratable=True))
+        keep_paused = (instance.obj_attr_is_set('vm_state') and
+                       instance.vm_state == vm_states.PAUSED)
+        if (guest.is_active() and not keep_paused and
+                guest.get_power_state() == power_state.PAUSED):
+            guest.resume()
+            LOG.info('Resumed instance %s on arrival (it was paused to '
+                     'complete its migration)', instance.uuid)
+
+    def rollback_live_migration_at_destination(self, context, instance,
+                                               dest_resources):
+        """Remove the guest from this host, then erase ``dest_resources``.
+
+        Only the given resources are erased (this host's claim), and only
+        if they are this host's (see erase_vpmems). Returns the erased
+        resources.
+        """
+        if (instance.obj_attr_is_set('host') and
+                instance.host == self._conf.host):
+            # The instance lives here: this is its source, not a
+            # destination to clean.
+            raise exception.InstanceInvalidState(
+                instance_uuid=instance.uuid, attr='host',
+                state=instance.host,
+                method='roll back a live migration on its own host')
+        self._remove_guest(instance)
+        return self.erase_vpmems(context, dest_resources)
+
+    # -- source ---------------------------------------------------------------
+
+    def live_migration(self, context, instance, dest, migration,
+                       migrate_data, dest_resources, progress_callback=None):
+        """Move the guest to ``dest``; blocks until the job ended.
+
+        Returns a LiveMigrationResult. Raises LiveMigrationAborted (abort
+        request), LiveMigrationTimedOut (timeout with action abort) or
+        LiveMigrationFailed; in each case the guest still runs here.
+        ``progress_callback(progress dict)`` is called from this thread at
+        every poll that read progress.
+        """
+        libvirt = self._host.libvirt
+        try:
+            guest, dest_uri, params, flags, settings = self._plan(
+                instance, dest, migrate_data, dest_resources)
+        except (exception.NovaException, libvirt.libvirtError,
+                ET.ParseError) as exc:
+            LOG.error('Live migration of %s to %s refused before the '
+                      'start: %s', instance.uuid, dest, exc)
+            raise exception.LiveMigrationFailed(
+                instance_uuid=instance.uuid, reason=str(exc)) from exc
+        job = lm.MigrationThread(guest.domain, dest_uri, params, flags,
+                                 name='live-migration-%s' % instance.uuid)
+        monitor = lm.MigrationMonitor(guest, migration, instance.uuid,
+                                      settings, job, progress_callback)
+        with self._running_migrations_lock:
+            if instance.uuid in self._running_migrations:
+                raise exception.LiveMigrationFailed(
+                    instance_uuid=instance.uuid,
+                    reason='another live migration of it is running')
+            self._running_migrations[instance.uuid] = monitor
+        LOG.info('Live migration of %s to %s (%s) starts: flags %#x, '
+                 'budget %.1f s (%s at timeout), downtime steps %s',
+                 instance.uuid, dest, dest_uri, flags,
+                 settings.completion_timeout, settings.timeout_action,
+                 list(settings.downtime_steps))
+        try:
+            job.start()
+            result = monitor.run()
+        finally:
+            with self._running_migrations_lock:
+                self._running_migrations.pop(instance.uuid, None)
+        result.dest_uri = dest_uri
+        completed = self._completed_stats(instance, dest_uri)
+        if completed:
+            # Exact totals, also for a job that ended between two polls.
+            result.take_stats(completed)
+            result.progress = lm.final_progress(
+                lm.progress_from_job_stats(completed))
+            lm.record_progress(migration, result.progress)
+        LOG.info('Live migration of %s to %s completed: %s', instance.uuid,
+                 dest, result)
+        return result
+
+    def _plan(self, instance, dest, migrate_data, dest_resources):
+        """(guest, dest URI, params, flags, MonitorSettings) or raise."""
+        drv = _driver_module()
+        libvirt = self._host.libvirt
+        opts = self._conf.libvirt
+        guest = self._host.get_guest(instance)
+        labels = hardware.get_vpmem_labels(instance.flavor)
+        source_resources = drv.vpmem_resources(
+            self._instance_resources(instance))
+        xml = guest.get_xml_desc(migratable=True)
+        nvdimm_bytes = sum(lm.nvdimm_sizes(xml))
+        dest_devices = self._dest_devices(labels, dest_resources,
+                                          migrate_data)
+        dest_xml = lm.update_vpmem_xml(xml, dest_devices)
+        has_vpmem = bool(nvdimm_bytes or source_resources)
+        block = bool(migrate_data.obj_attr_is_set('block_migration') and
+                     migrate_data.block_migration)
+        flags = lm.migration_flags(
+            libvirt, has_vpmem, opts.live_migration_permit_post_copy,
+            opts.live_migration_permit_auto_converge,
+            opts.live_migration_tunnelled,
+            opts.live_migration_parallel_connections,
+            block_migration=block)
+        dest_uri = self._dest_uri(dest, migrate_data)
+        inbound = (migrate_data.target_connect_addr
+                   if migrate_data.obj_attr_is_set('target_connect_addr')
+                   else None)
+        migrate_uri, listen = migration_stream_address(
+            dest_uri, inbound, opts.live_migration_tunnelled)
+        params = lm.build_params(libvirt, dest_xml,
+                                 opts.live_migration_bandwidth, migrate_uri,
+                                 listen,
+                                 opts.live_migration_parallel_connections)
+        flavor = instance.flavor
+        disk_gb = (flavor.root_gb or 0) + (flavor.ephemeral_gb or 0) \
+            if block else 0
+        vpmem_bytes = nvdimm_bytes or sum(r.metadata.size
+                                          for r in source_resources)
+        gib = lm.data_gib(flavor.memory_mb, disk_gb, vpmem_bytes)
+        settings = lm.MonitorSettings(
+            completion_timeout=lm.completion_timeout(
+                opts.live_migration_completion_timeout, gib),
+            timeout_action=opts.live_migration_timeout_action,
+            downtime_steps=tuple(lm.downtime_steps(
+                opts.live_migration_downtime,
+                opts.live_migration_downtime_steps,
+                opts.live_migration_downtime_delay, gib)),
+            progress_interval=(
+                self.live_migration_progress_interval or
+                self._conf.compute.live_migration_progress_interval),
+            poll_interval=self.live_migration_poll_interval,
+            post_copy=bool(flags & libvirt.VIR_MIGRATE_POSTCOPY),
+            has_vpmem=has_vpmem)
+        return guest, dest_uri, params, flags, settings
+
+    def _dest_devices(self, labels, dest_resources, migrate_data):
+        """The destination's devices in the guest's order.
+
+        From the claim (``dest_resources``) ordered by the labels; what
+        the destination reported (``dst_vpmems``) must name the same
+        namespaces, or the two hosts disagree about the claim.
+        """
+        drv = _driver_module()
+        reported = list(migrate_data.dst_vpmems) if migrate_data.has_vpmems \
+            else []
+        claimed = drv.vpmem_resources(dest_resources)
+        if not claimed:
+            return reported
+        ordered = [r.metadata for r in drv.order_vpmems(claimed, labels)]
+        if reported and sorted(map(_device_key, reported)) != sorted(
+                map(_device_key, ordered)):
+            raise exception.DestinationVPMEMMismatch(
+                reason='the destination reported namespaces %s, its claim '
+                       'holds %s' % (_describe(reported), _describe(ordered)))
+        return ordered
+
+    def _dest_uri(self, dest, migrate_data):
+        if (migrate_data.obj_attr_is_set('target_libvirt_uri') and
+                migrate_data.target_libvirt_uri):
+            return migrate_data.target_libvirt_uri
+        addr = (migrate_data.target_connect_addr
+                if migrate_data.obj_attr_is_set('target_connect_addr')
+                else None)
+        return derive_dest_uri(self._host.uri, dest,
+                                  scheme=self._conf.libvirt
+                                  .live_migration_scheme, dest_addr=addr)
+
+    def _completed_stats(self, instance, dest_uri):
+        """The destination's final job stats (the source domain is gone).
+
+        Read only where opening the destination's URI is safe from this
+        process: emulated hosts and daemons of this machine (unix
+        sockets). A remote daemon may need credentials this service does
+        not hold; the monitor's last reading then stands.
+        """
+        if not (is_emulated_uri(dest_uri) or is_local_socket_uri(dest_uri)):
+            return None
+        libvirt = self._host.libvirt
+        try:
+            conn = libvirt.open(dest_uri)
+            try:
+                domain = conn.lookupByUUIDString(instance.uuid)
+                stats = domain.jobStats(
+                    libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED |
+                    libvirt.VIR_DOMAIN_JOB_STATS_KEEP_COMPLETED)
+            finally:
+                conn.close()
+        except libvirt.libvirtError as exc:
+            LOG.debug('No completed job stats for %s at %s: %s',
+                      instance.uuid, dest_uri, exc)
+            return None
+        if stats.get('type') != libvirt.VIR_DOMAIN_JOB_COMPLETED:
+            return None
+        return stats
+
+    def _running_migration(self, instance):
+        with self._running_migrations_lock:
+            monitor = self._running_migrations.get(instance.uuid)
+        if monitor is None:
+            raise exception.InstanceNotInMigration(
+                instance_uuid=instance.uuid)
+        return monitor
+
+    def live_migration_abort(self, instance):
+        """Ask the running migration of ``instance`` to abort.
+
+        Raises InstanceNotInMigration when none runs here, and
+        LiveMigrationNotAbortable once it switched to post-copy. The
+        migrating call then raises LiveMigrationAborted.
+        """
+        self._running_migration(instance).request_abort()
+
+    def live_migration_force_complete(self, instance):
+        """Make the running migration finish: post-copy for a guest
+        migrating with it, otherwise (always for vpmem) pause the guest."""
+        self._running_migration(instance).request_force_complete()
+
+    def post_live_migration_at_source(self, context, instance,
+                                      source_resources):
+        """The guest left: no domain here, its namespaces erased.
+
+        Returns the erased resources; raises (VPMEMEraseIncomplete,
+        VPMEMEraseRefused) when they could not all be erased.
+        """
+        if self.instance_exists(instance):
+            LOG.warning('Instance %s still has a domain on its source %s '
+                        'after its migration; removing it', instance.uuid,
+                        self._conf.host)
+            self._remove_guest(instance)
+        return self.erase_vpmems(context, source_resources)

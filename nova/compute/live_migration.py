@@ -198,6 +198,16 @@ class LiveMigrationMixin:
         with self._live_migrations_lock:
             return instance.uuid in self._aborts_requested
 
+    def _cancelled_before_copy(self, context, instance, dest, migration):
+        """Roll back as cancelled if an abort came before the copy."""
+        if not self._abort_requested(instance):
+            return False
+        self._rollback_live_migration(
+            context, instance, dest, migration,
+            exception.LiveMigrationAborted(instance_uuid=instance.uuid),
+            status=Status.CANCELLED)
+        return True
+
     def _do_live_migration(self, context, instance, dest, migration,
                            migrate_data):
         self._reload(instance)
@@ -212,20 +222,11 @@ class LiveMigrationMixin:
             self._rollback_live_migration(context, instance, dest,
                                           migration, err)
             return
-        if self._abort_requested(instance):
-            self._rollback_live_migration(
-                context, instance, dest, migration,
-                exception.LiveMigrationAborted(instance_uuid=instance.uuid),
-                status=Status.CANCELLED)
+        if self._cancelled_before_copy(context, instance, dest, migration):
             return
-
         migration.status = Status.RUNNING
         migration.save()
-        if self._abort_requested(instance):
-            self._rollback_live_migration(
-                context, instance, dest, migration,
-                exception.LiveMigrationAborted(instance_uuid=instance.uuid),
-                status=Status.CANCELLED)
+        if self._cancelled_before_copy(context, instance, dest, migration):
             return
         try:
             self.driver.live_migration(

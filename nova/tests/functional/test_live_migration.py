@@ -386,6 +386,24 @@ class TestLiveMigrationRollback(LiveMigrationTestBase):
             ok, bad = workload.verify(resource.metadata.devpath)
             self.assertTrue(ok, bad)
 
+    def test_abort_while_preparing(self):
+        server, digests, before = self._start()
+        dest_driver = self.manager('compute-b').driver
+        real_pre = dest_driver.pre_live_migration
+        release = threading.Event()
+
+        def slow_pre(*args, **kwargs):
+            release.wait(self.TIMEOUT)
+            return real_pre(*args, **kwargs)
+
+        dest_driver.pre_live_migration = slow_pre
+        migration = self.live_migrate(server, host='compute-b', force=True)
+        preparing = self.wait_for_status(migration, 'preparing')
+        self.api.live_migrate_abort(self.context, server, preparing.id)
+        release.set()
+        self._check_rolled_back(server, digests, before, migration,
+                                'cancelled')
+
     def test_completion_timeout_with_action_abort(self):
         self.flags(live_migration_completion_timeout=1,
                    live_migration_timeout_action='abort', group='libvirt')

@@ -21,7 +21,7 @@ API_VERSION_ID = 'v2.1'
 
 # The microversion range. The maximum moves up as microversions are added.
 MIN_MICROVERSION = '2.1'
-MAX_MICROVERSION = '2.1'
+MAX_MICROVERSION = '2.100'
 
 # When the set of microversions last changed.
 UPDATED = '2025-01-01T00:00:00Z'

@@ -12,61 +12,295 @@
 
 """The compute API as a WSGI application.
 
-For now it answers version discovery only (``/``, ``/v2.1``, ``/v2.1/``);
-the resources of the API are routed here as they are added.
+A small router sends each request to a handler in :mod:`nova.api.handlers`
+(one module per resource). Around the handlers this module does what every
+request needs: the request id, authentication into a RequestContext,
+microversion negotiation and the Nova-shaped error bodies.
+
+Authentication (``[api]auth_strategy``):
+
+* ``noauth2`` (development): the ``X-Auth-Token`` is trusted as given. A
+  token ``user:project`` names the user and project; any other token is
+  both the user and the project. The request is an administrator's when
+  the user is ``admin`` or the token is ``notused`` -- what the openstack
+  CLI sends with ``--os-auth-type none``, so an operator's CLI without
+  Keystone can run the admin-only commands. No token: 401.
+* ``keystone``: keystonemiddleware's auth_token validates the token in
+  front of this application (see :func:`make_app`) and the identity comes
+  from the headers it sets; the ``admin`` role makes an administrator.
+
+Version discovery (``/``, ``/v2.1``, ``/v2.1/``) needs neither a token nor
+a microversion.
 """
 
 import json
+import re
 from wsgiref import util as wsgi_util
 
+from oslo_log import log as logging
+from oslo_utils import uuidutils
+import webob
+
+import nova.conf
+from nova import context as nova_context
+from nova import exception
+from nova.api import microversion
 from nova.api import versions
 
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
 JSON_TYPE = 'application/json'
+REQUEST_ID_HEADER = 'x-openstack-request-id'
+
+# HTTP status -> the key of Nova's error body.
+ERROR_KINDS = {
+    400: 'badRequest',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'itemNotFound',
+    405: 'badMethod',
+    406: 'notAcceptable',
+    409: 'conflictingRequest',
+    413: 'overLimit',
+    415: 'badMediaType',
+    501: 'notImplemented',
+}
+
+# Internal exceptions that mean "the instance is busy or in the wrong
+# state": the user should retry later, so a conflict rather than their
+# (unchanged) request being bad.
+CONFLICT_ERRORS = (exception.InstanceInvalidState,
+                   exception.UnexpectedTaskStateError)
 
 
-def _respond(start_response, status, body, method='GET', headers=()):
-    payload = json.dumps(body).encode('utf-8')
-    start_response(status, [('Content-Type', JSON_TYPE),
-                            ('Content-Length', str(len(payload)))] +
-                   list(headers))
-    # HEAD gets the headers of GET and no body.
-    return [b''] if method == 'HEAD' else [payload]
+class HTTPError(Exception):
+    """Raised by handlers: answer with ``code`` and ``message``."""
+
+    def __init__(self, code, message, headers=()):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.headers = list(headers)
 
 
-def _error(start_response, status, kind, message, method, headers=()):
-    code = int(status.split()[0])
-    return _respond(start_response, status,
-                    {kind: {'code': code, 'message': message}},
-                    method, headers)
+def error_body(code, message):
+    kind = ERROR_KINDS.get(code, 'computeFault')
+    return {kind: {'code': code, 'message': message}}
+
+
+def _json_response(status, body, headers=()):
+    resp = webob.Response(status=status, headerlist=list(headers))
+    if body is not None:
+        resp.content_type = JSON_TYPE
+        resp.charset = None
+        resp.body = json.dumps(body).encode('utf-8')
+    return resp
+
+
+def error_response(code, message, headers=()):
+    return _json_response(code, error_body(code, message), headers)
+
+
+def from_nova_exception(error):
+    """The HTTPError a NovaException stands for."""
+    message = error.format_message()
+    if isinstance(error, CONFLICT_ERRORS):
+        return HTTPError(409, message)
+    code = getattr(error, 'code', 500)
+    if not isinstance(code, int) or code < 400:
+        code = 500
+    return HTTPError(code, message)
+
+
+def authorize(req, action, target=None):
+    """403 unless the policy rule ``action`` allows the request."""
+    from nova.api import policy
+    if not policy.authorize(req.context, action, target):
+        raise HTTPError(403, 'Policy does not allow %s to be performed.'
+                        % action)
+
+
+def json_body(req):
+    try:
+        body = json.loads(req.body or b'null')
+    except ValueError as e:
+        raise HTTPError(400, 'Malformed request body: %s' % e)
+    if not isinstance(body, dict):
+        raise HTTPError(400, 'The request body must be a JSON object.')
+    return body
+
+
+def noauth_context(req):
+    token = req.headers.get('X-Auth-Token')
+    if not token:
+        raise HTTPError(401, 'Authentication required: send X-Auth-Token.')
+    if ':' in token:
+        user_id, project_id = token.split(':', 1)
+    else:
+        user_id = project_id = token
+    # A project named in the URL (/v2.1/{project}/...) is not supported.
+    is_admin = user_id == 'admin' or token == 'notused'
+    return nova_context.RequestContext(
+        user_id=user_id, project_id=project_id, is_admin=is_admin,
+        roles=['admin'] if is_admin else ['member'],
+        request_id=req.environ['nova.request_id'])
+
+
+def keystone_context(req):
+    # auth_token sets these after validating the token.
+    if req.headers.get('X-Identity-Status', 'Confirmed') != 'Confirmed':
+        raise HTTPError(401, 'Authentication required.')
+    roles = [r.strip() for r in req.headers.get('X-Roles', '').split(',')
+             if r.strip()]
+    return nova_context.RequestContext(
+        user_id=req.headers.get('X-User-Id'),
+        project_id=req.headers.get('X-Project-Id'),
+        roles=roles, request_id=req.environ['nova.request_id'])
+
+
+class Router:
+    """Path templates like ``/servers/{id}`` mapped to handlers."""
+
+    def __init__(self):
+        self._routes = []  # (compiled path, {method: handler})
+
+    def add(self, method, template, handler):
+        pattern = '^' + re.sub(r'\{(\w+)\}', r'(?P<\1>[^/]+)',
+                               template.rstrip('/')) + '/?$'
+        for regex, methods in self._routes:
+            if regex.pattern == pattern:
+                methods[method] = handler
+                return
+        self._routes.append((re.compile(pattern), {method: handler}))
+
+    def match(self, method, path):
+        """(handler, params) or raise HTTPError 404/405."""
+        for regex, methods in self._routes:
+            found = regex.match(path)
+            if found:
+                if method == 'HEAD' and 'GET' in methods:
+                    method = 'GET'
+                if method not in methods:
+                    raise HTTPError(
+                        405, 'Method %s is not allowed on %s.'
+                        % (method, path),
+                        headers=[('Allow', ', '.join(sorted(methods)))])
+                return methods[method], found.groupdict()
+        raise HTTPError(404, 'No resource at %s.' % path)
+
+
+def build_router():
+    # Imported here: handler modules import this module for HTTPError.
+    from nova.api.handlers import flavors
+    from nova.api.handlers import hypervisors
+    from nova.api.handlers import images
+    from nova.api.handlers import migrations
+    from nova.api.handlers import server_migrations
+    from nova.api.handlers import servers
+    from nova.api.handlers import services
+    router = Router()
+    for module in (servers, server_migrations, migrations, flavors,
+                   services, hypervisors, images):
+        for method, template, handler in module.ROUTES:
+            router.add(method, '/v2.1' + template, handler)
+    return router
 
 
 class APIApplication:
     """WSGI entry point of the compute API."""
 
-    def __init__(self):
-        # path -> document builder taking the base URL of the service.
+    def __init__(self, auth_strategy=None):
+        self.auth_strategy = auth_strategy or CONF.api.auth_strategy
         self._documents = {
             '/': versions.versions_document,
             '/%s' % versions.API_VERSION_ID: versions.version_document,
             '/%s/' % versions.API_VERSION_ID: versions.version_document,
         }
+        self.discovery_paths = frozenset(self._documents)
+        self.router = build_router()
 
     def __call__(self, environ, start_response):
-        method = environ.get('REQUEST_METHOD', 'GET')
-        path = environ.get('PATH_INFO', '') or '/'
+        request_id = 'req-' + uuidutils.generate_uuid()
+        environ['nova.request_id'] = request_id
+        req = webob.Request(environ)
+        resp = self._handle(req)
+        resp.headers[REQUEST_ID_HEADER] = request_id
+        # webob answers HEAD with the headers of GET and no body.
+        return resp(environ, start_response)
+
+    def _documents_response(self, req, build):
+        if req.method not in ('GET', 'HEAD'):
+            return error_response(405, 'Method %s is not allowed on %s.'
+                                  % (req.method, req.path_info),
+                                  headers=[('Allow', 'GET, HEAD')])
+        base_url = wsgi_util.application_uri(req.environ)
+        return _json_response(200, build(base_url))
+
+    def _handle(self, req):
+        path = req.path_info or '/'
         build = self._documents.get(path)
-        if build is None:
-            return _error(start_response, '404 Not Found', 'itemNotFound',
-                          'No resource at %s.' % path, method)
-        if method not in ('GET', 'HEAD'):
-            return _error(start_response, '405 Method Not Allowed',
-                          'badMethod', 'Method %s is not allowed on %s.'
-                          % (method, path), method,
-                          headers=[('Allow', 'GET, HEAD')])
-        base_url = wsgi_util.application_uri(environ)
-        return _respond(start_response, '200 OK', build(base_url), method)
+        if build is not None:
+            return self._documents_response(req, build)
+        version_headers = []
+        try:
+            handler, params = self.router.match(req.method, path)
+            try:
+                req.version = microversion.negotiate(req.headers)
+            except microversion.VersionNotAcceptable as e:
+                raise HTTPError(406, str(e))
+            version_headers = microversion.response_headers(req.version)
+            if self.auth_strategy == 'noauth2':
+                req.context = noauth_context(req)
+            else:
+                req.context = keystone_context(req)
+            resp = handler(req, **params)
+        except HTTPError as e:
+            resp = error_response(e.code, e.message, e.headers)
+        except exception.NovaException as e:
+            e = from_nova_exception(e)
+            resp = error_response(e.code, e.message)
+        except Exception:
+            LOG.exception('Unexpected error in %s %s', req.method, path)
+            resp = error_response(
+                500, 'Unexpected API Error. Please report this at '
+                     'the project and attach the API log if possible.')
+        if not isinstance(resp, webob.Response):
+            status, body = resp
+            resp = _json_response(status, body)
+        for name, value in version_headers:
+            resp.headers[name] = value
+        return resp
+
+
+class _DiscoveryBypass:
+    """Send version discovery past auth_token: clients ask without a token.
+
+    Everything else goes through ``authenticated`` (auth_token around the
+    application).
+    """
+
+    def __init__(self, app, authenticated):
+        self.app = app
+        self.authenticated = authenticated
+
+    def __call__(self, environ, start_response):
+        if (environ.get('PATH_INFO') or '/') in self.app.discovery_paths:
+            return self.app(environ, start_response)
+        return self.authenticated(environ, start_response)
 
 
 def make_app():
-    """Build the WSGI application (called by nova-api and WSGI servers)."""
-    return APIApplication()
+    """Build the WSGI application (called by nova-api and WSGI servers).
+
+    With ``[api]auth_strategy = keystone`` keystonemiddleware's auth_token
+    runs first; its options come from ``[keystone_authtoken]``.
+    """
+    app = APIApplication()
+    if app.auth_strategy == 'keystone':
+        from keystonemiddleware import auth_token
+        # auth_token reads [keystone_authtoken] from our own configuration
+        # object, so nova-api's --config-file options apply to it too.
+        return _DiscoveryBypass(app, auth_token.AuthProtocol(
+            app, {'oslo_config_config': CONF}))
+    return app

@@ -14,7 +14,7 @@
 
 This serves the WSGI application with the standard library's server, one
 thread per request; a production deployment can run
-``nova.api.wsgi.make_app()`` under gunicorn or uwsgi instead.
+``nova.api.wsgi_app:application`` under gunicorn or uwsgi instead.
 """
 
 import nova.conf
@@ -27,8 +27,10 @@ BINARY = 'nova-api'
 
 
 def main(argv=None):
-    # Version discovery needs no database; the API's resources will.
-    common.prepare_service(BINARY, argv, check_db=False)
+    # The resources read and write the database and call the conductor
+    # and computes over RPC (prepare_service sets up the transport); an
+    # unsynced schema stops the service at start with the command to run.
+    common.prepare_service(BINARY, argv)
     common.serve_and_wait(BINARY, lambda: [
         service.WSGIService(BINARY, wsgi.make_app(), CONF.api.listen,
                             CONF.api.port)])

@@ -24,8 +24,11 @@ api_opts = [
                choices=[('keystone', 'Validate tokens with Keystone '
                                      '(keystonemiddleware auth_token).'),
                         ('noauth2', 'Trust the token as given: '
-                         '``admin`` is an administrator, ``user:project`` '
-                         'sets the ids. For development only.')],
+                         '``user:project`` sets the ids (another token is '
+                         'both); the user ``admin`` and the token '
+                         '``notused`` (the openstack CLI with '
+                         '``--os-auth-type none``) are administrators. '
+                         'For development only.')],
                help="How API requests are authenticated."),
     cfg.HostAddressOpt('listen',
                        default='127.0.0.1',
@@ -37,6 +40,11 @@ api_opts = [
                default=1000,
                min=1,
                help="Most items one list request returns."),
+    cfg.StrOpt('images_file',
+               help="JSON file listing the images the API's read-only "
+                    "image catalog offers besides the built-in 'cirros' "
+                    "one: a list of objects with at least 'id' and "
+                    "'name'."),
 ]
 
 

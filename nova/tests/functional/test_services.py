@@ -250,6 +250,7 @@ class TestAPIProcess(ServiceProcessTestCase):
             return False
 
     def test_version_discovery_and_stop_on_sigterm(self):
+        self._db_sync()
         api = self._start('nova-api')
         self._wait_until(self._listening, [api], 'nova-api to listen')
 

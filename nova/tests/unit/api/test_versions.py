@@ -84,7 +84,7 @@ class TestVersionDocuments(test.NoDBTestCase):
                                 as_tuple(versions.MIN_MICROVERSION))
 
     def test_unknown_path_is_404_json(self):
-        status, headers, body = self._request('/v2.1/servers')
+        status, headers, body = self._request('/v2.1/nothing-here')
         self.assertEqual('404 Not Found', status)
         self.assertEqual(404, json.loads(body)['itemNotFound']['code'])
 

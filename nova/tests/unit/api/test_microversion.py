@@ -1,0 +1,109 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Microversion negotiation and per-microversion body schemas."""
+
+from nova.api.handlers import servers
+from nova.api import microversion
+from nova.api import validation
+from nova.api import wsgi
+from nova import test
+
+
+class TestNegotiation(test.NoDBTestCase):
+
+    def test_no_header_is_the_minimum(self):
+        self.assertEqual((2, 1), microversion.negotiate({}))
+
+    def test_new_header(self):
+        self.assertEqual((2, 30), microversion.negotiate(
+            {'OpenStack-API-Version': 'compute 2.30'}))
+
+    def test_new_header_among_other_services(self):
+        self.assertEqual((2, 80), microversion.negotiate(
+            {'OpenStack-API-Version': 'placement 1.2, compute 2.80'}))
+
+    def test_legacy_header(self):
+        self.assertEqual((2, 68), microversion.negotiate(
+            {'X-OpenStack-Nova-API-Version': '2.68'}))
+
+    def test_new_header_wins(self):
+        self.assertEqual((2, 30), microversion.negotiate(
+            {'OpenStack-API-Version': 'compute 2.30',
+             'X-OpenStack-Nova-API-Version': '2.5'}))
+
+    def test_latest(self):
+        self.assertEqual(microversion.MAX_VERSION, microversion.negotiate(
+            {'OpenStack-API-Version': 'compute latest'}))
+        self.assertEqual((2, 100), microversion.MAX_VERSION)
+
+    def test_out_of_range_and_malformed(self):
+        for value in ('2.101', '3.0', '2.0', '1.5', 'abc', '2.01', '2'):
+            self.assertRaises(microversion.VersionNotAcceptable,
+                              microversion.negotiate,
+                              {'X-OpenStack-Nova-API-Version': value})
+
+    def test_response_headers(self):
+        headers = dict(microversion.response_headers((2, 30)))
+        self.assertEqual('compute 2.30', headers['OpenStack-API-Version'])
+        self.assertEqual('2.30', headers['X-OpenStack-Nova-API-Version'])
+        self.assertIn('OpenStack-API-Version', headers['Vary'])
+
+
+class _Req:
+    def __init__(self, version):
+        self.version = version
+
+
+class TestLiveMigrateSchemas(test.NoDBTestCase):
+
+    def _validate(self, version, args):
+        return validation.validate(servers.LIVE_MIGRATE_SCHEMAS,
+                                   _Req(version), {'os-migrateLive': args})
+
+    def _refused(self, version, args):
+        error = self.assertRaises(wsgi.HTTPError, self._validate, version,
+                                  args)
+        self.assertEqual(400, error.code)
+        return error
+
+    def test_cli_body_at_2_30(self):
+        self._validate((2, 30), {'host': None, 'block_migration': 'auto'})
+        self._validate((2, 30), {'host': 'h', 'block_migration': True})
+
+    def test_force_accepted_before_2_68(self):
+        self._validate((2, 30), {'host': 'h', 'block_migration': 'auto',
+                                 'force': True})
+        self._validate((2, 67), {'host': 'h', 'block_migration': 'auto',
+                                 'force': False})
+
+    def test_force_refused_from_2_68(self):
+        error = self._refused((2, 68), {'host': 'h',
+                                        'block_migration': 'auto',
+                                        'force': True})
+        self.assertIn('force', error.message)
+        self._validate((2, 68), {'host': 'h', 'block_migration': 'auto'})
+
+    def test_force_refused_before_2_30(self):
+        self._refused((2, 25), {'host': 'h', 'block_migration': 'auto',
+                                'force': True})
+
+    def test_auto_only_from_2_25(self):
+        self._refused((2, 24), {'host': 'h', 'block_migration': 'auto'})
+        self._validate((2, 24), {'host': 'h', 'block_migration': False,
+                                 'disk_over_commit': False})
+        self._refused((2, 25), {'host': 'h', 'block_migration': False,
+                                'disk_over_commit': False})
+
+    def test_block_migration_required(self):
+        self._refused((2, 30), {'host': 'h'})
+        self._refused((2, 30), {'host': 'h', 'block_migration': 'yes'})

@@ -1,0 +1,337 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The application: auth, error shapes, headers and the policy matrix."""
+
+import datetime
+import json
+from unittest import mock
+
+from keystonemiddleware.auth_token import _opts as auth_token_opts
+import webob
+
+import nova.conf
+
+from nova.api.handlers import servers
+from nova.api import wsgi
+from nova.compute import vm_states
+from nova import exception
+from nova import objects
+from nova import test
+
+UUID = '6f1f4f52-8d8d-4c8e-9c1d-2a3b4c5d6e7f'
+
+
+def _instance(project_id='owner', **kwargs):
+    values = dict(uuid=UUID, display_name='vm1', project_id=project_id,
+                  user_id='u', vm_state=vm_states.ACTIVE, task_state=None,
+                  power_state=1, host='compute-a', node='compute-a',
+                  image_ref=None, launched_at=None, terminated_at=None,
+                  created_at=datetime.datetime(2025, 1, 1),
+                  updated_at=None, fault=None,
+                  flavor=objects.Flavor(name='f1', vcpus=1, memory_mb=16,
+                                        root_gb=0, ephemeral_gb=0, swap=0,
+                                        extra_specs={}))
+    values.update(kwargs)
+    return objects.Instance(**values)
+
+
+class APITestCase(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.app = wsgi.APIApplication(auth_strategy='noauth2')
+        self.compute = mock.Mock()
+        self.useFixture_patch('nova.api.handlers.servers.compute',
+                              return_value=self.compute)
+        self.instance = _instance()
+        self.useFixture_patch('nova.objects.Instance.get_by_uuid',
+                              return_value=self.instance)
+
+    def useFixture_patch(self, target, **kwargs):
+        patcher = mock.patch(target, **kwargs)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def request(self, path, method='GET', body=None, token='admin',
+                version='2.30'):
+        req = webob.Request.blank(path, method=method)
+        if token:
+            req.headers['X-Auth-Token'] = token
+        if version:
+            req.headers['OpenStack-API-Version'] = 'compute ' + version
+            req.headers['X-OpenStack-Nova-API-Version'] = version
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = 'application/json'
+        return req.get_response(self.app)
+
+
+class TestFramework(APITestCase):
+
+    def test_headers_echo_version_and_request_id(self):
+        resp = self.request('/v2.1/servers/%s' % UUID)
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual('compute 2.30',
+                         resp.headers['OpenStack-API-Version'])
+        self.assertEqual('2.30', resp.headers['X-OpenStack-Nova-API-Version'])
+        self.assertTrue(resp.headers['x-openstack-request-id']
+                        .startswith('req-'))
+
+    def test_unsupported_version_is_406(self):
+        resp = self.request('/v2.1/servers/%s' % UUID, version='2.101')
+        self.assertEqual(406, resp.status_int)
+        self.assertEqual(406, resp.json['notAcceptable']['code'])
+
+    def test_no_token_is_401(self):
+        resp = self.request('/v2.1/servers', token=None)
+        self.assertEqual(401, resp.status_int)
+
+    def test_discovery_needs_no_token(self):
+        resp = self.request('/v2.1/', token=None, version=None)
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual('2.100', resp.json['version']['version'])
+
+    def test_not_found_shape(self):
+        objects.Instance.get_by_uuid.side_effect = (
+            exception.InstanceNotFound(instance_id=UUID))
+        resp = self.request('/v2.1/servers/%s' % UUID)
+        self.assertEqual(404, resp.status_int)
+        self.assertIn(UUID, resp.json['itemNotFound']['message'])
+
+    def test_bad_body_shape(self):
+        resp = self.request('/v2.1/servers/%s/action' % UUID, 'POST',
+                            {'os-migrateLive': {'host': 1}})
+        self.assertEqual(400, resp.status_int)
+        self.assertEqual(400, resp.json['badRequest']['code'])
+
+    def test_unexpected_error_is_compute_fault(self):
+        objects.Instance.get_by_uuid.side_effect = RuntimeError('boom')
+        resp = self.request('/v2.1/servers/%s' % UUID)
+        self.assertEqual(500, resp.status_int)
+        self.assertNotIn('boom', resp.json['computeFault']['message'])
+
+    def test_method_not_allowed(self):
+        resp = self.request('/v2.1/os-migrations', 'POST', {})
+        self.assertEqual(405, resp.status_int)
+
+    def test_status_mapping(self):
+        for vm_state, task_state, status in (
+                ('active', 'migrating', 'MIGRATING'),
+                ('building', 'scheduling', 'BUILD'),
+                ('error', None, 'ERROR'), ('active', None, 'ACTIVE')):
+            self.assertEqual(status, servers.status_of(_instance(
+                vm_state=vm_state, task_state=task_state)))
+
+
+class TestNoAuth(test.NoDBTestCase):
+
+    def _context(self, token):
+        req = webob.Request.blank('/')
+        req.environ['nova.request_id'] = 'req-x'
+        req.headers['X-Auth-Token'] = token
+        return wsgi.noauth_context(req)
+
+    def test_user_project(self):
+        ctxt = self._context('alice:proj')
+        self.assertEqual(('alice', 'proj', False),
+                         (ctxt.user_id, ctxt.project_id, ctxt.is_admin))
+
+    def test_admin_user(self):
+        self.assertTrue(self._context('admin:proj').is_admin)
+        self.assertTrue(self._context('admin').is_admin)
+
+    def test_cli_without_auth_is_admin(self):
+        ctxt = self._context('notused')
+        self.assertTrue(ctxt.is_admin)
+        self.assertEqual('notused', ctxt.project_id)
+
+    def test_plain_token(self):
+        ctxt = self._context('bob')
+        self.assertEqual(('bob', 'bob', False),
+                         (ctxt.user_id, ctxt.project_id, ctxt.is_admin))
+
+
+class TestPolicyMatrix(APITestCase):
+    """admin / owner / other project, for each kind of action."""
+
+    ADMIN, OWNER, OTHER = 'admin:adminproj', 'alice:owner', 'eve:other'
+    LIVE = {'os-migrateLive': {'host': None, 'block_migration': 'auto'}}
+
+    def _status(self, token, *args, **kwargs):
+        return self.request(*args, token=token, **kwargs).status_int
+
+    def test_show_server(self):
+        path = '/v2.1/servers/%s' % UUID
+        self.assertEqual(200, self._status(self.ADMIN, path))
+        self.assertEqual(200, self._status(self.OWNER, path))
+        # Another project's server does not exist for the caller.
+        self.assertEqual(404, self._status(self.OTHER, path))
+
+    def test_host_hidden_from_owner(self):
+        body = self.request('/v2.1/servers/%s' % UUID,
+                            token=self.OWNER).json['server']
+        self.assertNotIn('OS-EXT-SRV-ATTR:host', body)
+        body = self.request('/v2.1/servers/%s' % UUID,
+                            token=self.ADMIN).json['server']
+        self.assertEqual('compute-a', body['OS-EXT-SRV-ATTR:host'])
+
+    def test_delete_server(self):
+        path = '/v2.1/servers/%s' % UUID
+        self.assertEqual(404, self._status(self.OTHER, path, 'DELETE'))
+        self.assertEqual(204, self._status(self.OWNER, path, 'DELETE'))
+        self.assertEqual(204, self._status(self.ADMIN, path, 'DELETE'))
+
+    def test_live_migrate(self):
+        path = '/v2.1/servers/%s/action' % UUID
+        self.assertEqual(404, self._status(self.OTHER, path, 'POST',
+                                           self.LIVE))
+        self.assertEqual(403, self._status(self.OWNER, path, 'POST',
+                                           self.LIVE))
+        self.compute.live_migrate.assert_not_called()
+        self.assertEqual(202, self._status(self.ADMIN, path, 'POST',
+                                           self.LIVE))
+        self.compute.live_migrate.assert_called_once_with(
+            mock.ANY, self.instance, host_name=None, force=False,
+            block_migration=False)
+
+    def test_admin_only_listings(self):
+        for path in ('/v2.1/os-migrations', '/v2.1/os-services',
+                     '/v2.1/os-hypervisors',
+                     '/v2.1/servers/%s/migrations' % UUID):
+            self.assertEqual(403, self._status(self.OWNER, path), path)
+
+    def test_abort_and_force_complete_admin_only(self):
+        path = '/v2.1/servers/%s/migrations/3' % UUID
+        self.assertEqual(403, self._status(self.OWNER, path, 'DELETE'))
+        self.assertEqual(403, self._status(self.OWNER, path + '/action',
+                                           'POST', {'force_complete': None}))
+        self.assertEqual(202, self._status(self.ADMIN, path, 'DELETE'))
+        self.compute.live_migrate_abort.assert_called_once_with(
+            mock.ANY, self.instance, 3)
+
+
+class TestLiveMigrateErrors(APITestCase):
+
+    PATH = '/v2.1/servers/%s/action' % UUID
+    BODY = {'os-migrateLive': {'host': 'b', 'block_migration': 'auto'}}
+
+    def _error(self, exc):
+        self.compute.live_migrate.side_effect = exc
+        return self.request(self.PATH, 'POST', self.BODY)
+
+    def test_precheck_refusal_is_400_with_reason(self):
+        resp = self._error(exception.MigrationPreCheckError(
+            reason='destination compute-b is too old'))
+        self.assertEqual(400, resp.status_int)
+        self.assertIn('too old', resp.json['badRequest']['message'])
+
+    def test_unknown_host_is_404(self):
+        resp = self._error(exception.ComputeHostNotFound(host='b'))
+        self.assertEqual(404, resp.status_int)
+
+    def test_busy_is_409(self):
+        resp = self._error(exception.InstanceInvalidState(
+            instance_uuid=UUID, attr='task_state', state='migrating',
+            method='live migrate'))
+        self.assertEqual(409, resp.status_int)
+        self.assertIn('conflictingRequest', resp.json)
+
+    def test_force_with_2_68_is_400(self):
+        body = {'os-migrateLive': {'host': 'b', 'block_migration': 'auto',
+                                   'force': True}}
+        resp = self.request(self.PATH, 'POST', body, version='2.68')
+        self.assertEqual(400, resp.status_int)
+        self.compute.live_migrate.assert_not_called()
+
+    def test_cold_migrate_not_supported(self):
+        resp = self.request(self.PATH, 'POST', {'migrate': {'host': 'b'}})
+        self.assertEqual(400, resp.status_int)
+        self.assertIn('not supported', resp.json['badRequest']['message'])
+
+
+class TestFlavorsAndImages(APITestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flavor = objects.Flavor(id=1, flavorid='f1', name='f1',
+                                     memory_mb=16, vcpus=1, root_gb=0,
+                                     ephemeral_gb=0, swap=0, disabled=False,
+                                     is_public=True, description=None,
+                                     extra_specs={})
+        self.useFixture_patch('nova.objects.Flavor.get_by_flavor_id',
+                              return_value=self.flavor)
+        self.saved = []
+        self.useFixture_patch(
+            'nova.objects.Flavor.save_extra_specs',
+            side_effect=lambda **kw: self.saved.append(kw))
+
+    def test_bad_pmem_spec_is_400(self):
+        resp = self.request('/v2.1/flavors/f1/os-extra_specs', 'POST',
+                            {'extra_specs': {'hw:pmem': ''}})
+        self.assertEqual(400, resp.status_int)
+        self.assertIn('hw:pmem', resp.json['badRequest']['message'])
+        self.assertEqual([], self.saved)
+
+    def test_good_pmem_spec(self):
+        resp = self.request('/v2.1/flavors/f1/os-extra_specs', 'POST',
+                            {'extra_specs': {'hw:pmem': 'SMALL,SMALL'}})
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual([{'to_add': {'hw:pmem': 'SMALL,SMALL'}}],
+                         self.saved)
+
+    def test_extra_specs_need_admin(self):
+        resp = self.request('/v2.1/flavors/f1/os-extra_specs/hw:pmem', 'PUT',
+                            {'hw:pmem': 'SMALL'}, token='alice:p')
+        self.assertEqual(403, resp.status_int)
+
+    def test_image_is_glance_shaped(self):
+        resp = self.request('/v2.1/images/155d900f-4e14-4e4c-a73d-'
+                            '069cbf4541e6', version=None)
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual(('cirros', 'active'),
+                         (resp.json['name'], resp.json['status']))
+        self.assertEqual(404, self.request('/v2.1/images/nope').status_int)
+
+
+class TestKeystoneStrategy(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.flags(auth_strategy='keystone', group='api')
+        # No Keystone is asked: a request without a token is refused by
+        # auth_token itself, which names where to authenticate.
+        nova.conf.CONF.register_opts(auth_token_opts._OPTS,
+                                     group='keystone_authtoken')
+        self.flags(www_authenticate_uri='http://keystone.example/v3',
+                   group='keystone_authtoken')
+        self.app = wsgi.make_app()
+
+    def test_discovery_skips_auth_token(self):
+        resp = webob.Request.blank('/v2.1').get_response(self.app)
+        self.assertEqual(200, resp.status_int)
+
+    def test_resources_need_a_valid_token(self):
+        resp = webob.Request.blank('/v2.1/servers').get_response(self.app)
+        self.assertEqual(401, resp.status_int)
+
+    def test_identity_from_auth_token_headers(self):
+        req = webob.Request.blank('/')
+        req.environ['nova.request_id'] = 'req-x'
+        req.headers.update({'X-Identity-Status': 'Confirmed',
+                            'X-User-Id': 'u', 'X-Project-Id': 'p',
+                            'X-Roles': 'reader, admin'})
+        ctxt = wsgi.keystone_context(req)
+        self.assertEqual(('u', 'p', True),
+                         (ctxt.user_id, ctxt.project_id, ctxt.is_admin))
+        req.headers['X-Roles'] = 'member'
+        self.assertFalse(wsgi.keystone_context(req).is_admin)

@@ -26,10 +26,12 @@ without help. A peer may instead send its version manifest
 import datetime
 
 from oslo_serialization import jsonutils
+from oslo_utils import uuidutils
 from oslo_utils import versionutils
 from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import fields as ovo_fields
 
+from nova import exception
 from nova.objects import fields
 
 # Fields the database layer fills itself (or that only destroy() changes);
@@ -241,3 +243,30 @@ def obj_from_json(text, context=None):
                                         context=context)
     obj.obj_reset_changes(recursive=True)
     return obj
+
+
+def create_record(obj, db_create):
+    """Create the row of a one-row object with ``db_create(ctx, values)``.
+
+    Gives the object a uuid when it has none, and refreshes it from the
+    row the database returns (ids, timestamps, defaults).
+    """
+    if obj.obj_attr_is_set('id'):
+        raise exception.ObjectActionError(action='create',
+                                          reason='already created')
+    if not obj.obj_attr_is_set('uuid'):
+        obj.uuid = uuidutils.generate_uuid()
+    db_row = db_create(obj._context, changes_for_db(obj))
+    obj._from_db_object(obj._context, obj, db_row)
+
+
+def save_record(obj, db_update):
+    """Write the changed fields with ``db_update(ctx, id, values)``.
+
+    The uuid never changes once created.
+    """
+    updates = changes_for_db(obj, skip=('uuid',))
+    if not updates:
+        return
+    db_row = db_update(obj._context, obj.id, updates)
+    obj._from_db_object(obj._context, obj, db_row)

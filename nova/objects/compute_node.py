@@ -17,10 +17,8 @@ assigned to whom is not kept here: the instances' ``resources`` and the
 migrations' contexts record it.
 """
 
-from oslo_utils import uuidutils
 
 from nova.db import api as db
-from nova import exception
 from nova.objects import base
 from nova.objects import fields
 
@@ -78,22 +76,11 @@ class ComputeNode(base.NovaPersistentObject, base.NovaObject):
 
     @base.remotable
     def create(self):
-        if self.obj_attr_is_set('id'):
-            raise exception.ObjectActionError(action='create',
-                                              reason='already created')
-        if not self.obj_attr_is_set('uuid'):
-            self.uuid = uuidutils.generate_uuid()
-        db_compute = db.compute_node_create(self._context,
-                                            base.changes_for_db(self))
-        self._from_db_object(self._context, self, db_compute)
+        base.create_record(self, db.compute_node_create)
 
     @base.remotable
     def save(self):
-        updates = base.changes_for_db(self, skip=('uuid',))
-        if not updates:
-            return
-        db_compute = db.compute_node_update(self._context, self.id, updates)
-        self._from_db_object(self._context, self, db_compute)
+        base.save_record(self, db.compute_node_update)
 
     @base.remotable
     def destroy(self):

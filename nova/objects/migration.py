@@ -18,11 +18,9 @@ progress here), and read at startup by a compute that must finish the
 cleanup of moves that were in flight when it stopped.
 """
 
-from oslo_utils import uuidutils
 from oslo_utils import versionutils
 
 from nova.db import api as db
-from nova import exception
 from nova.objects import base
 from nova.objects import fields
 
@@ -104,22 +102,11 @@ class Migration(base.NovaPersistentObject, base.NovaObject):
 
     @base.remotable
     def create(self):
-        if self.obj_attr_is_set('id'):
-            raise exception.ObjectActionError(action='create',
-                                              reason='already created')
-        if not self.obj_attr_is_set('uuid'):
-            self.uuid = uuidutils.generate_uuid()
-        db_migration = db.migration_create(self._context,
-                                           base.changes_for_db(self))
-        self._from_db_object(self._context, self, db_migration)
+        base.create_record(self, db.migration_create)
 
     @base.remotable
     def save(self):
-        updates = base.changes_for_db(self, skip=('uuid',))
-        if not updates:
-            return
-        db_migration = db.migration_update(self._context, self.id, updates)
-        self._from_db_object(self._context, self, db_migration)
+        base.save_record(self, db.migration_update)
 
 
 @base.NovaObjectRegistry.register

@@ -18,7 +18,6 @@ version of one host's service) before using something new, and map that
 version to RPC API versions through :data:`SERVICE_VERSION_HISTORY`.
 """
 
-from oslo_utils import uuidutils
 
 from nova.db import api as db
 from nova import exception
@@ -113,24 +112,13 @@ class Service(base.NovaPersistentObject, base.NovaObject):
 
     @base.remotable
     def create(self):
-        if self.obj_attr_is_set('id'):
-            raise exception.ObjectActionError(action='create',
-                                              reason='already created')
-        if not self.obj_attr_is_set('uuid'):
-            self.uuid = uuidutils.generate_uuid()
         if not self.obj_attr_is_set('version'):
             self.version = SERVICE_VERSION
-        db_service = db.service_create(self._context,
-                                       base.changes_for_db(self))
-        self._from_db_object(self._context, self, db_service)
+        base.create_record(self, db.service_create)
 
     @base.remotable
     def save(self):
-        updates = base.changes_for_db(self, skip=('uuid',))
-        if not updates:
-            return
-        db_service = db.service_update(self._context, self.id, updates)
-        self._from_db_object(self._context, self, db_service)
+        base.save_record(self, db.service_update)
 
     @base.remotable
     def destroy(self):

@@ -292,11 +292,14 @@ class TestLiveMigrationRefusals(LiveMigrationTestBase):
         self.assertEqual(before, self.snapshot())
         self.assert_source_intact(server, {})
 
-    def test_old_destination_is_refused_naming_it(self):
-        server = self.boot_on('compute-a')
-        svc = objects.Service.get_by_compute_host(self.context, 'compute-b')
+    def _make_too_old(self, host):
+        svc = objects.Service.get_by_compute_host(self.context, host)
         svc.version = service_obj.VPMEM_LIVE_MIGRATION_VERSION - 1
         svc.save()
+
+    def test_old_destination_is_refused_naming_it(self):
+        server = self.boot_on('compute-a')
+        self._make_too_old('compute-b')
         before = self.snapshot()
         err = self.assertRaises(exception.MigrationPreCheckError,
                                 self.live_migrate, server,
@@ -307,9 +310,7 @@ class TestLiveMigrationRefusals(LiveMigrationTestBase):
 
     def test_old_source_is_refused_naming_it(self):
         server = self.boot_on('compute-a')
-        svc = objects.Service.get_by_compute_host(self.context, 'compute-a')
-        svc.version = service_obj.VPMEM_LIVE_MIGRATION_VERSION - 1
-        svc.save()
+        self._make_too_old('compute-a')
         err = self.assertRaises(exception.MigrationPreCheckError,
                                 self.live_migrate, server,
                                 host='compute-b', force=True)

@@ -72,6 +72,19 @@ class TestResourceTracker(test.TestCase):
         instance.create()
         return instance
 
+    def _incoming(self, status):
+        """An instance on host-b live-migrating here, and its migration."""
+        incoming = self._instance()
+        incoming.host = 'host-b'
+        incoming.save()
+        migration = objects.Migration(
+            self.context, instance_uuid=incoming.uuid,
+            source_compute='host-b', source_node='node-b',
+            dest_compute='host-a', dest_node=NODE,
+            migration_type='live-migration', status=status)
+        migration.create()
+        return incoming, migration
+
     def _allocs(self, amount, rp=None):
         return {rp or self.node.uuid: {'resources': {RC: amount,
                                                      'VCPU': 1}}}
@@ -124,15 +137,7 @@ class TestResourceTracker(test.TestCase):
     def test_rebuild_from_database_includes_migrations(self):
         here = self._instance()
         self.rt.instance_claim(self.context, here, NODE, self._allocs(1))
-        incoming = self._instance()
-        incoming.host = 'host-b'
-        incoming.save()
-        migration = objects.Migration(
-            self.context, instance_uuid=incoming.uuid,
-            source_compute='host-b', source_node='node-b',
-            dest_compute='host-a', dest_node=NODE,
-            migration_type='live-migration', status='running')
-        migration.create()
+        incoming, migration = self._incoming('running')
         self.rt.live_migration_claim(self.context, incoming, NODE,
                                      migration, self._allocs(1))
         expected = self.rt.assigned_identifiers(NODE)
@@ -151,15 +156,7 @@ class TestResourceTracker(test.TestCase):
         self.assertEqual(1, len(fresh.assigned_identifiers(NODE)[RC]))
 
     def test_error_migration_keeps_namespaces_reserved(self):
-        incoming = self._instance()
-        incoming.host = 'host-b'
-        incoming.save()
-        migration = objects.Migration(
-            self.context, instance_uuid=incoming.uuid,
-            source_compute='host-b', source_node='node-b',
-            dest_compute='host-a', dest_node=NODE,
-            migration_type='live-migration', status='error')
-        migration.create()
+        incoming, migration = self._incoming('error')
         self.rt.live_migration_claim(self.context, incoming, NODE,
                                      migration, self._allocs(2))
         self.rt.update_available_resource(self.context, NODE)

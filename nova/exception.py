@@ -441,6 +441,11 @@ class DestinationVPMEMMismatch(Invalid):
                "%(reason)s")
 
 
+class VPMEMCopyFailed(NovaException):
+    msg_fmt = ("Copying the persistent memory of instance %(instance_uuid)s "
+               "failed: %(reason)s")
+
+
 # live migration (conductor/API)
 
 class InvalidMigrationState(Invalid):

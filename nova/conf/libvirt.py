@@ -35,6 +35,14 @@ tests; it needs no libvirt installed.
                                  '(TCG), for hosts where KVM cannot run '
                                  'them.')],
                help="Domain type of the guests this host creates."),
+    cfg.StrOpt('hypervisor_hostname',
+               help="""
+Name of this host's compute node (its placement resource provider). Unset
+uses the host name libvirt reports. Set it when several libvirt daemons
+share one machine (session-mode daemons of an integration test or a
+demo): they all report the machine's host name, and node names must be
+unique.
+"""),
 ]
 
 pmem_opts = [

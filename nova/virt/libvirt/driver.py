@@ -162,7 +162,9 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
         self._virt_type = self._conf.libvirt.virt_type
         # Connects (and imports libvirt-python for a real host) at
         # init_host, so a missing package stops the service at start.
-        self._host = libvirt_host.Host(self._conf.libvirt.connection_uri)
+        self._host = libvirt_host.Host(
+            self._conf.libvirt.connection_uri,
+            hostname=self._conf.libvirt.hypervisor_hostname)
         self._namespaces = None
         # Resource providers (compute node uuids) this driver reported
         # namespaces for: the only providers whose resources it acts on.

@@ -64,8 +64,11 @@ def _uuid_of(instance_or_uuid):
 class Host:
     """A libvirt connection, opened on first use and reopened if lost."""
 
-    def __init__(self, uri):
+    def __init__(self, uri, hostname=None):
         self.uri = uri or DEFAULT_URI
+        # [libvirt]hypervisor_hostname: daemons sharing a machine all
+        # report its host name, but each must be a node of its own.
+        self._hostname = hostname or None
         self._libvirt = None
         self._conn = None
         # Compute threads share one connection; opening it twice would
@@ -134,7 +137,10 @@ class Host:
     # -- host facts ----------------------------------------------------------
 
     def get_hostname(self):
-        """The hypervisor's host name: this host's compute node name."""
+        """This host's compute node name: the configured one, else the
+        host name the hypervisor reports."""
+        if self._hostname:
+            return self._hostname
         return self.get_connection().getHostname()
 
     def get_type(self):

@@ -391,10 +391,22 @@ class FileBackend(NamespaceBackend):
             return
         try:
             os.ftruncate(fd, self.new_file_size)
+            self._give_to_directory_owner(fd)
         finally:
             os.close(fd)
         LOG.info('Created persistent memory namespace file %s (%d MiB)',
                  path, self.new_file_size // MiB)
+
+    def _give_to_directory_owner(self, fd):
+        # QEMU opens the file as the hypervisor's user, not as this
+        # service: a session-mode libvirtd's QEMU runs as the daemon's
+        # user and nothing hands it the file (system mode's DAC driver
+        # would). The directory's owner is that user.
+        if os.geteuid() != 0:
+            return
+        info = os.stat(self.directory)
+        if (info.st_uid, info.st_gid) != (0, 0):
+            os.fchown(fd, info.st_uid, info.st_gid)
 
     def erase(self, device):
         try:

@@ -128,6 +128,16 @@ class HostTestCase(test.NoDBTestCase):
         self.assertEqual(9000000, self.host.get_lib_version())
         self.assertEqual(12, self.host.get_cpu_count())
         self.assertEqual(8192, self.host.get_memory_mb_total())
+
+    def test_configured_hostname_names_the_node(self):
+        # Two session daemons of one machine both report its host name;
+        # [libvirt]hypervisor_hostname tells their nodes apart.
+        host = libvirt_host.Host('emulated://cn-1', hostname='node-a')
+        self.assertEqual('node-a', host.get_hostname())
+        self.assertEqual('cn-1',
+                         host.get_connection().getHostname())
+        self.assertEqual('cn-1', libvirt_host.Host(
+            'emulated://cn-1', hostname='').get_hostname())
         caps = self.host.get_capabilities()
         self.assertEqual('x86_64', caps.findtext('./host/cpu/arch'))
 

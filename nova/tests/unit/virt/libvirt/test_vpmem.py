@@ -320,6 +320,34 @@ class FileBackendTestCase(BaseTestCase):
         self.backend = vpmem_backends.FileBackend(self.dir, 64 * MiB,
                                                   ALIGN_2M)
 
+    def _discover_as_root(self, dir_owner, euid=0):
+        """Discover ns0 and ns1 as ``euid`` in a directory owned by
+        ``dir_owner``; the (uid, gid) each new file was handed to."""
+        os.makedirs(self.dir)
+        real_stat = os.stat
+        owner_stat = os.stat_result((0o40755, 0, 0, 2, dir_owner, dir_owner,
+                                     0, 0, 0, 0))
+        chowned = []
+        with mock.patch('os.geteuid', return_value=euid), \
+                mock.patch('os.stat', side_effect=lambda path, *a, **k: (
+                    owner_stat if path == self.dir
+                    else real_stat(path, *a, **k))), \
+                mock.patch('os.fchown', side_effect=lambda fd, uid, gid:
+                           chowned.append((uid, gid))):
+            self.backend.discover(['ns0', 'ns1'])
+        return chowned
+
+    def test_new_files_belong_to_the_directory_owner(self):
+        # The hypervisor's user owns pmem_file_dir; a service running as
+        # root hands it each file it creates, or QEMU could not open it.
+        self.assertEqual([(1234, 1234)] * 2, self._discover_as_root(1234))
+
+    def test_root_owned_directory_keeps_root_files(self):
+        self.assertEqual([], self._discover_as_root(0))
+
+    def test_unprivileged_service_changes_no_owner(self):
+        self.assertEqual([], self._discover_as_root(1234, euid=1234))
+
     def _write(self, name, chunks, size=None):
         path = os.path.join(self.dir, name)
         os.makedirs(self.dir, exist_ok=True)

@@ -1,0 +1,255 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The vpmem stamp guest: build it, and read back what it wrote.
+
+``stamp.S`` is a multiboot kernel of a few hundred bytes that QEMU boots
+straight from ``<os><kernel>`` (no disk). It keeps stamping every page of
+the guest's NVDIMMs with the pass number it is in, so after a live
+migration the destination's namespace files show whether any guest write
+was lost (a page older than the guest's cursor says) or torn (a page whose
+words disagree). The layout is described at the top of ``stamp.S``; this
+module is its host side:
+
+* :func:`build` assembles and links it with the machine's binutils;
+* :func:`read_control` reads the guest's control page from a namespace;
+* :func:`request_stop` / :func:`wait_halted` stop the guest between two
+  pages, so the files can be checked at rest;
+* :func:`verify` checks the namespace files of one guest page by page.
+"""
+
+import dataclasses
+import os
+import shutil
+import struct
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.join(HERE, 'stamp.S')
+LINKER_SCRIPT = os.path.join(HERE, 'stamp.ld')
+KERNEL_NAME = 'vpmem-stamp.elf'
+
+PAGE = 4096
+CHUNK_PAGES = 512                  # 2 MiB, the guest's probing unit
+WINDOW_CHUNKS = 512                # the guest maps 1 GiB of NVDIMM space
+PAGE_MAGIC = 0x534D5056            # 'VPMS'
+CTRL_MAGIC = 0x434D5056            # 'VPMC'
+RUNNING = b'RUN!'
+HALTED = b'HALT'
+STOP = b'STOP'
+GOLDEN = 0x9E3779B1
+# QEMU keeps an NVDIMM's label area at the end of its backing file and
+# maps what precedes it, rounded down to the alignment, into the guest.
+LABEL_BYTES = 128 * 1024
+ALIGN_BYTES = 2 * 1024 * 1024
+
+_CTRL = struct.Struct('<IIII4s4sII')   # magic, pass, cursor, written,
+_CTRL_REQUEST_OFFSET = 20              # status, request, first, chunks
+_BITMAP_OFFSET = 64
+
+
+class BuildError(Exception):
+    pass
+
+
+def tools_missing():
+    """The binutils programs :func:`build` needs that are not installed."""
+    return [tool for tool in ('as', 'ld') if shutil.which(tool) is None]
+
+
+def build(out_dir):
+    """Assemble and link the guest into ``out_dir``; the kernel's path."""
+    missing = tools_missing()
+    if missing:
+        raise BuildError('cannot build the stamp guest: %s not found '
+                         '(apt-get install binutils)' % ', '.join(missing))
+    os.makedirs(out_dir, exist_ok=True)
+    obj = os.path.join(out_dir, 'vpmem-stamp.o')
+    kernel = os.path.join(out_dir, KERNEL_NAME)
+    for cmd in (['as', '--32', '-o', obj, SOURCE],
+                ['ld', '-m', 'elf_i386', '-T', LINKER_SCRIPT, '-o', kernel,
+                 obj]):
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode:
+            raise BuildError('%s failed (exit %d): %s' % (
+                ' '.join(cmd), result.returncode, result.stderr.strip()))
+    os.chmod(kernel, 0o644)
+    return kernel
+
+
+# -- the control page ---------------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class Control:
+    """The guest's control page (first page of its first NVDIMM)."""
+
+    pass_number: int       # the pass being written
+    cursor: int            # last page of that pass written completely
+    written: int           # pages written since boot
+    status: bytes          # RUNNING or HALTED
+    first_page: int        # page number of the control page
+    present_chunks: tuple  # 2 MiB chunk numbers the guest found
+
+
+def read_control(path):
+    """The Control of the namespace file ``path``, or None if it has none."""
+    with open(path, 'rb') as f:
+        head = f.read(_BITMAP_OFFSET + WINDOW_CHUNKS)
+    if len(head) < _BITMAP_OFFSET + WINDOW_CHUNKS:
+        return None
+    (magic, pass_number, cursor, written, status, _request, first,
+     _count) = _CTRL.unpack_from(head)
+    if magic != CTRL_MAGIC:
+        return None
+    bitmap = head[_BITMAP_OFFSET:_BITMAP_OFFSET + WINDOW_CHUNKS]
+    chunks = tuple(c for c, present in enumerate(bitmap) if present)
+    return Control(pass_number, cursor, written, status, first, chunks)
+
+
+def request_stop(path):
+    """Ask the guest whose control page is in ``path`` to stop stamping."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, STOP, _CTRL_REQUEST_OFFSET)
+    finally:
+        os.close(fd)
+
+
+def wait_halted(path, timeout=30):
+    """Wait until the guest acknowledged the stop; its Control."""
+    deadline = time.monotonic() + timeout
+    while True:
+        control = read_control(path)
+        if control is not None and control.status == HALTED:
+            return control
+        if time.monotonic() > deadline:
+            raise TimeoutError('the stamp guest in %s did not halt within '
+                               '%d s (control page: %s)' % (path, timeout,
+                                                           control))
+        time.sleep(0.1)
+
+
+# -- checking the pages ------------------------------------------------------
+
+def expected_page(page_number, pass_number):
+    """The bytes pass ``pass_number`` writes into page ``page_number``."""
+    if pass_number == 0:
+        return bytes(PAGE)
+    key = (pass_number * GOLDEN) & 0xFFFFFFFF ^ (page_number << 10)
+    words = [PAGE_MAGIC, page_number, pass_number]
+    words.extend((key ^ k) & 0xFFFFFFFF for k in range(3, 1024))
+    return struct.pack('<1024I', *words)
+
+
+def guest_pages(file_size, label=LABEL_BYTES, align=ALIGN_BYTES):
+    """Pages of a namespace file that QEMU maps into the guest."""
+    return (file_size - label) // align * align // PAGE
+
+
+@dataclasses.dataclass
+class PatternReport:
+    """What :func:`verify` found, over every file of one guest."""
+
+    control: Control = None
+    pages_checked: int = 0
+    pages_stamped: int = 0       # pages holding a stamp of some pass
+    problems: list = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self):
+        return self.control is not None and not self.problems
+
+    def __str__(self):
+        head = ('%d pages checked, %d stamped, pass %s, cursor %s'
+                % (self.pages_checked, self.pages_stamped,
+                   getattr(self.control, 'pass_number', None),
+                   getattr(self.control, 'cursor', None)))
+        if not self.problems:
+            return head + ': OK'
+        return '%s: %d problem(s): %s' % (head, len(self.problems),
+                                           '; '.join(self.problems[:10]))
+
+
+def _describe_page(data):
+    if not any(data):
+        return 'zeros'
+    magic, number, pass_number = struct.unpack_from('<III', data)
+    if magic != PAGE_MAGIC:
+        return 'no stamp (first word %#x)' % magic
+    if data == expected_page(number, pass_number):
+        return 'page %d of pass %d' % (number, pass_number)
+    return 'a torn stamp (header says page %d pass %d)' % (number,
+                                                           pass_number)
+
+
+def verify(paths, label=LABEL_BYTES, align=ALIGN_BYTES, max_problems=50):
+    """Check the namespace files of one guest, in its device order.
+
+    The control page (in the first file) gives the guest's pass and
+    cursor and the chunks it stamps; each file takes the next present
+    chunks in order. A data page must be exactly what its pass wrote:
+    pages up to the cursor the current pass, later ones the previous pass
+    (zeros before the first pass ended). Stop the guest first
+    (:func:`request_stop`); a running guest's files change under reading.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    report = PatternReport(control=read_control(paths[0]))
+    control = report.control
+    if control is None:
+        report.problems.append('%s has no control page: the guest never '
+                               'ran on it' % paths[0])
+        return report
+    chunks = list(control.present_chunks)
+
+    def problem(text):
+        if len(report.problems) < max_problems:
+            report.problems.append(text)
+        elif len(report.problems) == max_problems:
+            report.problems.append('more problems not listed')
+
+    for path in paths:
+        size = os.path.getsize(path)
+        pages = guest_pages(size, label, align)
+        own, chunks = chunks[:pages // CHUNK_PAGES], chunks[
+            pages // CHUNK_PAGES:]
+        if len(own) * CHUNK_PAGES != pages:
+            problem('%s maps %d pages, the guest found only %d chunks of '
+                    '%d pages left for it' % (path, pages, len(own),
+                                               CHUNK_PAGES))
+            continue
+        with open(path, 'rb') as f:
+            for index, chunk in enumerate(own):
+                f.seek(index * CHUNK_PAGES * PAGE)
+                block = f.read(CHUNK_PAGES * PAGE)
+                for offset in range(CHUNK_PAGES):
+                    number = chunk * CHUNK_PAGES + offset
+                    data = block[offset * PAGE:(offset + 1) * PAGE]
+                    if number == control.first_page:
+                        continue
+                    report.pages_checked += 1
+                    if data[:4] == struct.pack('<I', PAGE_MAGIC):
+                        report.pages_stamped += 1
+                    wanted = (control.pass_number
+                              if number <= control.cursor
+                              else control.pass_number - 1)
+                    if data != expected_page(number, wanted):
+                        problem('%s offset %#x (page %d): expected pass '
+                                '%d, found %s' % (
+                                    path, (index * CHUNK_PAGES + offset) *
+                                    PAGE, number, wanted,
+                                    _describe_page(data)))
+    if chunks:
+        problem('the guest stamps %d chunk(s) beyond the given files'
+                % len(chunks))
+    return report

@@ -226,11 +226,14 @@ def create(req):
     for bdm in server.get('block_device_mapping_v2') or []:
         if bdm.get('source_type') == 'image' and bdm.get('uuid'):
             image_ref = image_ref or bdm['uuid']
-    if image_ref and images.find(image_ref) is None:
+    image = images.find(image_ref) if image_ref else None
+    if image_ref and image is None:
         raise wsgi.HTTPError(400, 'Image %s could not be found.' % image_ref)
     try:
-        instance = compute().create(req.context, flavor, server['name'],
-                                    image_ref=image_ref)
+        # The driver boots a guest kernel from the image's properties.
+        instance = compute().create(
+            req.context, flavor, server['name'], image_ref=image_ref,
+            image_meta=dict(image['properties']) if image else None)
     except exception.Invalid as e:
         raise wsgi.HTTPError(400, e.format_message())
     return 202, {'server': {

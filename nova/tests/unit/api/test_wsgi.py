@@ -16,6 +16,7 @@ import datetime
 import json
 from unittest import mock
 
+import fixtures
 from keystonemiddleware.auth_token import _opts as auth_token_opts
 import webob
 
@@ -335,3 +336,38 @@ class TestKeystoneStrategy(test.NoDBTestCase):
                          (ctxt.user_id, ctxt.project_id, ctxt.is_admin))
         req.headers['X-Roles'] = 'member'
         self.assertFalse(wsgi.keystone_context(req).is_admin)
+
+
+class TestCreateServer(APITestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.compute.create.return_value = self.instance
+        self.images = self.useFixture(fixtures.TempDir()).path + '/i.json'
+        with open(self.images, 'w') as f:
+            json.dump([{'id': 'img-1', 'name': 'stamp',
+                        'properties': {'kernel': '/k.elf',
+                                       'cmdline': 'quiet'}}], f)
+        self.flags(images_file=self.images, group='api')
+        self.useFixture_patch('nova.api.handlers.servers.find_flavor',
+                              return_value=self.instance.flavor)
+
+    def _create(self, image_ref):
+        return self.request('/v2.1/servers', 'POST', {'server': {
+            'name': 'vm1', 'flavorRef': 'f1', 'imageRef': image_ref}})
+
+    def test_image_properties_reach_the_driver(self):
+        # The libvirt driver boots <os><kernel> from them.
+        self.assertEqual(202, self._create('stamp').status_int)
+        self.compute.create.assert_called_once_with(
+            mock.ANY, self.instance.flavor, 'vm1', image_ref='stamp',
+            image_meta={'kernel': '/k.elf', 'cmdline': 'quiet'})
+
+    def test_builtin_image_has_no_properties(self):
+        self.assertEqual(202, self._create('cirros').status_int)
+        self.assertEqual({}, self.compute.create.call_args.kwargs[
+            'image_meta'])
+
+    def test_unknown_image_is_400(self):
+        self.assertEqual(400, self._create('nope').status_int)
+        self.compute.create.assert_not_called()

@@ -359,8 +359,14 @@ def stop_hosts(hosts):
 
 
 def build_guest(out_dir):
-    """Build the stamp guest; its kernel path (image property 'kernel')."""
-    return devguest.build(out_dir)
+    """Build the stamp guest; its kernel path (image property 'kernel').
+
+    The kernel is left readable, and its directories passable, by the
+    daemon user: QEMU reads it when the guest starts.
+    """
+    kernel = devguest.build(out_dir)
+    _make_traversable(kernel)
+    return kernel
 
 
 def verify_pattern(paths):

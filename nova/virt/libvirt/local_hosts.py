@@ -383,3 +383,7 @@ def stop_guest_writes(first_namespace_path, timeout=30):
     devguest.request_stop(first_namespace_path)
     return devguest.wait_halted(first_namespace_path, timeout)
 
+
+def resume_guest_writes(first_namespace_path, timeout=30):
+    """Let a stopped stamp guest write again; its Control."""
+    return devguest.request_resume(first_namespace_path, timeout)

@@ -23,7 +23,8 @@ module is its host side:
 * :func:`build` assembles and links it with the machine's binutils;
 * :func:`read_control` reads the guest's control page from a namespace;
 * :func:`request_stop` / :func:`wait_halted` stop the guest between two
-  pages, so the files can be checked at rest;
+  pages, so the files can be checked at rest, :func:`request_resume`
+  lets it go on;
 * :func:`verify` checks the namespace files of one guest page by page.
 """
 
@@ -125,17 +126,31 @@ def request_stop(path):
         os.close(fd)
 
 
+def request_resume(path, timeout=30):
+    """Withdraw the stop request; returns once the guest writes again."""
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.pwrite(fd, bytes(len(STOP)), _CTRL_REQUEST_OFFSET)
+    finally:
+        os.close(fd)
+    return _wait_status(path, RUNNING, timeout)
+
+
 def wait_halted(path, timeout=30):
     """Wait until the guest acknowledged the stop; its Control."""
+    return _wait_status(path, HALTED, timeout)
+
+
+def _wait_status(path, status, timeout):
     deadline = time.monotonic() + timeout
     while True:
         control = read_control(path)
-        if control is not None and control.status == HALTED:
+        if control is not None and control.status == status:
             return control
         if time.monotonic() > deadline:
-            raise TimeoutError('the stamp guest in %s did not halt within '
-                               '%d s (control page: %s)' % (path, timeout,
-                                                           control))
+            raise TimeoutError('the stamp guest in %s did not reach status '
+                               '%s within %d s (control page: %s)'
+                               % (path, status.decode(), timeout, control))
         time.sleep(0.1)
 
 

@@ -27,7 +27,8 @@
  *   cursor = g. So at any instant pages up to the cursor hold pass p and
  *   later ones pass p - 1 (zeros for pass 0).
  * - The host writes STOP into the control page; the guest finishes its
- *   page, writes HALT and stops.
+ *   page, writes HALT and waits, reading only, until the request is
+ *   cleared; then it writes RUN! and goes on with the next page.
  */
 
         .set MB_MAGIC,     0x1BADB002
@@ -194,8 +195,14 @@ stamp:  movl %esi, %edi
         incl %esi
         jmp page
 
-stopped:
+stopped:                                /* until the host withdraws STOP */
         movl $HALTED, C_STATUS(%edx)
+7:      pause
+        cmpl $STOP, C_REQUEST(%edx)
+        je 7b
+        movl $RUNNING, C_STATUS(%edx)
+        incl %esi
+        jmp page
 halt:   cli
         hlt
         jmp halt

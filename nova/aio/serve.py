@@ -118,10 +118,11 @@ def run(options, console):
         endpoint = cloud.api_endpoint
         console.print('Use the openstack CLI with these options:')
         console.print('  openstack %s server list' % ' '.join(
-            cli_options(endpoint)))
+            cli_options(endpoint)), soft_wrap=True)
         console.print('or this environment:')
         console.print('  export %s' % ' '.join(
-            '%s=%s' % item for item in cli_environment(endpoint).items()))
+            '%s=%s' % item for item in cli_environment(endpoint).items()),
+            soft_wrap=True)
         console.print('  openstack server create --flavor %s --image cirros '
                       '--nic none --wait vm1' % FLAVOR)
         console.print('  openstack server migrate --live-migration --wait '

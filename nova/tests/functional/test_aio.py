@@ -1,0 +1,230 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""``nova-aio`` as a user runs it: the demo, and the served cloud.
+
+Each test runs the command as a subprocess of this interpreter in a
+temporary state directory, reads what it prints, and for ``serve`` drives
+the cloud with the real ``openstack`` CLI, stops it with SIGINT and
+starts it again on the same directory.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+
+import fixtures
+import testtools
+from testtools import content
+
+DEMO_CHECKS = (
+    'migration completed',
+    "destination vpmem == source's final contents",
+    'guest writes during the migration all arrived',
+    'source namespaces erased (read back as zeros)',
+    'source namespaces free',
+    'destination namespaces assigned to the server',
+    'placement, tracker and DB agree on compute-a',
+    'placement, tracker and DB agree on compute-b',
+)
+START_TIMEOUT = 90
+STOP_TIMEOUT = 30
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def _openstack_path():
+    beside = os.path.join(os.path.dirname(sys.executable), 'openstack')
+    return beside if os.path.exists(beside) else shutil.which('openstack')
+
+
+def _aio(*args):
+    return [sys.executable, '-m', 'nova.cmd.aio'] + list(args)
+
+
+def _sha256(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class AIOTestCase(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.state_dir = os.path.join(self.tmp, 'state')
+        self.env = {k: v for k, v in os.environ.items()
+                    if not k.startswith('OS_')}
+        self.env['PYTHONWARNINGS'] = 'ignore::DeprecationWarning'
+
+    def attach_file(self, name, path):
+        if os.path.exists(path):
+            self.addDetail(name, content.content_from_file(
+                path, buffer_now=True))
+
+
+class TestDemo(AIOTestCase):
+
+    def test_demo_migrates_and_verifies(self):
+        self.addCleanup(self.attach_file, 'nova-aio.log',
+                        os.path.join(self.state_dir, 'nova-aio.log'))
+        result = subprocess.run(
+            _aio('demo', '--state-dir', self.state_dir,
+                 '--vpmem-size-mib', '4', '--vpmem-count', '2',
+                 '--bandwidth-mib', '16', '--dirty-pages', '256'),
+            capture_output=True, text=True, env=self.env, timeout=180)
+        self.addDetail('output', content.text_content(
+            result.stdout + result.stderr))
+        self.assertEqual(0, result.returncode)
+        lines = result.stdout.splitlines()
+        for name in DEMO_CHECKS:
+            self.assertIn('verified: %s' % name, lines)
+        self.assertNotIn('FAILED', result.stdout)
+        self.assertIn('nova-aio demo: every check verified', result.stdout)
+        # The story: the server moved from compute-a to compute-b, with
+        # the numbers of the migration in the report.
+        self.assertIn('ACTIVE on compute-a', result.stdout)
+        self.assertRegex(result.stdout, r'compute-a -> compute-b')
+        self.assertRegex(result.stdout, r'iterations\s+│\s+[1-9]')
+        self.assertRegex(result.stdout, r'downtime\s+│\s+\d+ ms')
+        # The log went to the state directory, not to the terminal.
+        self.assertTrue(os.path.getsize(
+            os.path.join(self.state_dir, 'nova-aio.log')))
+        self.assertNotIn(' INFO ', result.stdout)
+
+
+class TestServe(AIOTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cli = _openstack_path()
+        if self.cli is None:
+            self.skipTest('python-openstackclient is not installed')
+        self.port = _free_port()
+        self.endpoint = 'http://127.0.0.1:%d/v2.1' % self.port
+        self.runs = 0
+
+    def start(self):
+        self.runs += 1
+        out_path = os.path.join(self.tmp, 'serve-%d.out' % self.runs)
+        out = open(out_path, 'w+')
+        self.addCleanup(out.close)
+        proc = subprocess.Popen(
+            _aio('serve', '--state-dir', self.state_dir, '--port',
+                 str(self.port), '--vpmem-size-mib', '4',
+                 '--namespaces', '2'),
+            stdout=out, stderr=subprocess.STDOUT, env=self.env)
+        self.addCleanup(self.attach_file, 'serve-%d' % self.runs, out_path)
+        self.addCleanup(self._reap, proc)
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            with open(out_path) as f:
+                text = f.read()
+            if 'nova-aio serving on %s' % self.endpoint in text:
+                return proc, text
+            self.assertIsNone(proc.poll(), 'serve exited:\n%s' % text)
+            self.assertLess(time.monotonic(), deadline,
+                            'serve did not start:\n%s' % text)
+            time.sleep(0.2)
+
+    def _reap(self, proc):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(STOP_TIMEOUT)
+
+    def interrupt(self, proc):
+        proc.send_signal(signal.SIGINT)
+        self.assertEqual(0, proc.wait(STOP_TIMEOUT))
+
+    def openstack(self, *args, json_output=True):
+        result = subprocess.run(
+            [self.cli, '--os-auth-type', 'none', '--os-endpoint',
+             self.endpoint, '--os-identity-api-version', '3'] +
+            list(args) + (['-f', 'json'] if json_output else []),
+            capture_output=True, text=True, env=self.env, timeout=120)
+        self.assertEqual(0, result.returncode,
+                         'openstack %s:\n%s' % (' '.join(args),
+                                                result.stderr))
+        return json.loads(result.stdout) if json_output else None
+
+    def namespaces(self):
+        """sha256 of every namespace file of both hosts."""
+        root = os.path.join(self.state_dir, 'pmem')
+        return {'%s/%s' % (host, name): _sha256(os.path.join(root, host,
+                                                             name))
+                for host in sorted(os.listdir(root))
+                for name in sorted(os.listdir(os.path.join(root, host)))}
+
+    def guest_paths(self, host, server_id):
+        """The backing files of the server's domain on an emulated host."""
+        record = os.path.join(self.state_dir, 'hypervisor', host,
+                              '%s.json' % server_id)
+        with open(record) as f:
+            xml = json.load(f)['live_xml']
+        return [e.text for e in ET.fromstring(xml).iter('path')]
+
+    def test_serve_openstack_cli_sigint_and_resume(self):
+        proc, text = self.start()
+        self.assertIn('--os-endpoint %s' % self.endpoint, text)
+        self.assertIn('OS_ENDPOINT=%s' % self.endpoint, text)
+
+        server = self.openstack('server', 'create', '--flavor', 'aio-pmem',
+                                '--image', 'cirros', '--nic', 'none',
+                                '--wait', 'vm1')
+        self.assertEqual('ACTIVE', server['status'])
+        self.openstack('server', 'migrate', '--live-migration', '--wait',
+                       'vm1', json_output=False)
+        shown = self.openstack('server', 'show', 'vm1')
+        host = shown['OS-EXT-SRV-ATTR:host']
+        self.assertIn(host, ('compute-a', 'compute-b'))
+        migrations = self.openstack('server', 'migration', 'list')
+        self.assertEqual([('completed', 'live-migration', server['id'])],
+                         [(m['Status'], m['Type'], m['Server UUID'])
+                          for m in migrations])
+
+        # The guest writes into its persistent memory.
+        paths = self.guest_paths(host, server['id'])
+        self.assertEqual(1, len(paths))
+        with open(paths[0], 'r+b') as f:
+            f.write(b'written before the restart' * 1000)
+        before = self.namespaces()
+
+        self.interrupt(proc)
+        with open(os.path.join(self.tmp, 'serve-1.out')) as f:
+            self.assertIn('stopped cleanly', f.read())
+
+        proc, text = self.start()
+        self.assertIn('resuming state directory', text)
+        self.assertRegex(text, r'vm1\s+│\s+%s\s+│\s+ACTIVE\s+│\s+%s' % (
+            server['id'], host))
+        listed = self.openstack('server', 'list')
+        self.assertEqual([(server['id'], 'vm1', 'ACTIVE')],
+                         [(s['ID'], s['Name'], s['Status'])
+                          for s in listed])
+        self.assertEqual(host, self.openstack(
+            'server', 'show', 'vm1')['OS-EXT-SRV-ATTR:host'])
+        self.assertEqual(migrations,
+                         self.openstack('server', 'migration', 'list'))
+        self.assertEqual(paths, self.guest_paths(host, server['id']))
+        self.assertEqual(before, self.namespaces())
+        self.interrupt(proc)

@@ -52,7 +52,24 @@ def import_libvirt_module(uri):
         import libvirt
     except ImportError as exc:
         raise exception.LibvirtPythonNotInstalled(uri=uri, error=exc)
+    _quiet_default_error_output(libvirt)
     return libvirt
+
+
+def _ignore_libvirt_error(_context, _error):
+    pass
+
+
+def _quiet_default_error_output(libvirt):
+    """Stop libvirt-python printing every error to stderr.
+
+    Each error is also raised as libvirtError, which the driver handles
+    or logs; the print made expected ones (a domain looked up after it
+    left) look like failures in the service's output.
+    """
+    register = getattr(libvirt, 'registerErrorHandler', None)
+    if register is not None:
+        register(_ignore_libvirt_error, None)
 
 
 def _uuid_of(instance_or_uuid):

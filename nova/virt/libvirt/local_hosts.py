@@ -261,9 +261,11 @@ class LocalHost:
                 continue
             try:
                 with open(os.path.join(run, name)) as f:
-                    pids.append(int(f.read().strip()))
+                    pid = int(f.read().strip())
             except (OSError, ValueError):
                 continue
+            if pid > 1:  # 0 or 1 would signal a group or init
+                pids.append(pid)
         return pids
 
     def _destroy_domains(self):

@@ -156,14 +156,23 @@ def _wait_status(path, status, timeout):
 
 # -- checking the pages ------------------------------------------------------
 
+# Words 3..1023 of a stamped page are key ^ k; XOR of whole big integers
+# computes the 1021 words at once.
+_FILL_WORDS = 1024 - 3
+_WORD_INDEXES = int.from_bytes(struct.pack('<%dI' % _FILL_WORDS,
+                                           *range(3, 1024)), 'little')
+_REPEAT_WORD = int.from_bytes(struct.pack('<%dI' % _FILL_WORDS,
+                                          *[1] * _FILL_WORDS), 'little')
+
+
 def expected_page(page_number, pass_number):
     """The bytes pass ``pass_number`` writes into page ``page_number``."""
     if pass_number == 0:
         return bytes(PAGE)
     key = (pass_number * GOLDEN) & 0xFFFFFFFF ^ (page_number << 10)
-    words = [PAGE_MAGIC, page_number, pass_number]
-    words.extend((key ^ k) & 0xFFFFFFFF for k in range(3, 1024))
-    return struct.pack('<1024I', *words)
+    fill = (_WORD_INDEXES ^ (_REPEAT_WORD * key)).to_bytes(
+        _FILL_WORDS * 4, 'little')
+    return struct.pack('<3I', PAGE_MAGIC, page_number, pass_number) + fill
 
 
 def guest_pages(file_size, label=LABEL_BYTES, align=ALIGN_BYTES):

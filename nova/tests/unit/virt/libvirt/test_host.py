@@ -58,6 +58,18 @@ class ModuleChoiceTestCase(test.NoDBTestCase):
         with mock.patch.dict(sys.modules, {'libvirt': fake}):
             self.assertIs(fake, host.libvirt)
 
+    def test_real_libvirt_prints_no_errors_itself(self):
+        # libvirt-python's default handler prints each error to stderr
+        # besides raising it; the driver handles them.
+        fake = types.ModuleType('libvirt')
+        fake.registerErrorHandler = mock.Mock()
+        with mock.patch.dict(sys.modules, {'libvirt': fake}):
+            self.assertIs(fake, libvirt_host.import_libvirt_module(
+                'qemu:///system'))
+        fake.registerErrorHandler.assert_called_once_with(mock.ANY, None)
+        handler = fake.registerErrorHandler.call_args.args[0]
+        self.assertIsNone(handler(None, (1, 2, 'message')))
+
     def test_missing_libvirt_python_says_how_to_install_it(self):
         # None in sys.modules makes "import libvirt" raise ImportError, as
         # on a machine without libvirt-python.

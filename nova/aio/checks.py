@@ -20,6 +20,8 @@ failing one is named in the exit message) and a one-line detail.
 import dataclasses
 
 MiB = 1 << 20
+# On real hosts the guest itself proves its data (its stamps).
+GUEST_STAMPS = "destination vpmem holds the guest's final stamps"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +62,8 @@ class MigrationFacts:
     downtime_ms: int = 0
     iterations: int = 0
     hosts: dict = dataclasses.field(default_factory=dict)  # name -> state
+    # Replaces the checksum comparison where the guest checks its data.
+    content_check: Check = None
 
 
 def human_bytes(count):
@@ -151,7 +155,8 @@ def check_dest_holds(facts):
 
 def evaluate(facts):
     """Every check of the report, in the order the demo prints them."""
-    checks = [check_completed(facts), check_checksum(facts),
+    content = facts.content_check or check_checksum(facts)
+    checks = [check_completed(facts), content,
               check_guest_writes(facts), check_source_erased(facts),
               check_source_free(facts), check_dest_holds(facts)]
     checks += [check_host_agrees(facts.hosts[name])

@@ -142,6 +142,9 @@ class Cloud:
     def connection_uri(self, host):
         return self.hypervisor_overrides[host][('libvirt', 'connection_uri')]
 
+    def namespace_dir(self, host):
+        return self.hypervisor_overrides[host][('libvirt', 'pmem_file_dir')]
+
     def manager(self, host):
         return self.computes[host].manager
 

@@ -31,13 +31,13 @@ from rich import table as rich_table
 
 from nova.aio import checks
 from nova.aio import cloud as aio_cloud
-from nova.aio import guest_data
+from nova.aio import guests
 from nova.aio import http
+from nova.aio import real_hosts
 from nova.aio import state as aio_state
 from nova import objects
 from nova.virt.libvirt import emulator
 
-PAGE = 4096
 FLAVOR = 'aio-pmem'
 SERVER = 'aio-vm'
 TIMEOUT = 120
@@ -92,7 +92,7 @@ def _set_disabled(ctxt, host, disabled):
     svc.save()
 
 
-def boot_on(cloud, api, host):
+def boot_on(cloud, api, host, image):
     """Boot the server with the other hosts disabled, so it lands on host."""
     ctxt = cloud.admin_context()
     others = [h for h in cloud.computes if h != host]
@@ -100,7 +100,7 @@ def boot_on(cloud, api, host):
         _set_disabled(ctxt, other, True)
     try:
         created = api.post('/servers', {'server': {
-            'name': SERVER, 'flavorRef': FLAVOR, 'imageRef': 'cirros',
+            'name': SERVER, 'flavorRef': FLAVOR, 'imageRef': image,
             'networks': 'none'}})['server']
         server = _wait('the server to become ACTIVE',
                        lambda: _active(api, created['id']))
@@ -230,7 +230,8 @@ def settle(cloud, placement, facts, timeout=10):
         time.sleep(0.2)
 
 
-def story(cloud, console, options, source='compute-a', dest='compute-b'):
+def story(cloud, console, options, guest, source='compute-a',
+          dest='compute-b'):
     """Everything after the cloud started; returns MigrationFacts."""
     api = http.compute_client(cloud.api_endpoint)
     placement = http.placement_client(cloud.placement_endpoint)
@@ -238,7 +239,7 @@ def story(cloud, console, options, source='compute-a', dest='compute-b'):
     pmem = create_flavor(api, options)
     console.print('flavor [bold]%s[/]: %d vCPU, %d MiB RAM, hw:pmem=%s' % (
         FLAVOR, 1, options.ram_mb, pmem))
-    server = boot_on(cloud, api, source)
+    server = boot_on(cloud, api, source, guest.image)
     server_id = server['id']
     instance, resources = instance_resources(cloud, server_id)
     if instance.host != source:
@@ -248,24 +249,12 @@ def story(cloud, console, options, source='compute-a', dest='compute-b'):
     source_paths = [r.metadata.devpath for r in resources]
     console.print('server [bold]%s[/] %s ACTIVE on %s with namespaces %s'
                   % (SERVER, server_id, source, ', '.join(source_namespaces)))
-
-    for index, path in enumerate(source_paths):
-        guest_data.write_pattern(path, '%s-%d' % (server_id[:8], index))
-    console.print('wrote a known pattern into %d x %d MiB of vpmem' % (
-        len(source_paths), options.vpmem_mib))
-
-    source_host = emulator.get_host(source)
-    workload = source_host.set_workload(
-        server_id, dirty_pages_per_second=options.dirty_pages_per_second)
-    handover = guest_data.Handover(workload, source_paths)
-    console.print('guest writer started: %d pages/s (%s/s) into its vpmem'
-                  % (options.dirty_pages_per_second, checks.human_bytes(
-                      options.dirty_pages_per_second * PAGE)))
+    guest.prepare(console, server_id, source, source_paths)
     time.sleep(0.3)
 
-    source_dom = emulator.open(cloud.connection_uri(source)) \
+    source_dom = guest.open(cloud.connection_uri(source)) \
         .lookupByUUIDString(server_id)
-    written_before = workload.pages_written
+    guest.migration_starts()
     started = time.monotonic()
     http.compute_client(cloud.api_endpoint, '2.30').post(
         '/servers/%s/action' % server_id,
@@ -276,33 +265,27 @@ def story(cloud, console, options, source='compute-a', dest='compute-b'):
     row = watch.run(console)
     elapsed = time.monotonic() - started
 
-    dest_dom = emulator.open(cloud.connection_uri(dest)) \
-        .lookupByUUIDString(server_id)
-    job = completed_job(dest_dom)
-    server = api.get('/servers/%s' % server_id)['server']
-    _instance, dest_resources = instance_resources(cloud, server_id)
-    dest_paths = [r.metadata.devpath for r in dest_resources]
-    lost = 0
+    job = {}
     if row['status'] == 'completed':
-        for path in dest_paths:
-            lost += len(workload.verify(path)[1])
-    written = ((handover.pages_written or workload.pages_written) -
-               written_before)
+        job = completed_job(guest.open(cloud.connection_uri(dest))
+                            .lookupByUUIDString(server_id))
+    server = api.get('/servers/%s' % server_id)['server']
+    _instance, now_resources = instance_resources(cloud, server_id)
+    dest_resources = [r for r in now_resources
+                      if r.provider_uuid != resources[0].provider_uuid]
+    dest_paths = [r.metadata.devpath for r in dest_resources]
 
     facts = checks.MigrationFacts(
         source=source, dest=dest, status=row['status'],
         instance_host=server.get('OS-EXT-SRV-ATTR:host'),
         source_namespaces=source_namespaces,
-        dest_namespaces=[r.identifier for r in dest_resources
-                         if r.provider_uuid != resources[0].provider_uuid],
-        source_final_digests=handover.digests or [],
-        dest_digests=[guest_data.sha256(p) for p in dest_paths],
-        writer_rate=options.dirty_pages_per_second,
-        pages_written=written, pages_lost=lost, elapsed=elapsed,
+        dest_namespaces=[r.identifier for r in dest_resources],
+        elapsed=elapsed,
         bytes_moved=job.get('memory_processed',
                             watch.last_stats.get('memory_processed', 0)),
         downtime_ms=job.get('downtime', 0),
-        iterations=job.get('memory_iteration', watch.max_iteration))
+        iterations=job.get('memory_iteration', watch.max_iteration),
+        **guest.content_facts(row['status'] == 'completed', dest_paths))
     return settle(cloud, placement, facts)
 
 
@@ -354,6 +337,14 @@ def report(console, facts):
     return checks.failed(results)
 
 
+def _start_hosts(options, console):
+    """Real local hosts for --hypervisor libvirt, else None (emulated)."""
+    if options.hypervisor != 'libvirt':
+        return None
+    console.print('starting two local libvirt hosts (session libvirtd)')
+    return real_hosts.RealHosts(options.state_dir, aio_cloud.HOSTS).start()
+
+
 def run(options, console):
     """The whole demo; returns the exit status (0: every check held)."""
     fresh_state_dir(options.state_dir)
@@ -362,23 +353,47 @@ def run(options, console):
     console.rule('nova-aio demo')
     console.print('state directory %s (logs: %s)' % (options.state_dir,
                                                      log_file))
-    cloud = aio_cloud.Cloud(aio_cloud.CloudOptions(
+    cloud_options = aio_cloud.CloudOptions(
         state_dir=options.state_dir, namespace_mib=options.vpmem_mib,
         namespaces_per_host=options.vpmem_count,
-        bandwidth_mib=options.bandwidth_mib))
+        bandwidth_mib=options.bandwidth_mib)
     began = time.monotonic()
     failures = None
+    hosts = cloud = None
     try:
+        hosts = _start_hosts(options, console)
+        if hosts is None:
+            guest = guests.EmulatedGuest(options.dirty_pages_per_second)
+            cloud = aio_cloud.Cloud(cloud_options)
+        else:
+            guest = guests.RealGuest(hosts)
+            aio_cloud.CONF.set_override(
+                'images_file', hosts.write_images_file(os.path.join(
+                    options.state_dir, 'images.json')), group='api')
+            cloud = aio_cloud.Cloud(
+                cloud_options,
+                hypervisor_overrides=hosts.hypervisor_overrides())
         cloud.start(on_step=lambda text: console.print(
             '[green]started[/] %s' % text))
-        facts = story(cloud, console, options)
+        facts = story(cloud, console, options, guest)
         failures = report(console, facts)
     except (DemoError, http.APIError) as exc:
-        console.print('[red]FAILED[/]: %s' % exc, highlight=False)
+        console.print('[red]FAILED[/]: %s' % rich_markup.escape(str(exc)),
+                      highlight=False)
+        failures = [checks.Check('demo step', False, str(exc))]
+    except Exception as exc:
+        # The traceback goes to the log; the terminal gets one line.
+        aio_cloud.LOG.exception('nova-aio demo failed')
+        console.print('[red]FAILED[/]: %s: %s (traceback in %s)' % (
+            type(exc).__name__, rich_markup.escape(str(exc)), log_file),
+            highlight=False)
         failures = [checks.Check('demo step', False, str(exc))]
     finally:
-        cloud.stop()
+        if cloud is not None:
+            cloud.stop()
         emulator.reset()
+        if hosts is not None:
+            hosts.stop()
     console.print('demo finished in %.1f s' % (time.monotonic() - began))
     if failures:
         console.print('[red]nova-aio demo failed[/]: %s' % '; '.join(

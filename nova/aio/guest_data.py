@@ -38,6 +38,10 @@ def write_pattern(path, label, size=None):
         os.fsync(f.fileno())
 
 
+def file_size(path):
+    return os.path.getsize(path)
+
+
 def sha256(path):
     digest = hashlib.sha256()
     with open(path, 'rb') as f:

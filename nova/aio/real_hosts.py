@@ -26,6 +26,7 @@ import shutil
 
 HOSTS_SUBDIR = 'libvirt-hosts'
 GUEST_IMAGE = 'vpmem-stamp-guest'
+GUEST_IMAGE_ID = '0c5d5b8e-7c55-4d0e-9a55-5a1c0a11e501'
 FALLBACK_INSTALL_HINT = (
     'apt-get install -y --no-install-recommends libvirt-daemon '
     'libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 '
@@ -82,6 +83,7 @@ class RealHosts:
         self.names = list(names)
         self.hosts = {}
         self.kernel = None
+        self.image_name = GUEST_IMAGE
 
     def start(self):
         started = self.local_hosts.start_hosts(self.base_dir, self.names)
@@ -102,8 +104,7 @@ class RealHosts:
     def write_images_file(self, path):
         """An image catalog with the stamp guest (kernel boot, no disk)."""
         with open(path, 'w') as f:
-            json.dump([{'id': '0c5d5b8e-7c55-4d0e-9a55-5a1c0a11e501',
-                        'name': GUEST_IMAGE, 'kernel': self.kernel,
+            json.dump([{'id': GUEST_IMAGE_ID, 'name': GUEST_IMAGE,
                         'properties': {'kernel': self.kernel}}], f)
         return path
 

@@ -108,8 +108,17 @@ def run(options, console):
         'resuming' if resumed else 'new', options.state_dir,
         os.path.join(options.state_dir, aio_cloud.LOG_FILE)))
     try:
-        cloud.start(on_step=lambda text: console.print(
-            '[green]started[/] %s' % text))
+        try:
+            cloud.start(on_step=lambda text: console.print(
+                '[green]started[/] %s' % text))
+        except Exception as exc:
+            aio_cloud.LOG.exception('nova-aio serve could not start')
+            console.print('[red]nova-aio serve could not start[/]: %s: %s '
+                          '(traceback in %s)' % (
+                              type(exc).__name__, exc, os.path.join(
+                                  options.state_dir, aio_cloud.LOG_FILE)),
+                          highlight=False, markup=False)
+            return 1
         api = http.compute_client(cloud.api_endpoint)
         if ensure_flavor(api):
             console.print('created flavor %s (hw:pmem=%s)' % (

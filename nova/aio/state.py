@@ -44,7 +44,7 @@ def db_assigned(ctxt, host, resource_class):
 
 
 def namespace_path(cloud, host, name):
-    return os.path.join(cloud.path('pmem', host), name)
+    return os.path.join(cloud.namespace_dir(host), name)
 
 
 def host_state(cloud, placement, host, check_zero=(),

@@ -192,7 +192,9 @@ post-copy.
                max=256,
                help="""
 Number of parallel connections that carry the migration stream. Above 1
-the hypervisor uses multiple file descriptors (QEMU multifd).
+the hypervisor uses multiple file descriptors (QEMU multifd). Ignored with
+``live_migration_tunnelled``: the tunnel is one connection, and libvirt
+refuses parallel connections through it.
 """),
 ]
 

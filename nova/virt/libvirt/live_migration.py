@@ -342,8 +342,9 @@ class LiveMigrationMixin:
             dest_uri, inbound, opts.live_migration_tunnelled)
         params = lm.build_params(libvirt, dest_xml,
                                  opts.live_migration_bandwidth, migrate_uri,
-                                 listen,
-                                 opts.live_migration_parallel_connections)
+                                 listen, lm.stream_connections(
+                                     opts.live_migration_tunnelled,
+                                     opts.live_migration_parallel_connections))
         flavor = instance.flavor
         disk_gb = (flavor.root_gb or 0) + (flavor.ephemeral_gb or 0) \
             if block else 0

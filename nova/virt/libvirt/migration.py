@@ -20,7 +20,8 @@ one decision it makes:
   the namespace has the guest device's size and alignment;
 * ``migration_flags``: post-copy is never asked for a guest with vpmem
   (QEMU cannot post-copy file-backed memory), auto-converge stays
-  available to it;
+  available to it; ``stream_connections``: no parallel connections
+  through a tunnel (libvirt refuses them);
 * ``data_gib``, ``completion_timeout``, ``downtime_steps``: time budgets
   that count guest RAM, local disk AND vpmem;
 * ``progress_from_job_stats`` and ``build_params``.
@@ -188,6 +189,18 @@ def _check_fits(index, memory, device):
 
 # -- flags and parameters ---------------------------------------------------
 
+def stream_connections(tunnelled, parallel_connections):
+    """Connections that carry the migration stream.
+
+    One when tunnelled, whatever was configured: the stream then goes
+    through the libvirt connection, and libvirt refuses
+    VIR_MIGRATE_PARALLEL with VIR_MIGRATE_TUNNELLED.
+    """
+    if tunnelled:
+        return 1
+    return max(int(parallel_connections or 1), 1)
+
+
 def migration_flags(libvirt_module, has_vpmem, permit_post_copy,
                     permit_auto_converge, tunnelled, parallel_connections,
                     block_migration=False):
@@ -203,7 +216,7 @@ def migration_flags(libvirt_module, has_vpmem, permit_post_copy,
              lv.VIR_MIGRATE_PERSIST_DEST | lv.VIR_MIGRATE_UNDEFINE_SOURCE)
     if tunnelled:
         flags |= lv.VIR_MIGRATE_TUNNELLED
-    if parallel_connections and parallel_connections > 1:
+    if stream_connections(tunnelled, parallel_connections) > 1:
         flags |= lv.VIR_MIGRATE_PARALLEL
     if block_migration:
         flags |= lv.VIR_MIGRATE_NON_SHARED_INC

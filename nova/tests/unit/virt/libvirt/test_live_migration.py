@@ -302,6 +302,21 @@ class MigrateTestCase(LiveMigrationTestBase):
         self.assertEqual(sent_flags, result.flags)
         self.assertEqual(power_state.RUNNING, self.state('b', instance))
 
+    def test_tunnelled_migration_sends_no_parallel_connections(self):
+        self.rebuild('a', live_migration_tunnelled=True,
+                     live_migration_parallel_connections=4)
+        instance = self.boot(self.make_instance())
+        with mock.patch.object(emulator.virDomain, 'migrateToURI3',
+                               autospec=True,
+                               side_effect=emulator.virDomain.migrateToURI3
+                               ) as spy:
+            self.migrate(instance)
+        _domain, _uri, params, flags = spy.call_args.args
+        self.assertTrue(flags & LV.VIR_MIGRATE_TUNNELLED)
+        self.assertFalse(flags & LV.VIR_MIGRATE_PARALLEL)
+        self.assertNotIn(LV.VIR_MIGRATE_PARAM_PARALLEL_CONNECTIONS, params)
+        self.assertEqual(power_state.RUNNING, self.state('b', instance))
+
     def test_non_vpmem_guest_gets_post_copy(self):
         self.rebuild('a', live_migration_permit_post_copy=True,
                      live_migration_permit_auto_converge=True)

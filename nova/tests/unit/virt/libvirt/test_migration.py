@@ -226,6 +226,15 @@ class FlagsTestCase(test.NoDBTestCase):
         self.assertEqual(BASE_FLAGS | LV.VIR_MIGRATE_NON_SHARED_INC,
                          self.flags_for(True, block=True))
 
+    def test_no_parallel_connections_through_a_tunnel(self):
+        # libvirt: "Flags 'VIR_MIGRATE_TUNNELLED' and
+        # 'VIR_MIGRATE_PARALLEL' are mutually exclusive".
+        self.assertEqual(BASE_FLAGS | LV.VIR_MIGRATE_TUNNELLED,
+                         self.flags_for(True, tunnelled=True, parallel=4))
+        self.assertEqual(1, lm.stream_connections(True, 4))
+        self.assertEqual(4, lm.stream_connections(False, 4))
+        self.assertEqual(1, lm.stream_connections(False, None))
+
 
 class ParamsTestCase(test.NoDBTestCase):
     def test_params(self):

@@ -23,6 +23,7 @@ install it, and exits 2.
 import json
 import os
 import shutil
+import sys
 
 HOSTS_SUBDIR = 'libvirt-hosts'
 GUEST_IMAGE = 'vpmem-stamp-guest'
@@ -69,6 +70,8 @@ def explain_missing(missing):
     lines += ['  - %s' % item for item in missing]
     lines += ['Install them (Debian 12, as root) with:',
               '  %s' % install_hint(),
+              'with libvirt-python in the Python that runs nova-aio (%s).'
+              % sys.executable,
               'or run the demo on emulated hosts (the default, no '
               '--hypervisor option).']
     return '\n'.join(lines)

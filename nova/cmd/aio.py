@@ -100,7 +100,8 @@ def main(argv=None):
     if args.hypervisor == 'libvirt':
         missing = real_hosts.missing_requirements()
         if missing:
-            console.print(real_hosts.explain_missing(missing))
+            console.print(real_hosts.explain_missing(missing),
+                          soft_wrap=True, markup=False)
             return 2
     if args.command == 'demo':
         return demo.run(demo.DemoOptions(

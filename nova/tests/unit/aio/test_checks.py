@@ -128,3 +128,21 @@ class TestChecks(testtools.TestCase):
         self.assertEqual('512 B', checks.human_bytes(512))
         self.assertEqual('1.5 KiB', checks.human_bytes(1536))
         self.assertEqual('3.0 GiB', checks.human_bytes(3 << 30))
+
+    def test_guest_checked_content_replaces_checksums(self):
+        stamps = checks.Check(checks.GUEST_STAMPS, True, 'OK')
+        facts = _good_facts(content_check=stamps, source_final_digests=[],
+                            pages_written=0)
+        results = checks.evaluate(facts)
+        self.assertEqual([], checks.failed(results))
+        self.assertIn(stamps, results)
+        names = [c.name for c in results]
+        self.assertNotIn("destination vpmem == source's final contents",
+                         names)
+        self.assertNotIn('guest page writes while migrating',
+                         dict(checks.summary_rows(facts)))
+
+    def test_guest_found_bad_stamps(self):
+        stamps = checks.Check(checks.GUEST_STAMPS, False, 'page 3: zeros')
+        self.assertEqual([checks.GUEST_STAMPS], _failed_names(
+            _good_facts(content_check=stamps)))

@@ -39,7 +39,8 @@ class TestCommandLine(testtools.TestCase):
 
     def test_libvirt_missing_exits_2_with_install_command(self):
         printed = []
-        console = mock.Mock(print=printed.append)
+        console = mock.Mock(
+            print=lambda text, **kwargs: printed.append(text))
         with mock.patch.object(real_hosts, 'missing_requirements',
                                return_value=['libvirtd (Debian: x)']), \
                 mock.patch('rich.console.Console', return_value=console), \

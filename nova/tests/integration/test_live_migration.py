@@ -31,6 +31,7 @@ import libvirt
 
 from nova.compute import vm_states
 from nova.tests.integration import base
+from nova.virt.libvirt import devguest
 
 RC = 'CUSTOM_PMEM_NAMESPACE_SMALL'
 
@@ -47,9 +48,26 @@ class LiveMigrationTest(base.IntegrationTestBase):
             self.live_migrate(uuid, host=dest, force=True)
         else:
             self.live_migrate(uuid)
-        migration = self.wait_for_migration(
-            uuid, ('completed', 'failed', 'error', 'cancelled'), count)
+        # The guest's page counter, read from the source's files while
+        # the migration runs: it keeps writing during the copy.
+        written_while_running = set()
+        deadline = time.monotonic() + self.TIMEOUT
+        while True:
+            migration = sorted(self.migrations(uuid),
+                               key=lambda m: m['id'])[count - 1]
+            if migration['status'] in ('completed', 'failed', 'error',
+                                       'cancelled'):
+                break
+            if migration['status'] == 'running':
+                control = devguest.read_control(source_paths[0])
+                if control is not None:
+                    written_while_running.add(control.written)
+            if time.monotonic() > deadline:
+                self.fail('migration still %s' % migration['status'])
+            time.sleep(0.1)
         self.assertEqual('completed', migration['status'], migration)
+        self.assertGreater(len(written_while_running), 1,
+                           'the guest wrote nothing while it migrated')
         self.assertEqual(dest, migration['dest_compute'])
         instance = self.wait_for_state(uuid, vm_states.ACTIVE)
         self.assertEqual(dest, instance.host)
@@ -68,7 +86,8 @@ class LiveMigrationTest(base.IntegrationTestBase):
         # Every page the guest wrote, before and during the move, is in
         # the destination's files, and it went on writing there.
         control = self.assert_pattern(dest_paths)
-        self.assertGreater(control.written, before.written)
+        self.assertGreater(control.written, max(written_while_running))
+        self.assertGreaterEqual(min(written_while_running), before.written)
         self.wait_for_pages(dest_paths[0], control.written + 5)
 
         # The source gave its namespaces up: erased and free.
@@ -115,15 +134,18 @@ class PostCopyPermittedTest(base.IntegrationTestBase):
 class AbortTest(base.IntegrationTestBase):
     """Abort a bandwidth-limited migration midway through the API."""
 
-    # 1 MiB/s: slower than the guest dirties its NVDIMMs, so the copy
-    # is still running when the abort arrives.
-    LIBVIRT_FLAGS = {'live_migration_bandwidth': 1}
-    API_VERSION = '2.30'
+    # 1 MiB/s, about the rate at which the guest dirties its NVDIMMs,
+    # and the shortest downtime: the copy cannot converge before the
+    # abort arrives.
+    LIBVIRT_FLAGS = {'live_migration_bandwidth': 1,
+                     'live_migration_downtime': 100}
 
     def test_abort_keeps_the_guest_on_the_source(self):
         instance = self.boot_stamp_guest('host-a')
         uuid = instance.uuid
         paths = self.guest_paths('host-a', uuid)
+        # Several MiB of stamped pages: seconds of copying at 1 MiB/s.
+        self.wait_for_pages(paths[0], 1500)
         self.live_migrate(uuid, host='host-b', force=True)
         migration = self.wait_for_migration(uuid, ('running',))
         # Midway: the copy has moved data, and the destination's QEMU

@@ -105,6 +105,16 @@ class LiveMigrationTest(base.IntegrationTestBase):
         # Scheduled: the only other host is the way back.
         self._migrate_and_check(instance, 'host-b', 'host-a', force=False)
 
+        # Deleted through the API: gone from libvirt, namespaces erased
+        # and free everywhere.
+        self.rest('DELETE', '/servers/%s' % instance.uuid, expect=204)
+        self.wait_for_deleted(instance.uuid)
+        self.assertEqual([], self.domain_hosts(instance.uuid))
+        for host in ('host-a', 'host-b'):
+            self.assert_zeros(host)
+            self.assert_host_consistent(host)
+            self.assertEqual(0, self.placement_usage(host))
+
 
 class PostCopyPermittedTest(base.IntegrationTestBase):
     """Post-copy permitted on both hosts: a vpmem guest migrates pre-copy.

@@ -21,6 +21,7 @@ host. Live migration lives in :mod:`nova.compute.live_migrate_api`.
 from oslo_log import log as logging
 from oslo_utils import uuidutils
 
+from nova.compute import cold_migrate_api
 from nova.compute import live_migrate_api
 from nova.compute import power_state
 from nova.compute import rpcapi as compute_rpcapi
@@ -34,7 +35,8 @@ from nova.virt import hardware
 LOG = logging.getLogger(__name__)
 
 
-class API(live_migrate_api.LiveMigrationAPIMixin):
+class API(cold_migrate_api.ColdMigrationAPIMixin,
+          live_migrate_api.LiveMigrationAPIMixin):
     """Instance operations, as the REST API offers them."""
 
     def __init__(self):

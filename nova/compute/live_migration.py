@@ -94,7 +94,7 @@ class LiveMigrationMixin:
         allocations = self.reportclient.get_allocations_for_consumer(
             context, instance.uuid)['allocations']
         try:
-            claimed = self.rt.live_migration_claim(
+            claimed = self.rt.move_claim(
                 context, instance, nodename, migration, allocations)
         except exception.ComputeResourcesUnavailable as err:
             raise exception.MigrationPreCheckError(

@@ -23,6 +23,7 @@ import oslo_messaging as messaging
 from oslo_service import periodic_task
 from oslo_utils import timeutils
 
+from nova.compute import cold_migration
 from nova.compute import live_migration
 from nova.compute import power_state
 from nova.compute import resource_tracker
@@ -40,10 +41,11 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 
-class ComputeManager(live_migration.LiveMigrationMixin, manager.Manager):
+class ComputeManager(cold_migration.ColdMigrationMixin,
+                     live_migration.LiveMigrationMixin, manager.Manager):
     """Manages the instances of one compute host."""
 
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, host=None, compute_driver=None):
         super().__init__(host=host, service_name='compute')

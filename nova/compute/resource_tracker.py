@@ -222,15 +222,16 @@ class ResourceTracker:
                  sorted(r.identifier for r in claimed), instance.uuid)
         return claimed
 
-    def live_migration_claim(self, context, instance, nodename, migration,
-                             allocations):
-        """Assign namespaces for an instance live-migrating to this node.
+    def move_claim(self, context, instance, nodename, migration,
+                   allocations):
+        """Assign namespaces for an instance moving to this node.
 
-        The choice follows the instance's placement allocations on this
-        node. It is saved in the instance's migration context
-        (``new_resources``; ``old_resources`` are the source's) under the
-        tracker's lock, so a concurrent rebuild from the database or a
-        concurrent claim can never see it half-made. Raises
+        For a live or a cold migration alike. The choice follows the
+        instance's placement allocations on this node. It is saved in the
+        instance's migration context (``new_resources``; ``old_resources``
+        are the source's) under the tracker's lock, so a concurrent
+        rebuild from the database or a concurrent claim can never see it
+        half-made. Raises
         ComputeResourcesUnavailable, keeping nothing, when the node lacks
         free namespaces.
         """

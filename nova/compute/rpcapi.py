@@ -34,6 +34,9 @@ class ComputeAPI(rpc.VersionedAPI):
                 live_migration_force_complete,
                 post_live_migration_at_destination,
                 rollback_live_migration_at_destination
+        * 1.3 - cold migration: prep_resize, resize_instance,
+                receive_vpmems, finish_resize, rollback_resize_at_destination,
+                confirm_resize, revert_resize, finish_revert_resize
 
     Adding a method or an argument bumps the minor version here, in
     ``ComputeManager.target``, and in the service version history
@@ -45,7 +48,7 @@ class ComputeAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-compute'
     HISTORY_KEY = 'compute_rpc'
-    VERSION = '1.2'
+    VERSION = '1.3'
 
     def ping(self, ctxt, host, arg, timeout=None):
         """Round trip to ``host``: returns ``{'host': host, 'arg': arg}``."""
@@ -117,3 +120,48 @@ class ComputeAPI(rpc.VersionedAPI):
                               '1.2', server=host)
         return cctxt.call(ctxt, 'rollback_live_migration_at_destination',
                           instance=instance, migration=migration)
+
+    # Cold migration (1.3). The destination claims and receives by call;
+    # each host hands the flow to the next by cast.
+
+    def prep_resize(self, ctxt, instance, migration, host):
+        cctxt = self._prepare('prep_resize', '1.3', server=host)
+        return cctxt.call(ctxt, 'prep_resize', instance=instance,
+                          migration=migration)
+
+    def resize_instance(self, ctxt, instance, migration, image_meta, host):
+        cctxt = self._prepare('resize_instance', '1.3', server=host)
+        cctxt.cast(ctxt, 'resize_instance', instance=instance,
+                   migration=migration, image_meta=image_meta)
+
+    def receive_vpmems(self, ctxt, instance, migration, host):
+        cctxt = self._prepare('receive_vpmems', '1.3', server=host)
+        return cctxt.call(ctxt, 'receive_vpmems', instance=instance,
+                          migration=migration)
+
+    def finish_resize(self, ctxt, instance, migration, image_meta, host):
+        cctxt = self._prepare('finish_resize', '1.3', server=host)
+        return cctxt.call(ctxt, 'finish_resize', instance=instance,
+                          migration=migration, image_meta=image_meta)
+
+    def rollback_resize_at_destination(self, ctxt, instance, migration,
+                                       host):
+        cctxt = self._prepare('rollback_resize_at_destination', '1.3',
+                              server=host)
+        return cctxt.call(ctxt, 'rollback_resize_at_destination',
+                          instance=instance, migration=migration)
+
+    def confirm_resize(self, ctxt, instance, migration, host):
+        cctxt = self._prepare('confirm_resize', '1.3', server=host)
+        cctxt.cast(ctxt, 'confirm_resize', instance=instance,
+                   migration=migration)
+
+    def revert_resize(self, ctxt, instance, migration, host):
+        cctxt = self._prepare('revert_resize', '1.3', server=host)
+        cctxt.cast(ctxt, 'revert_resize', instance=instance,
+                   migration=migration)
+
+    def finish_revert_resize(self, ctxt, instance, migration, host):
+        cctxt = self._prepare('finish_revert_resize', '1.3', server=host)
+        cctxt.cast(ctxt, 'finish_revert_resize', instance=instance,
+                   migration=migration)

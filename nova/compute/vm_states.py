@@ -41,3 +41,5 @@ ALL = (BUILDING, ACTIVE, PAUSED, SUSPENDED, STOPPED, RESIZED, DELETED,
 # States from which a live migration may start: the guest must be running
 # (or paused) so there is memory to copy.
 ALLOW_LIVE_MIGRATION = (ACTIVE, PAUSED)
+# A cold migration stops the guest and starts it on the destination.
+ALLOW_COLD_MIGRATION = (ACTIVE,)

@@ -22,6 +22,7 @@ import oslo_messaging as messaging
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import vm_states
 from nova.conductor.tasks import live_migrate
+from nova.conductor.tasks import migrate
 from nova import exception
 from nova import manager
 from nova import objects
@@ -34,7 +35,7 @@ LOG = logging.getLogger(__name__)
 class ConductorManager(manager.Manager):
     """Runs operations that span several compute hosts."""
 
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, host=None):
         super().__init__(host=host, service_name='conductor')
@@ -81,4 +82,17 @@ class ConductorManager(manager.Manager):
         task = live_migrate.LiveMigrationTask(
             context, instance, host, force, block_migration, migration,
             self.compute_rpcapi, self.reportclient)
+        task.execute()
+
+    def migrate_server(self, context, instance, migration, host=None,
+                       image_meta=None):
+        """Check, claim and prepare a destination, then start the migration.
+
+        Returns once the source was told to go. A failure was rolled back
+        by the task before it reaches the caller with its nova exception
+        type.
+        """
+        task = migrate.ColdMigrationTask(
+            context, instance, host, migration, self.compute_rpcapi,
+            self.reportclient, image_meta=image_meta)
         task.execute()

@@ -29,6 +29,7 @@ class ConductorAPI(rpc.VersionedAPI):
         * 1.0 - Initial version: ping
         * 1.1 - build_instances
         * 1.2 - live_migrate_instance
+        * 1.3 - migrate_server
 
     A new method or argument bumps the minor version here, in
     ``ConductorManager.target`` and in
@@ -38,7 +39,7 @@ class ConductorAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-conductor'
     HISTORY_KEY = 'conductor_rpc'
-    VERSION = '1.2'
+    VERSION = '1.3'
 
     def ping(self, ctxt, arg, timeout=None):
         """Round trip to any conductor: ``{'host': its host, 'arg': arg}``."""
@@ -62,3 +63,15 @@ class ConductorAPI(rpc.VersionedAPI):
         return cctxt.call(ctxt, 'live_migrate_instance', instance=instance,
                           migration=migration, host=host, force=force,
                           block_migration=block_migration)
+
+    def migrate_server(self, ctxt, instance, migration, host=None,
+                       image_meta=None):
+        """Run the cold migration prechecks and start it (call).
+
+        Returns once the source compute was told to migrate; raises the
+        precheck's error (MigrationPreCheckError, NoValidHost) otherwise.
+        """
+        cctxt = self._prepare('migrate_server', '1.3')
+        return cctxt.call(ctxt, 'migrate_server', instance=instance,
+                          migration=migration, host=host,
+                          image_meta=image_meta)

@@ -60,6 +60,33 @@ Read an erased vpmem namespace back and check that it holds only zeros
 before it is released for another instance. Costs one read of the
 namespace; turning it off trusts the erase tool.
 """),
+    cfg.HostAddressOpt('migration_data_address',
+                       default='127.0.0.1',
+                       help="""
+Address on which this host receives the contents of an instance's vpmem
+namespaces during a cold migration. The source host connects to it
+directly, so it must be reachable from every other compute host (set it to
+this host's address on the management network in a multi-host
+deployment). The port is an ephemeral one chosen for each migration; the
+connection is authenticated with a one-time token exchanged over RPC and
+is not encrypted.
+"""),
+    cfg.IntOpt('migration_data_timeout',
+               default=120,
+               min=1,
+               help="""
+Seconds a cold migration waits on the vpmem data connection (for the
+source to connect, or for the next block of data) before it gives up and
+rolls back. The instance then stays on its source with its data.
+"""),
+    cfg.IntOpt('shutdown_timeout',
+               default=60,
+               min=0,
+               help="""
+Seconds a cold migration waits for the guest to power itself off after an
+ACPI shutdown request before it stops the guest at once. 0 stops it at
+once. A clean shutdown lets the guest write out what it still holds in RAM.
+"""),
 ]
 
 

@@ -42,10 +42,17 @@ SERVICE_VERSION_HISTORY = (
     # destination, conductor live_migrate_instance). Both the source and
     # the destination must be at least this version.
     {'compute_rpc': '1.2', 'conductor_rpc': '1.2'},
+    # Version 4: cold migration carrying vpmem contents (compute
+    # prep_resize ... finish_revert_resize, conductor migrate_server).
+    # Both the source and the destination must be at least this version.
+    {'compute_rpc': '1.3', 'conductor_rpc': '1.3'},
 )
 
 # The first service version that can live-migrate an instance with vpmem.
 VPMEM_LIVE_MIGRATION_VERSION = 3
+
+# The first service version that can cold-migrate (and copies vpmem).
+COLD_MIGRATION_VERSION = 4
 
 # The version of the code running here: the last history entry.
 SERVICE_VERSION = len(SERVICE_VERSION_HISTORY) - 1

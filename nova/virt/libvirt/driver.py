@@ -19,7 +19,9 @@ The driver is the glue; each concern has its own module:
 * ``domain_xml.py``: the domain XML, from pure functions;
 * ``vpmem.py``: this host's namespaces, their inventory and erase;
 * ``live_migration.py``: the live migration API this class inherits;
-  ``migration.py``: its destination XML, flags, budgets and monitor.
+  ``migration.py``: its destination XML, flags, budgets and monitor;
+* ``cold_migration.py``: the cold migration API this class inherits;
+  ``vpmem_copy.py``: the verified copy of namespaces it uses.
 
 Safety rule for namespaces: a Resource is acted on only if its provider
 is one this driver reported (get_vpmem_resources) and its name and path
@@ -43,6 +45,7 @@ from nova import exception
 from nova import objects
 from nova.virt import driver
 from nova.virt import hardware
+from nova.virt.libvirt import cold_migration
 from nova.virt.libvirt import domain_xml
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import live_migration
@@ -153,11 +156,12 @@ class ConfSnapshot:
             setattr(self, name, getattr(conf, name))
 
 
-class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
+class LibvirtDriver(cold_migration.ColdMigrationMixin,
+                    live_migration.LiveMigrationMixin, driver.ComputeDriver):
     """A ComputeDriver for one libvirt host (real or emulated)."""
 
     def __init__(self, conf=None):
-        super().__init__()  # LiveMigrationMixin's registry of migrations
+        super().__init__()  # the mixins' registries of migrations
         self._conf = ConfSnapshot(conf if conf is not None else CONF)
         self._virt_type = self._conf.libvirt.virt_type
         # Connects (and imports libvirt-python for a real host) at
@@ -384,6 +388,45 @@ class LibvirtDriver(live_migration.LiveMigrationMixin, driver.ComputeDriver):
             return None, ('its device %s backs running domain %s'
                           % (device.devpath, owner))
         return device, None
+
+    def match_vpmems(self, instance, dest_resources):
+        """This host's devices for ``dest_resources``, in the guest's order.
+
+        ``dest_resources`` (this host's claim for an incoming instance)
+        are resolved through this host's namespaces only, ordered by the
+        flavor's hw:pmem labels and compared, device by device, with the
+        guest's own (the instance's resources): the size and alignment
+        must be equal, since the guest's data is carried over as it is.
+        Raises DestinationVPMEMMismatch.
+        """
+        try:
+            labels = hardware.get_vpmem_labels(instance.flavor)
+            ordered = order_vpmems(vpmem_resources(dest_resources), labels)
+            guest_side = order_vpmems(
+                vpmem_resources(self._instance_resources(instance)), labels)
+        except (exception.VPMEMResourcesMismatch,
+                exception.InvalidPMEMExtraSpec) as exc:
+            raise exception.DestinationVPMEMMismatch(
+                reason=exc.format_message()) from exc
+        pairs, refused = self.check_local_vpmems(ordered)
+        if refused:
+            raise exception.DestinationVPMEMMismatch(
+                reason='namespaces unusable on %s: %s' % (
+                    self._conf.host, '; '.join(
+                        '%s: %s' % (r.identifier, why)
+                        for r, why in refused)))
+        local = [device for _resource, device in pairs]
+        for index, (theirs, ours) in enumerate(zip(guest_side, local,
+                                                    strict=True)):
+            source = theirs.metadata
+            if (source.size, source.align) != (ours.size, ours.align):
+                raise exception.DestinationVPMEMMismatch(
+                    reason='device %d: the guest has %s (%d bytes, align '
+                           '%d), destination namespace %s is %d bytes, '
+                           'align %d' % (index, source.name, source.size,
+                                         source.align, ours.name, ours.size,
+                                         ours.align))
+        return local
 
     # -- guests -------------------------------------------------------------
 

@@ -112,6 +112,10 @@ class Guest:
         flags = self.libvirt.VIR_DOMAIN_START_PAUSED if pause else 0
         self._domain.createWithFlags(flags)
 
+    def shutdown(self):
+        """Ask the guest OS to power off (ACPI); returns at once."""
+        self._domain.shutdown()
+
     def poweroff(self):
         """Stop the domain at once (libvirt's destroy: pulling the plug)."""
         self._domain.destroy()

@@ -188,35 +188,7 @@ class LiveMigrationMixin:
         guest's order. Raises DestinationVPMEMMismatch.
         """
         drv = _driver_module()
-        try:
-            labels = hardware.get_vpmem_labels(instance.flavor)
-            ordered = drv.order_vpmems(drv.vpmem_resources(dest_resources),
-                                       labels)
-            guest_side = drv.order_vpmems(
-                drv.vpmem_resources(self._instance_resources(instance)),
-                labels)
-        except (exception.VPMEMResourcesMismatch,
-                exception.InvalidPMEMExtraSpec) as exc:
-            raise exception.DestinationVPMEMMismatch(
-                reason=exc.format_message()) from exc
-        pairs, refused = self.check_local_vpmems(ordered)
-        if refused:
-            raise exception.DestinationVPMEMMismatch(
-                reason='namespaces unusable on %s: %s' % (
-                    self._conf.host, '; '.join(
-                        '%s: %s' % (r.identifier, why)
-                        for r, why in refused)))
-        local = [device for _resource, device in pairs]
-        for index, (theirs, ours) in enumerate(zip(guest_side, local,
-                                                    strict=True)):
-            source = theirs.metadata
-            if (source.size, source.align) != (ours.size, ours.align):
-                raise exception.DestinationVPMEMMismatch(
-                    reason='device %d: the guest has %s (%d bytes, align '
-                           '%d), destination namespace %s is %d bytes, '
-                           'align %d' % (index, source.name, source.size,
-                                         source.align, ours.name, ours.size,
-                                         ours.align))
+        local = self.match_vpmems(instance, dest_resources)
         migrate_data.dst_vpmems = [drv._copy_device(d) for d in local]
         LOG.info('Instance %s may arrive with persistent memory %s',
                  instance.uuid, _describe(local))

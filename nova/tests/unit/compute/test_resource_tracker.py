@@ -138,7 +138,7 @@ class TestResourceTracker(test.TestCase):
         here = self._instance()
         self.rt.instance_claim(self.context, here, NODE, self._allocs(1))
         incoming, migration = self._incoming('running')
-        self.rt.live_migration_claim(self.context, incoming, NODE,
+        self.rt.move_claim(self.context, incoming, NODE,
                                      migration, self._allocs(1))
         expected = self.rt.assigned_identifiers(NODE)
 
@@ -157,7 +157,7 @@ class TestResourceTracker(test.TestCase):
 
     def test_error_migration_keeps_namespaces_reserved(self):
         incoming, migration = self._incoming('error')
-        self.rt.live_migration_claim(self.context, incoming, NODE,
+        self.rt.move_claim(self.context, incoming, NODE,
                                      migration, self._allocs(2))
         self.rt.update_available_resource(self.context, NODE)
         self.assertEqual(2, len(self.rt.assigned_identifiers(NODE)[RC]))
@@ -170,7 +170,7 @@ class TestResourceTracker(test.TestCase):
             dest_node=NODE, migration_type='live-migration',
             status='preparing')
         migration.create()
-        self.rt.live_migration_claim(self.context, incoming, NODE,
+        self.rt.move_claim(self.context, incoming, NODE,
                                      migration, self._allocs(2))
         released = self.rt.drop_move_claim(self.context, incoming,
                                            migration)

@@ -1,0 +1,170 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Cold migration in the internal compute API: migrate, confirm, revert.
+
+:class:`ColdMigrationAPIMixin` is part of :class:`nova.compute.api.API`.
+Like live migration, starting takes the instance with a compare-and-swap
+on ``task_state``, records a Migration and has the conductor check and
+start it, so a refusal reaches the caller with its reason. Confirm goes to
+the source (which erases what the guest left there), revert to the
+destination (which erases what it received, then hands back to the
+source).
+"""
+
+from oslo_log import log as logging
+import oslo_messaging as messaging
+from oslo_utils import excutils
+
+from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception
+from nova import objects
+from nova.objects import fields
+
+LOG = logging.getLogger(__name__)
+
+Status = fields.MigrationStatus
+
+
+class ColdMigrationAPIMixin:
+    """Cold migration operations of the compute API."""
+
+    def migrate(self, context, instance, host_name=None, image_meta=None):
+        """Cold-migrate ``instance``; return its Migration.
+
+        Returns once the conductor's checks passed and the source was told
+        to go (the server is then RESIZE, and VERIFY_RESIZE when the guest
+        runs on the destination); the checks' error
+        (MigrationPreCheckError, NoValidHost...) is raised otherwise, with
+        the instance idle again and the Migration in 'error'.
+        """
+        _check_idle(instance, vm_states.ALLOW_COLD_MIGRATION, 'migrate')
+        if host_name:
+            # ComputeHostNotFound (404) rather than a vaguer precheck error.
+            objects.Service.get_by_compute_host(context, host_name)
+        instance.task_state = task_states.RESIZE_PREP
+        instance.save(expected_task_state=[None],
+                      expected_vm_state=list(vm_states.ALLOW_COLD_MIGRATION))
+        try:
+            migration = objects.Migration(
+                context, instance_uuid=instance.uuid,
+                migration_type=fields.MigrationType.MIGRATION,
+                status=Status.PRE_MIGRATING,
+                source_compute=instance.host, source_node=instance.node,
+                dest_compute=host_name,
+                old_instance_type_id=instance.flavor.id,
+                new_instance_type_id=instance.flavor.id,
+                user_id=context.user_id, project_id=context.project_id)
+            migration.create()
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                _release(instance, task_states.RESIZE_PREP)
+        LOG.info('Cold migration of instance %(uuid)s from %(source)s to '
+                 '%(dest)s accepted (migration %(migration)s)',
+                 {'uuid': instance.uuid, 'source': instance.host,
+                  'dest': host_name or 'a scheduled host',
+                  'migration': migration.uuid})
+        try:
+            self.conductor_rpcapi.migrate_server(
+                context, instance, migration, host=host_name,
+                image_meta=image_meta)
+        except messaging.MessagingTimeout:
+            # The conductor may still be working on it, or done.
+            LOG.error('No answer from the conductor about the cold migration '
+                      'of instance %s (migration %s); its outcome is unknown',
+                      instance.uuid, migration.uuid)
+            raise
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                _migrate_refused(context, instance, migration)
+        return objects.Migration.get_by_id(context, migration.id)
+
+    def confirm_resize(self, context, instance):
+        """Make the cold migration final; the source erases its copy."""
+        migration = self._finished_migration(context, instance,
+                                             'confirm resize',
+                                             task_states.RESIZE_CONFIRMING)
+        LOG.info('Confirming migration %s of instance %s', migration.uuid,
+                 instance.uuid)
+        self.compute_rpcapi.confirm_resize(context, instance, migration,
+                                           host=migration.source_compute)
+
+    def revert_resize(self, context, instance):
+        """Undo the cold migration: the guest goes back to its source."""
+        migration = self._finished_migration(context, instance,
+                                             'revert resize',
+                                             task_states.RESIZE_REVERTING)
+        LOG.info('Reverting migration %s of instance %s', migration.uuid,
+                 instance.uuid)
+        self.compute_rpcapi.revert_resize(context, instance, migration,
+                                          host=migration.dest_compute)
+
+    @staticmethod
+    def _finished_migration(context, instance, method, task_state):
+        """The instance's migration awaiting confirmation; take the instance.
+
+        InstanceInvalidState unless the server is VERIFY_RESIZE; the
+        compare-and-swap on task_state lets one of a confirm and a revert
+        sent together through.
+        """
+        _check_idle(instance, (vm_states.RESIZED,), method)
+        migrations = objects.MigrationList.get_in_progress_by_instance(
+            context, instance.uuid,
+            migration_type=fields.MigrationType.MIGRATION)
+        finished = [m for m in migrations if m.status == Status.FINISHED]
+        if not finished:
+            raise exception.MigrationNotFoundByStatus(
+                instance_id=instance.uuid, status=Status.FINISHED)
+        instance.task_state = task_state
+        instance.save(expected_task_state=[None],
+                      expected_vm_state=[vm_states.RESIZED])
+        return finished[0]
+
+
+def _check_idle(instance, allowed_vm_states, method):
+    if instance.vm_state not in allowed_vm_states:
+        raise exception.InstanceInvalidState(
+            instance_uuid=instance.uuid, attr='vm_state',
+            state=instance.vm_state, method=method)
+    if instance.task_state is not None:
+        raise exception.InstanceInvalidState(
+            instance_uuid=instance.uuid, attr='task_state',
+            state=instance.task_state, method=method)
+
+
+def _release(instance, task_state):
+    instance.task_state = None
+    try:
+        instance.save(expected_task_state=[task_state])
+    except exception.UnexpectedTaskStateError:
+        # Already idle (the conductor's rollback), or owned by another
+        # operation: either way not ours to change.
+        LOG.debug('Instance %s no longer in %s; left as is', instance.uuid,
+                  task_state)
+
+
+def _migrate_refused(context, instance, migration):
+    """Make sure a refused migration left the instance idle (idempotent).
+
+    The conductor's task normally did this in its rollback; this covers a
+    conductor that never ran the task (RPC refused, say).
+    """
+    try:
+        current = objects.Migration.get_by_id(context, migration.id)
+        if current.status == Status.PRE_MIGRATING:
+            current.status = Status.ERROR
+            current.save()
+            _release(instance, task_states.RESIZE_PREP)
+    except Exception:
+        LOG.exception('Could not check that the refused cold migration %s '
+                      'left instance %s idle', migration.uuid, instance.uuid)

@@ -1,0 +1,305 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The compute side of cold migration, on both hosts.
+
+Read with ``nova/conductor/tasks/migrate.py`` (before) and
+``nova/virt/libvirt/cold_migration.py`` (the hypervisor part). When the
+source is told to go, the conductor has moved the instance's source
+allocations to the migration consumer, claimed the destination in
+placement, and the destination's resource tracker has recorded the
+namespaces it gives the instance in ``instance.migration_context``.
+
+Unlike upstream Nova, the contents of the instance's vpmem namespaces
+travel with it: the guest stops, each namespace is copied to its
+counterpart on the destination and checked there by digest, and the
+guest starts on the destination.
+
+1. ``prep_resize`` (destination, by the conductor): the claim;
+2. ``resize_instance`` (source): stop the guest, ``receive_vpmems`` on the
+   destination, send the data, then ``finish_resize`` on the destination,
+   which starts the guest there: the server is VERIFY_RESIZE;
+3. ``confirm_resize`` (source): the source's guest and the data it left
+   are erased and released; or ``revert_resize`` (destination): the
+   destination's guest goes and its namespaces are erased, then
+   ``finish_revert_resize`` (source) starts the guest again on the data it
+   never gave up.
+
+A failure in step 2 undoes everything (``_rollback_cold_migration``): the
+destination erases what it may have received, placement gets the source
+allocations back, and the guest starts again on the source with its data.
+As everywhere, a namespace that cannot be erased stays reserved through a
+migration in ``error`` rather than being given to someone else.
+"""
+
+import time
+
+from oslo_log import log as logging
+
+from nova.compute import power_state
+from nova.compute import task_states
+from nova.compute import vm_states
+import nova.conf
+from nova import exception
+from nova import objects
+from nova.objects import fields
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+Status = fields.MigrationStatus
+# The copy's progress is written to the migration at most this often.
+PROGRESS_INTERVAL_SECONDS = 1.0
+
+
+class _ProgressRecorder:
+    """Keeps the migration's byte counters up to date while data moves."""
+
+    def __init__(self, migration):
+        self.migration = migration
+        self._last = 0.0
+
+    def __call__(self, done, total):
+        now = time.monotonic()
+        if done < total and now - self._last < PROGRESS_INTERVAL_SECONDS:
+            return
+        self._last = now
+        self.migration.memory_total = total
+        self.migration.memory_processed = done
+        self.migration.memory_remaining = total - done
+        try:
+            self.migration.save()
+        except Exception:
+            # Progress is informative; losing one update is harmless.
+            LOG.debug('Could not record the progress of migration %s',
+                      self.migration.uuid, exc_info=True)
+
+
+class ColdMigrationMixin:
+    """Cold migration methods of the ComputeManager."""
+
+    # -- destination ---------------------------------------------------------
+
+    def prep_resize(self, context, instance, migration):
+        """Claim this host's namespaces for the instance and check them.
+
+        The conductor already claimed the instance's resources on this
+        node in placement; the tracker assigns exactly those namespaces,
+        which must match the guest's own in size and alignment since its
+        data is carried over as it is.
+        """
+        nodename = self._nodename()
+        allocations = self.reportclient.get_allocations_for_consumer(
+            context, instance.uuid)['allocations']
+        try:
+            claimed = self.rt.move_claim(context, instance, nodename,
+                                         migration, allocations)
+        except exception.ComputeResourcesUnavailable as err:
+            raise exception.MigrationPreCheckError(
+                reason='destination %s cannot take instance %s: %s' % (
+                    self.host, instance.uuid, err.format_message()))
+        try:
+            self.driver.match_vpmems(instance, claimed)
+        except Exception:
+            self.rt.drop_move_claim(context, instance, migration)
+            raise
+
+    def receive_vpmems(self, context, instance, migration):
+        """Open this host's claimed namespaces for the source's data.
+
+        Returns the endpoint the source sends to (None: nothing to copy).
+        """
+        self._reload(instance)
+        return self.driver.receive_vpmems(
+            instance, instance.migration_context.new_resources)
+
+    def finish_resize(self, context, instance, migration, image_meta=None):
+        """The data is here: start the guest, the instance lives here now.
+
+        Until the guest started nothing in the database changes, so a
+        failure leaves the source's rollback a consistent instance.
+        """
+        self._reload(instance)
+        instance.apply_migration_context()
+        self.driver.finish_migration(context, instance, image_meta)
+        instance.host = self.host
+        instance.node = self._nodename()
+        instance.power_state = power_state.RUNNING
+        instance.vm_state = vm_states.RESIZED
+        instance.task_state = None
+        instance.save(expected_task_state=[task_states.RESIZE_MIGRATED])
+        migration.status = Status.FINISHED
+        migration.save()
+        LOG.info('Instance %s now runs on %s; confirm or revert its '
+                 'migration %s', instance.uuid, self.host, migration.uuid)
+
+    def rollback_resize_at_destination(self, context, instance, migration):
+        """Remove what a failed migration brought here; erase the claim.
+
+        Returns True when this host's namespaces were erased and released;
+        False when an erase failed and they stay reserved.
+        """
+        self._reload(instance)
+        return self._drop_incoming(context, instance, migration)
+
+    def revert_resize(self, context, instance, migration):
+        """The user reverts: drop the guest here, then the source resumes."""
+        self._reload(instance)
+        if not self._drop_incoming(context, instance, migration):
+            # Read by the source: the migration consumer must keep this
+            # host's allocations for the namespaces left unerased.
+            migration.status = Status.ERROR
+            migration.save()
+        self.compute_rpcapi.finish_revert_resize(
+            context, instance, migration, host=migration.source_compute)
+
+    def _drop_incoming(self, context, instance, migration):
+        migration_context = instance.migration_context
+        dest_resources = None
+        if (migration_context is not None and
+                migration_context.migration_id == migration.id):
+            dest_resources = migration_context.new_resources
+        try:
+            self.driver.remove_migrated_guest(context, instance,
+                                              dest_resources)
+        except Exception:
+            LOG.exception('Could not clean up instance %s on %s; its '
+                          'namespaces there stay reserved', instance.uuid,
+                          self.host)
+            return False
+        self.rt.release_resources(dest_resources)
+        return True
+
+    # -- source --------------------------------------------------------------
+
+    def resize_instance(self, context, instance, migration, image_meta=None):
+        """Stop the guest, copy its data, start it on the destination."""
+        self._reload(instance)
+        dest = migration.dest_compute
+        instance.task_state = task_states.RESIZE_MIGRATING
+        instance.save(expected_task_state=[task_states.RESIZE_PREP])
+        migration.status = Status.MIGRATING
+        migration.save()
+        try:
+            self.driver.power_off_for_migration(
+                instance, CONF.compute.shutdown_timeout)
+            instance.power_state = power_state.SHUTDOWN
+            instance.save()
+            endpoint = self.compute_rpcapi.receive_vpmems(
+                context, instance, migration, host=dest)
+            if endpoint:
+                copied = self.driver.send_vpmems(
+                    instance, instance.migration_context.old_resources,
+                    endpoint, progress=_ProgressRecorder(migration))
+                LOG.info('Copied %d bytes of persistent memory of instance '
+                         '%s to %s', copied, instance.uuid, dest)
+            migration.status = Status.POST_MIGRATING
+            migration.save()
+            instance.task_state = task_states.RESIZE_MIGRATED
+            instance.save(expected_task_state=[task_states.RESIZE_MIGRATING])
+            self.compute_rpcapi.finish_resize(context, instance, migration,
+                                              image_meta, host=dest)
+        except Exception as err:
+            LOG.error('Cold migration of %s to %s failed: %s',
+                      instance.uuid, dest, err)
+            self._rollback_cold_migration(context, instance, migration, err)
+
+    def _rollback_cold_migration(self, context, instance, migration, error):
+        """Undo a failed move: the guest runs here again with its data."""
+        dest = migration.dest_compute
+        try:
+            dest_clean = self.compute_rpcapi.rollback_resize_at_destination(
+                context, instance, migration, host=dest)
+        except Exception:
+            LOG.exception('Rollback on destination %s failed', dest)
+            dest_clean = False
+        self.reportclient.revert_move_allocations(
+            context, instance.uuid, migration.uuid,
+            keep_destination=not dest_clean)
+        instance.refresh()
+        if dest_clean:
+            instance.drop_migration_context()
+        objects.InstanceFault.from_exception(
+            context, instance.uuid, error, host=self.host).create()
+        self._restart_here(instance, [task_states.RESIZE_MIGRATING,
+                                      task_states.RESIZE_MIGRATED])
+        migration.status = Status.FAILED if dest_clean else Status.ERROR
+        migration.save()
+        LOG.warning('Cold migration of %s to %s ended %s: %s; the instance '
+                    'runs on %s again', instance.uuid, dest,
+                    migration.status, error, self.host)
+
+    def _restart_here(self, instance, expected_task_states):
+        """Start the stopped guest again; ERROR if it will not start."""
+        instance.task_state = None
+        try:
+            self.driver.restart_migrated_guest(instance)
+        except Exception as err:
+            LOG.exception('Instance %s does not start again on %s',
+                          instance.uuid, self.host)
+            objects.InstanceFault.from_exception(
+                instance._context, instance.uuid, err,
+                host=self.host).create()
+            instance.vm_state = vm_states.ERROR
+            instance.power_state = power_state.SHUTDOWN
+        else:
+            instance.vm_state = vm_states.ACTIVE
+            instance.power_state = power_state.RUNNING
+        instance.save(expected_task_state=expected_task_states)
+
+    def confirm_resize(self, context, instance, migration):
+        """The move is final: erase and release what the guest left here."""
+        self._reload(instance)
+        source_resources = instance.migration_context.old_resources
+        erased = True
+        try:
+            self.driver.confirm_migration(context, instance,
+                                          source_resources)
+        except Exception:
+            LOG.exception('Could not erase the namespaces instance %s left '
+                          'on %s; they stay reserved', instance.uuid,
+                          self.host)
+            erased = False
+        if erased:
+            # The migration consumer held the source's allocations.
+            self.reportclient.delete_allocations(context, migration.uuid)
+            self.rt.release_resources(source_resources)
+            # Kept otherwise: through it this host keeps them reserved.
+            instance.drop_migration_context()
+        instance.vm_state = vm_states.ACTIVE
+        instance.task_state = None
+        instance.save(expected_task_state=[task_states.RESIZE_CONFIRMING])
+        migration.status = Status.CONFIRMED if erased else Status.ERROR
+        migration.save()
+        LOG.info('Cold migration %s of instance %s confirmed; the '
+                 'namespaces it left on %s are %s', migration.uuid,
+                 instance.uuid, self.host,
+                 'erased and free' if erased else 'NOT erased (reserved)')
+
+    def finish_revert_resize(self, context, instance, migration):
+        """Take the instance back: its guest starts here on its own data."""
+        self._reload(instance)
+        dest_clean = objects.Migration.get_by_id(
+            context, migration.id).status != Status.ERROR
+        self.reportclient.revert_move_allocations(
+            context, instance.uuid, migration.uuid,
+            keep_destination=not dest_clean)
+        instance.revert_migration_context()
+        if dest_clean:
+            instance.drop_migration_context()
+        instance.host = self.host
+        instance.node = self._nodename()
+        self._restart_here(instance, [task_states.RESIZE_REVERTING])
+        migration.status = Status.REVERTED if dest_clean else Status.ERROR
+        migration.save()
+        LOG.info('Cold migration %s of instance %s reverted; it runs on %s',
+                 migration.uuid, instance.uuid, self.host)

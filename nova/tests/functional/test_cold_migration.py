@@ -1,0 +1,229 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Cold migration of instances with vpmem, end to end.
+
+The same harness as the live migration tests (real placement, the real DB
+layer, fake:// RPC, emulated hosts whose namespaces are files, the real
+driver). The guest stops, its namespaces are copied over a local socket and
+checked by digest, and the guest starts on the destination; the tests then
+ask every owner of state, after the move, after confirm or revert, and
+after each failure.
+"""
+
+import hashlib
+
+from nova.compute import power_state
+from nova.compute import vm_states
+from nova import exception
+from nova import objects
+from nova.objects import service as service_obj
+from nova.tests.functional import test_live_migration as lm_base
+
+RC = lm_base.RC
+SOURCE, DEST = 'compute-a', 'compute-b'
+
+
+def _digest(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class ColdMigrationTestBase(lm_base.LiveMigrationTestBase):
+
+    def migrate(self, instance, host=None):
+        return self.api.migrate(self.context, instance, host_name=host)
+
+    def load(self, instance):
+        return objects.Instance.get_by_uuid(
+            self.context, instance.uuid,
+            expected_attrs=['resources', 'migration_context', 'flavor'])
+
+    def domain_state(self, host, instance):
+        conn = lm_base.base.emulator.open('emulated://%s' % host)
+        return conn.lookupByUUIDString(instance.uuid).isActive()
+
+    def migrate_to_verify_resize(self, server, host=None):
+        """Migrate; return (migration, instance) once VERIFY_RESIZE."""
+        digests = self.fill_namespaces(server, b'tenant bytes')
+        migration = self.migrate(server, host=host)
+        self.wait_for_state(server.uuid, vm_states.RESIZED)
+        migration = self.wait_for_status(migration, 'finished')
+        moved = self.load(server)
+        return migration, moved, digests
+
+    def assert_verify_resize(self, server, moved, migration, digests):
+        """The guest runs on DEST with the same bytes; SOURCE keeps its own."""
+        self.assertEqual(DEST, moved.host)
+        self.assertEqual(power_state.RUNNING, moved.power_state)
+        # The copy: every destination namespace holds what the guest had.
+        dest_paths = [r.metadata.devpath for r in moved.resources]
+        self.assertEqual(sorted(digests.values()),
+                         sorted(_digest(p) for p in dest_paths))
+        self.assertTrue(all(p.startswith(self.namespace_path(DEST, ''))
+                            for p in dest_paths), dest_paths)
+        # The source keeps its stopped guest and its data until confirm.
+        self.assertTrue(self.domain_state(DEST, server))
+        self.assertFalse(self.domain_state(SOURCE, server))
+        for path, digest in digests.items():
+            self.assertEqual(digest, _digest(path), path)
+        # Both hosts hold their namespaces, in placement and the trackers.
+        self.assertEqual({self.node(SOURCE).uuid: {
+            'VCPU': 1, 'MEMORY_MB': self.FLAVOR_MEMORY_MB, RC: 2}},
+            self.consumer_allocations(migration.uuid))
+        self.assertEqual({self.node(DEST).uuid: {
+            'VCPU': 1, 'MEMORY_MB': self.FLAVOR_MEMORY_MB, RC: 2}},
+            self.consumer_allocations(server.uuid))
+        for host in (SOURCE, DEST):
+            self.run_periodic(host)
+            self.assertEqual(2, self.placement_usage(host))
+            self.assertEqual(2, len(self.rt_assigned(host)))
+        self.assertEqual(
+            sorted(r.identifier for r in moved.resources),
+            self.rt_assigned(DEST))
+        self.assertEqual(
+            sorted(r.identifier for r in server.resources),
+            self.rt_assigned(SOURCE))
+
+
+class TestColdMigration(ColdMigrationTestBase):
+
+    def test_migrate_and_confirm(self):
+        server = self.boot_on(SOURCE)
+        migration, moved, digests = self.migrate_to_verify_resize(server)
+        self.assert_verify_resize(server, moved, migration, digests)
+        self.assertEqual(sum(r.metadata.size for r in server.resources),
+                         migration.memory_processed)
+
+        self.api.confirm_resize(self.context, moved)
+        self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.wait_for_status(migration, 'confirmed')
+        confirmed = self.load(server)
+        self.assertIsNone(confirmed.migration_context)
+        self.assertEqual(DEST, confirmed.host)
+        self.assertEqual([DEST], self.domain_hosts(server.uuid))
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        # The source erased what the guest left and took it back.
+        self.assert_free_and_erased(SOURCE)
+        self.assert_host_consistent(DEST)
+        dest_paths = [r.metadata.devpath for r in confirmed.resources]
+        self.assertEqual(sorted(digests.values()),
+                         sorted(_digest(p) for p in dest_paths))
+
+    def test_migrate_to_requested_host_and_revert(self):
+        server = self.boot_on(SOURCE)
+        before = self.snapshot()
+        migration, moved, digests = self.migrate_to_verify_resize(
+            server, host=DEST)
+        self.assert_verify_resize(server, moved, migration, digests)
+
+        self.api.revert_resize(self.context, moved)
+        self.wait_for_status(migration, 'reverted')
+        self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        # The guest runs on the source again, on its own untouched data;
+        # the destination erased the copy and freed its namespaces.
+        self.assert_source_intact(server, digests)
+        self.assertTrue(self.domain_state(SOURCE, server))
+        self.assert_free_and_erased(DEST)
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        self.assertEqual(before, self.snapshot())
+
+    def test_confirm_needs_a_finished_migration(self):
+        server = self.boot_on(SOURCE)
+        self.assertRaises(exception.InstanceInvalidState,
+                          self.api.confirm_resize, self.context, server)
+        self.assertRaises(exception.InstanceInvalidState,
+                          self.api.revert_resize, self.context, server)
+        self.assert_source_intact(server, {})
+
+
+class TestColdMigrationRefusals(ColdMigrationTestBase):
+
+    def _check_refused(self, server, before):
+        self.assertEqual(before, self.snapshot())
+        self.assert_source_intact(server, {})
+        migrations = objects.MigrationList.get_by_filters(
+            self.context, {'instance_uuid': server.uuid})
+        self.assertEqual(['error'], [m.status for m in migrations])
+
+    def test_same_host_is_refused(self):
+        server = self.boot_on(SOURCE)
+        before = self.snapshot()
+        err = self.assertRaises(exception.MigrationPreCheckError,
+                                self.migrate, server, host=SOURCE)
+        self.assertIn('same host', str(err))
+        self._check_refused(server, before)
+
+    def test_old_destination_is_refused_naming_it(self):
+        server = self.boot_on(SOURCE)
+        svc = objects.Service.get_by_compute_host(self.context, DEST)
+        svc.version = service_obj.COLD_MIGRATION_VERSION - 1
+        svc.save()
+        before = self.snapshot()
+        err = self.assertRaises(exception.NoValidHost, self.migrate, server)
+        self.assertIn('%s runs service version %d' % (
+            DEST, service_obj.COLD_MIGRATION_VERSION - 1), str(err))
+        self._check_refused(server, before)
+
+    def test_destination_without_free_namespaces_is_refused(self):
+        self.boot_on(DEST, name='squatter')
+        server = self.boot_on(SOURCE)
+        before = self.snapshot()
+        err = self.assertRaises(exception.NoValidHost, self.migrate, server)
+        self.assertIn(DEST, str(err))
+        self._check_refused(server, before)
+
+
+class TestColdMigrationRollback(ColdMigrationTestBase):
+
+    def _check_rolled_back(self, server, digests, before, migration):
+        migration = self.wait_for_status(migration, 'failed')
+        self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assert_source_intact(server, digests)
+        self.assertTrue(self.domain_state(SOURCE, server))
+        self.assert_free_and_erased(DEST)
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        self.assertEqual(before, self.snapshot())
+
+    def test_start_failure_on_destination_erases_the_copy(self):
+        server = self.boot_on(SOURCE)
+        digests = self.fill_namespaces(server, b'keep me')
+        before = self.snapshot()
+        dest_driver = self.manager(DEST).driver
+
+        def broken(*args, **kwargs):
+            raise exception.InstanceSpawnFailed(instance_uuid=server.uuid,
+                                                reason='qemu on fire')
+
+        # The data arrived, then the guest would not start: the copy on
+        # the destination must be erased before its namespaces are free.
+        dest_driver.spawn = broken
+        migration = self.migrate(server, host=DEST)
+        self._check_rolled_back(server, digests, before, migration)
+        fault = objects.Instance.get_by_uuid(
+            self.context, server.uuid, expected_attrs=['fault']).fault
+        self.assertIn('qemu on fire', fault.message)
+
+    def test_copy_refused_by_destination(self):
+        server = self.boot_on(SOURCE)
+        digests = self.fill_namespaces(server, b'keep me')
+        before = self.snapshot()
+        dest_driver = self.manager(DEST).driver
+        real_receive = dest_driver.receive_vpmems
+
+        def wrong_token(instance, dest_resources):
+            endpoint = real_receive(instance, dest_resources)
+            return dict(endpoint, token='0' * 64)
+
+        dest_driver.receive_vpmems = wrong_token
+        migration = self.migrate(server, host=DEST)
+        self._check_rolled_back(server, digests, before, migration)

@@ -1,0 +1,199 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Cold migration in the libvirt driver: the guest stops, its data moves.
+
+The compute manager (``nova/compute/cold_migration.py``) drives these
+steps; the guest is powered off while its vpmem namespaces are copied, so
+the copy is a plain bulk transfer (``vpmem_copy.py``) checked namespace by
+namespace with a SHA-256 digest:
+
+* destination: ``match_vpmems`` (at the claim), ``receive_vpmems`` (opens
+  a one-connection receiver on the claimed namespaces),
+  ``finish_migration`` (the guest starts here), ``remove_migrated_guest``
+  (a revert or a rollback: the guest goes, the namespaces are erased);
+* source: ``power_off_for_migration``, ``send_vpmems``,
+  ``restart_migrated_guest`` (a revert or a rollback: the guest starts
+  again on its untouched namespaces), ``confirm_migration`` (the guest's
+  definition goes and its namespaces are erased).
+
+The source keeps its stopped guest's definition and namespaces until the
+user confirms, so a revert is a restart with the data as it was.
+"""
+
+import threading
+import time
+
+from oslo_log import log as logging
+
+from nova import exception
+from nova.virt import hardware
+from nova.virt.libvirt import vpmem_copy
+
+LOG = logging.getLogger(__name__)
+
+# How often the guest's state is polled during a clean shutdown.
+_SHUTDOWN_POLL_SECONDS = 0.5
+
+
+def _driver_module():
+    # driver.py imports this module; import it back lazily.
+    from nova.virt.libvirt import driver
+    return driver
+
+
+def _targets(devices):
+    return [(device.devpath, device.size) for device in devices]
+
+
+class ColdMigrationMixin:
+    """Cold migration methods of LibvirtDriver (see the module docstring)."""
+
+    def __init__(self):
+        super().__init__()
+        # instance uuid -> vpmem_copy.Receiver waiting for the source.
+        self._receivers = {}
+        self._receivers_lock = threading.Lock()
+
+    # -- source --------------------------------------------------------------
+
+    def power_off_for_migration(self, instance, timeout):
+        """Stop the guest, cleanly if it obeys within ``timeout`` seconds.
+
+        The definition stays: a revert starts the same guest again.
+        """
+        guest = self._host.get_guest(instance)
+        if not guest.is_active():
+            return
+        libvirt = self._host.libvirt
+        if timeout > 0:
+            try:
+                guest.shutdown()
+            except libvirt.libvirtError as exc:
+                LOG.warning('Instance %s did not take the shutdown request '
+                            '(%s); stopping it', instance.uuid, exc)
+            deadline = time.monotonic() + timeout
+            while guest.is_active() and time.monotonic() < deadline:
+                time.sleep(_SHUTDOWN_POLL_SECONDS)
+        if guest.is_active():
+            LOG.info('Instance %s still ran after %d s; stopping it',
+                     instance.uuid, timeout)
+            guest.poweroff()
+        LOG.info('Instance %s is stopped for its migration', instance.uuid)
+
+    def send_vpmems(self, instance, source_resources, endpoint,
+                    progress=None):
+        """Copy the guest's namespaces to the receiver at ``endpoint``.
+
+        Returns the bytes copied once the destination confirmed each
+        namespace's digest; raises VPMEMCopyFailed otherwise.
+        """
+        devices = self._ordered_devices(instance, source_resources,
+                                        'send its persistent memory')
+        if not devices:
+            return 0
+        return vpmem_copy.send(
+            instance.uuid, endpoint, _targets(devices), progress=progress,
+            timeout=self._conf.compute.migration_data_timeout)
+
+    def restart_migrated_guest(self, instance):
+        """Start the stopped guest again on this host (revert, rollback)."""
+        guest = self._host.get_guest(instance)
+        if not guest.is_active():
+            guest.launch()
+        LOG.info('Instance %s runs again on %s', instance.uuid,
+                 self._conf.host)
+
+    def confirm_migration(self, context, instance, source_resources):
+        """The move is final: remove the guest here, erase what it had.
+
+        Returns the erased resources; raises (VPMEMEraseIncomplete...)
+        when a namespace could not be erased: it must stay reserved.
+        """
+        self._remove_guest(instance)
+        return self.erase_vpmems(context, source_resources)
+
+    # -- destination ---------------------------------------------------------
+
+    def receive_vpmems(self, instance, dest_resources):
+        """Open a receiver on this host's claim; return its endpoint."""
+        devices = self._ordered_devices(instance, dest_resources,
+                                        'receive persistent memory')
+        if not devices:
+            return None
+        receiver = vpmem_copy.Receiver(
+            instance.uuid, _targets(devices),
+            self._conf.compute.migration_data_address,
+            timeout=self._conf.compute.migration_data_timeout)
+        with self._receivers_lock:
+            previous = self._receivers.pop(instance.uuid, None)
+            self._receivers[instance.uuid] = receiver
+        if previous is not None:
+            previous.close()
+        return receiver.start()
+
+    def finish_receiving_vpmems(self, instance):
+        """Wait for the copy into this host; raise VPMEMCopyFailed."""
+        with self._receivers_lock:
+            receiver = self._receivers.pop(instance.uuid, None)
+        if receiver is None:
+            return 0
+        try:
+            return receiver.wait(
+                timeout=self._conf.compute.migration_data_timeout)
+        finally:
+            receiver.close()
+
+    def finish_migration(self, context, instance, image_meta=None):
+        """Start the guest here on the namespaces it now holds."""
+        self.finish_receiving_vpmems(instance)
+        self.spawn(context, instance, image_meta=image_meta)
+
+    def remove_migrated_guest(self, context, instance, dest_resources):
+        """Drop what a migration brought here (revert, rollback).
+
+        Removes the guest if it was started, then erases ``dest_resources``
+        (this host's claim; erase_vpmems refuses anything else). Returns
+        the erased resources.
+        """
+        with self._receivers_lock:
+            receiver = self._receivers.pop(instance.uuid, None)
+        if receiver is not None:
+            receiver.close()
+        self._remove_guest(instance)
+        return self.erase_vpmems(context, dest_resources)
+
+    # -- both ----------------------------------------------------------------
+
+    def _ordered_devices(self, instance, resources, action):
+        """This host's devices for ``resources``, in the guest's order."""
+        drv = _driver_module()
+        try:
+            ordered = drv.order_vpmems(
+                drv.vpmem_resources(resources),
+                hardware.get_vpmem_labels(instance.flavor))
+        except (exception.VPMEMResourcesMismatch,
+                exception.InvalidPMEMExtraSpec) as exc:
+            raise exception.VPMEMCopyFailed(
+                instance_uuid=instance.uuid,
+                reason=exc.format_message()) from exc
+        if not ordered:
+            return []
+        pairs, refused = self.check_local_vpmems(ordered)
+        if refused:
+            raise exception.VPMEMCopyFailed(
+                instance_uuid=instance.uuid,
+                reason='cannot %s on %s: %s' % (
+                    action, self._conf.host, '; '.join(
+                        '%s: %s' % (r.identifier, why)
+                        for r, why in refused)))
+        return [device for _resource, device in pairs]

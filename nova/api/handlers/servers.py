@@ -104,13 +104,46 @@ LIVE_MIGRATE_SCHEMAS = [
 ]
 
 
+# Cold migration: no body before 2.56 ({"migrate": null}); from 2.56 an
+# optional destination host.
+MIGRATE_SCHEMAS = [
+    ((2, 1), (2, 55), {
+        'type': 'object',
+        'properties': {'migrate': {'type': 'null'}},
+        'required': ['migrate'], 'additionalProperties': False}),
+    ((2, 56), None, {
+        'type': 'object',
+        'properties': {'migrate': {'oneOf': [
+            {'type': 'null'},
+            {'type': 'object', 'properties': {'host': validation.HOST},
+             'additionalProperties': False}]}},
+        'required': ['migrate'], 'additionalProperties': False}),
+]
+
+# confirmResize / revertResize take no arguments.
+_NO_ARGUMENT_SCHEMAS = {
+    name: [(None, None, {
+        'type': 'object', 'properties': {name: {'type': 'null'}},
+        'required': [name], 'additionalProperties': False})]
+    for name in ('confirmResize', 'revertResize')}
+
+
 # -- views -----------------------------------------------------------------
+
+_RESIZING = (task_states.RESIZE_PREP, task_states.RESIZE_MIGRATING,
+             task_states.RESIZE_MIGRATED, task_states.RESIZE_FINISH)
+
 
 def status_of(instance):
     """The API status the CLI waits on, from vm_state and task_state."""
     vm_state, task_state = instance.vm_state, instance.task_state
     if vm_state == vm_states.ACTIVE and task_state == task_states.MIGRATING:
         return 'MIGRATING'
+    if vm_state == vm_states.ACTIVE and task_state in _RESIZING:
+        return 'RESIZE'
+    if (vm_state == vm_states.RESIZED and
+            task_state == task_states.RESIZE_REVERTING):
+        return 'REVERT_RESIZE'
     if task_state == task_states.DELETING:
         return 'DELETED' if vm_state == vm_states.DELETED else 'ACTIVE'
     return {
@@ -304,6 +337,30 @@ def _live_migrate(req, instance, args):
     return 202, None
 
 
+def _migrate(req, instance, args):
+    from nova.api.handlers import images
+    wsgi.authorize(req, 'os_compute_api:os-migrate-server:migrate',
+                   {'project_id': instance.project_id})
+    # The destination defines the guest anew, from the same image.
+    image = images.find(instance.image_ref) if instance.image_ref else None
+    try:
+        compute().migrate(
+            req.context, instance, host_name=(args or {}).get('host'),
+            image_meta=dict(image['properties']) if image else None)
+    except exception.ComputeHostNotFound as e:
+        raise wsgi.HTTPError(404, e.format_message())
+    except exception.NoValidHost as e:
+        raise wsgi.HTTPError(400, e.format_message())
+    return 202, None
+
+
+def _finish_resize(req, instance, method):
+    try:
+        method(req.context, instance)
+    except exception.MigrationNotFoundByStatus as e:
+        raise wsgi.HTTPError(400, e.format_message())
+
+
 def action(req, server_id):
     body = wsgi.json_body(req)
     instance = get_instance(req, server_id)
@@ -311,10 +368,20 @@ def action(req, server_id):
         validation.validate(LIVE_MIGRATE_SCHEMAS, req, body)
         return _live_migrate(req, instance, body['os-migrateLive'])
     if 'migrate' in body:
-        wsgi.authorize(req, 'os_compute_api:os-migrate-server:migrate',
+        validation.validate(MIGRATE_SCHEMAS, req, body)
+        return _migrate(req, instance, body['migrate'])
+    if 'confirmResize' in body:
+        validation.validate(_NO_ARGUMENT_SCHEMAS['confirmResize'], req, body)
+        wsgi.authorize(req, SERVERS % 'confirm_resize',
                        {'project_id': instance.project_id})
-        raise wsgi.HTTPError(400, 'Cold migration is not supported; use '
-                                  'live migration (os-migrateLive).')
+        _finish_resize(req, instance, compute().confirm_resize)
+        return 204, None
+    if 'revertResize' in body:
+        validation.validate(_NO_ARGUMENT_SCHEMAS['revertResize'], req, body)
+        wsgi.authorize(req, SERVERS % 'revert_resize',
+                       {'project_id': instance.project_id})
+        _finish_resize(req, instance, compute().revert_resize)
+        return 202, None
     raise wsgi.HTTPError(400, 'Unsupported server action: %s.'
                          % ', '.join(sorted(body)) or '(none)')
 

@@ -175,3 +175,84 @@ class OpenStackCLITest(base.VPMEMTestBase):
         self._wait_for_migration(server.uuid, 'cancelled')
         instance = self.wait_for_state(server.uuid, vm_states.ACTIVE)
         self.assertEqual(source, instance.host)
+
+    def test_force_complete_and_filtered_migration_list(self):
+        self.create_flavor(name='f3', pmem='SMALL', memory_mb=16)
+        created = self.openstack_json(
+            'server', 'create', '--flavor', 'f3', '--image', 'cirros',
+            '--nic', 'none', '--wait', 'vm3')
+        server = objects.Instance.get_by_uuid(self.context, created['id'])
+        source = server.host
+        dest = 'compute-b' if source == 'compute-a' else 'compute-a'
+        # Never converges on its own: only force-complete (which pauses
+        # the guest, never post-copy) finishes it.
+        base.emulator.get_host(source).configure(default_bandwidth=2 * MiB)
+        base.emulator.get_host(source).set_workload(
+            server.uuid, dirty_pages_per_second=1024)
+        self.openstack('server', 'migrate', '--live-migration', '--host',
+                       dest, 'vm3')
+        running = self._wait_for_migration(server.uuid, 'running')
+        self.openstack('server', 'migration', 'force', 'complete', 'vm3',
+                       str(running.id))
+        self._wait_for_migration(server.uuid, 'completed')
+        instance = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(dest, instance.host)
+
+        # os-migrations filters, as the CLI sends them.
+        def listed(*filters):
+            return {(r['Server UUID'], r['Status']) for r in
+                    self.openstack_json('server', 'migration', 'list',
+                                        *filters)}
+
+        this_one = {(server.uuid, 'completed')}
+        self.assertEqual(this_one, listed('--host', dest))
+        self.assertEqual(this_one, listed('--host', source,
+                                          '--status', 'completed'))
+        self.assertEqual(set(), listed('--status', 'running'))
+        self.assertEqual(this_one, listed('--type', 'live-migration'))
+        self.assertEqual(set(), listed('--type', 'cold-migration'))
+
+    def test_cold_migration_confirm_and_revert(self):
+        self.create_flavor(name='f4', pmem='SMALL', memory_mb=16)
+        created = self.openstack_json(
+            'server', 'create', '--flavor', 'f4', '--image', 'cirros',
+            '--nic', 'none', '--wait', 'vm4')
+        server = objects.Instance.get_by_uuid(
+            self.context, created['id'], expected_attrs=['resources'])
+        source = server.host
+        dest = 'compute-b' if source == 'compute-a' else 'compute-a'
+        with open(server.resources[0].metadata.devpath, 'r+b') as f:
+            f.write(b'cold data' * 1000)
+
+        # To a named host; --wait returns at VERIFY_RESIZE.
+        self.openstack('server', 'migrate', '--host', dest, '--wait', 'vm4')
+        shown = self.openstack_json('server', 'show', 'vm4')
+        self.assertEqual('VERIFY_RESIZE', shown['status'])
+        self.assertEqual(dest, shown['OS-EXT-SRV-ATTR:host'])
+        rows = self.openstack_json('server', 'migration', 'list',
+                                   '--server', server.uuid)
+        self.assertEqual([('migration', 'finished')],
+                         [(r['Type'], r['Status']) for r in rows])
+        self.openstack('server', 'migration', 'confirm', 'vm4')
+        instance = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(dest, instance.host)
+        with open(instance.resources[0].metadata.devpath, 'rb') as f:
+            self.assertEqual(b'cold data' * 1000, f.read(9000))
+
+        # Scheduled back, then reverted: it stays where it was.
+        self.openstack('server', 'migrate', '--wait', 'vm4')
+        self.assertEqual('VERIFY_RESIZE', self.openstack_json(
+            'server', 'show', 'vm4')['status'])
+        self.openstack('server', 'migration', 'revert', 'vm4')
+        instance = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(dest, instance.host)
+        rows = self.openstack_json('server', 'migration', 'list',
+                                   '--server', server.uuid)
+        self.assertEqual({'confirmed', 'reverted'},
+                         {r['Status'] for r in rows})
+
+        # A refusal reaches the CLI user with its reason.
+        stderr = self.openstack('server', 'migrate', '--host', dest, 'vm4',
+                                expect_fail=True)
+        self.assertIn('400', stderr)
+        self.assertIn('same host', stderr)

@@ -254,10 +254,108 @@ class TestLiveMigrateErrors(APITestCase):
         self.assertEqual(400, resp.status_int)
         self.compute.live_migrate.assert_not_called()
 
-    def test_cold_migrate_not_supported(self):
-        resp = self.request(self.PATH, 'POST', {'migrate': {'host': 'b'}})
+
+
+class TestColdMigrate(APITestCase):
+
+    PATH = '/v2.1/servers/%s/action' % UUID
+
+    def test_without_host(self):
+        resp = self.request(self.PATH, 'POST', {'migrate': None})
+        self.assertEqual(202, resp.status_int)
+        self.compute.migrate.assert_called_once_with(
+            mock.ANY, self.instance, host_name=None, image_meta=None)
+
+    def test_host_needs_2_56(self):
+        body = {'migrate': {'host': 'compute-b'}}
+        resp = self.request(self.PATH, 'POST', body, version='2.55')
         self.assertEqual(400, resp.status_int)
-        self.assertIn('not supported', resp.json['badRequest']['message'])
+        self.compute.migrate.assert_not_called()
+        resp = self.request(self.PATH, 'POST', body, version='2.56')
+        self.assertEqual(202, resp.status_int)
+        self.compute.migrate.assert_called_once_with(
+            mock.ANY, self.instance, host_name='compute-b', image_meta=None)
+
+    def test_unknown_argument_is_400(self):
+        resp = self.request(self.PATH, 'POST',
+                            {'migrate': {'host': 'b', 'force': True}},
+                            version='2.56')
+        self.assertEqual(400, resp.status_int)
+        self.compute.migrate.assert_not_called()
+
+    def test_image_properties_go_to_the_destination(self):
+        self.instance.image_ref = 'cirros'
+        with mock.patch('nova.api.handlers.images.find',
+                        return_value={'properties': {'kernel': '/k'}}):
+            resp = self.request(self.PATH, 'POST', {'migrate': None})
+        self.assertEqual(202, resp.status_int)
+        self.compute.migrate.assert_called_once_with(
+            mock.ANY, self.instance, host_name=None,
+            image_meta={'kernel': '/k'})
+
+    def test_refusal_is_400_with_reason(self):
+        self.compute.migrate.side_effect = exception.NoValidHost(
+            reason='compute-b: not enough free CUSTOM_PMEM_NAMESPACE_SMALL')
+        resp = self.request(self.PATH, 'POST', {'migrate': None})
+        self.assertEqual(400, resp.status_int)
+        self.assertIn('CUSTOM_PMEM_NAMESPACE_SMALL',
+                      resp.json['badRequest']['message'])
+
+    def test_policy(self):
+        owner, other = 'alice:owner', 'eve:other'
+        self.assertEqual(403, self.request(self.PATH, 'POST',
+                                           {'migrate': None},
+                                           token=owner).status_int)
+        self.assertEqual(404, self.request(self.PATH, 'POST',
+                                           {'migrate': None},
+                                           token=other).status_int)
+        self.compute.migrate.assert_not_called()
+
+    def test_confirm_and_revert_by_owner(self):
+        owner = 'alice:owner'
+        resp = self.request(self.PATH, 'POST', {'confirmResize': None},
+                            token=owner)
+        self.assertEqual(204, resp.status_int)
+        self.compute.confirm_resize.assert_called_once_with(
+            mock.ANY, self.instance)
+        resp = self.request(self.PATH, 'POST', {'revertResize': None},
+                            token=owner)
+        self.assertEqual(202, resp.status_int)
+        self.compute.revert_resize.assert_called_once_with(
+            mock.ANY, self.instance)
+        resp = self.request(self.PATH, 'POST', {'revertResize': None},
+                            token='eve:other')
+        self.assertEqual(404, resp.status_int)
+
+    def test_confirm_without_finished_migration_is_400(self):
+        self.compute.confirm_resize.side_effect = (
+            exception.MigrationNotFoundByStatus(instance_id=UUID,
+                                                status='finished'))
+        resp = self.request(self.PATH, 'POST', {'confirmResize': None})
+        self.assertEqual(400, resp.status_int)
+
+    def test_confirm_when_not_verify_resize_is_409(self):
+        self.compute.confirm_resize.side_effect = (
+            exception.InstanceInvalidState(
+                instance_uuid=UUID, attr='vm_state', state='active',
+                method='confirm resize'))
+        resp = self.request(self.PATH, 'POST', {'confirmResize': None})
+        self.assertEqual(409, resp.status_int)
+
+    def test_statuses(self):
+        from nova.compute import task_states
+        cases = [
+            (vm_states.ACTIVE, task_states.RESIZE_PREP, 'RESIZE'),
+            (vm_states.ACTIVE, task_states.RESIZE_MIGRATING, 'RESIZE'),
+            (vm_states.RESIZED, None, 'VERIFY_RESIZE'),
+            (vm_states.RESIZED, task_states.RESIZE_CONFIRMING,
+             'VERIFY_RESIZE'),
+            (vm_states.RESIZED, task_states.RESIZE_REVERTING,
+             'REVERT_RESIZE'),
+        ]
+        for vm_state, task_state, status in cases:
+            self.assertEqual(status, servers.status_of(_instance(
+                vm_state=vm_state, task_state=task_state)))
 
 
 class TestFlavorsAndImages(APITestCase):

@@ -396,8 +396,9 @@ def run(options, console):
             hosts.stop()
     console.print('demo finished in %.1f s' % (time.monotonic() - began))
     if failures:
+        # One line, however long, for scripts to read.
         console.print('[red]nova-aio demo failed[/]: %s' % '; '.join(
-            c.name for c in failures), highlight=False)
+            c.name for c in failures), highlight=False, soft_wrap=True)
         return 1
     console.print('[green]nova-aio demo: every check verified[/]')
     return 0

@@ -56,10 +56,10 @@ class EmulatedGuest:
         self.written_before = self.workload.pages_written
 
     def content_facts(self, completed, dest_paths):
-        lost = 0
+        lost = None
         if completed:
-            for path in dest_paths:
-                lost += len(self.workload.verify(path)[1])
+            lost = sum(len(self.workload.verify(path)[1])
+                       for path in dest_paths)
         written = (self.handover.pages_written
                    if self.handover.pages_written is not None
                    else self.workload.pages_written)

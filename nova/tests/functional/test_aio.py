@@ -113,6 +113,47 @@ class TestDemo(AIOTestCase):
         self.assertNotIn(' INFO ', result.stdout)
 
 
+    def test_failed_migration_exits_1_naming_the_checks(self):
+        # The source host fails the migration after 1 MiB, as libvirt
+        # would on a broken connection: the server stays on compute-a.
+        script = (
+            'import sys\n'
+            'from nova.aio import guests\n'
+            'from nova.cmd import aio\n'
+            'from nova.virt.libvirt import emulator\n'
+            'prepare = guests.EmulatedGuest.prepare\n'
+            'def failing(self, console, server_id, source, paths):\n'
+            '    prepare(self, console, server_id, source, paths)\n'
+            '    emulator.get_host(source).inject_migration_error(\n'
+            '        after_bytes=1 << 20)\n'
+            'guests.EmulatedGuest.prepare = failing\n'
+            'sys.exit(aio.main(sys.argv[1:]))\n')
+        result = subprocess.run(
+            [sys.executable, '-c', script, 'demo', '--state-dir',
+             self.state_dir, '--vpmem-size-mib', '4', '--bandwidth-mib',
+             '16', '--dirty-pages', '256'],
+            capture_output=True, text=True, env=self.env, timeout=180)
+        self.addDetail('output', content.text_content(
+            result.stdout + result.stderr))
+        self.assertEqual(1, result.returncode)
+        lines = result.stdout.splitlines()
+        self.assertIn('FAILED: migration completed', lines)
+        self.assertIn("FAILED: destination vpmem == source's final "
+                      "contents", lines)
+        self.assertIn('FAILED: guest writes during the migration all '
+                      'arrived', lines)
+        # The failed migration kept the source's data: not erased.
+        self.assertIn('FAILED: source namespaces erased (read back as '
+                      'zeros)', lines)
+        # Both hosts still agree with placement after the rollback.
+        self.assertIn('verified: placement, tracker and DB agree on '
+                      'compute-a', lines)
+        self.assertIn('verified: placement, tracker and DB agree on '
+                      'compute-b', lines)
+        self.assertTrue(lines[-1].startswith('nova-aio demo failed: '
+                                             'migration completed;'))
+
+
 class TestServe(AIOTestCase):
 
     def setUp(self):

@@ -78,6 +78,12 @@ class TestChecks(testtools.TestCase):
         self.assertEqual(['guest writes during the migration all arrived'],
                          _failed_names(_good_facts(pages_lost=3)))
 
+    def test_guest_writes_not_checked_fail(self):
+        facts = _good_facts(pages_lost=None)
+        self.assertEqual(['guest writes during the migration all arrived'],
+                         _failed_names(facts))
+        self.assertIn('not checked', checks.check_guest_writes(facts).detail)
+
     def test_busy_guest_that_wrote_nothing_proves_nothing(self):
         self.assertEqual(['guest writes during the migration all arrived'],
                          _failed_names(_good_facts(pages_written=0)))

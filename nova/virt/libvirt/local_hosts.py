@@ -192,16 +192,23 @@ class LocalHost:
             f.write('migration_port_min = %d\n' % self.migration_ports[0])
             f.write('migration_port_max = %d\n' % self.migration_ports[1])
 
+    # The cache only saves time: a copy that fails is not an error.
     def _seed_caps(self, caps_cache):
         if caps_cache and os.path.isdir(caps_cache):
-            shutil.copytree(caps_cache,
-                            os.path.join(self.base_dir, _CAPS_SUBDIR),
-                            dirs_exist_ok=True)
+            try:
+                shutil.copytree(caps_cache,
+                                os.path.join(self.base_dir, _CAPS_SUBDIR),
+                                dirs_exist_ok=True)
+            except (OSError, shutil.Error):
+                pass
 
     def _save_caps(self, caps_cache):
         source = os.path.join(self.base_dir, _CAPS_SUBDIR)
         if caps_cache and os.path.isdir(source) and os.listdir(source):
-            shutil.copytree(source, caps_cache, dirs_exist_ok=True)
+            try:
+                shutil.copytree(source, caps_cache, dirs_exist_ok=True)
+            except (OSError, shutil.Error):
+                pass
 
     def start(self, caps_cache=None, timeout=START_TIMEOUT):
         """Start the daemon; returns once its socket answers."""

@@ -115,6 +115,38 @@ class LayoutTestCase(test.NoDBTestCase):
         self.assertIn('stdio_handler = "file"', qemu_conf)
 
 
+class CapabilityCacheTestCase(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.host = local_hosts.LocalHost(
+            'a', os.path.join(self.tmp, 'a'), 'uuid-a', (1, 2))
+        self.cache = os.path.join(self.tmp, 'cache')
+        self.caps = os.path.join(self.host.base_dir, 'cache', 'libvirt',
+                                 'qemu', 'cache', 'capabilities')
+
+    def test_saved_then_seeded(self):
+        os.makedirs(self.caps)
+        with open(os.path.join(self.caps, 'qemu.xml'), 'w') as f:
+            f.write('<qemuCaps/>')
+        self.host._save_caps(self.cache)
+        other = local_hosts.LocalHost(
+            'b', os.path.join(self.tmp, 'b'), 'uuid-b', (3, 4))
+        other._seed_caps(self.cache)
+        self.assertTrue(os.path.exists(os.path.join(
+            other.base_dir, 'cache', 'libvirt', 'qemu', 'cache',
+            'capabilities', 'qemu.xml')))
+
+    def test_a_cache_that_cannot_be_written_is_no_error(self):
+        os.makedirs(self.caps)
+        with open(os.path.join(self.caps, 'qemu.xml'), 'w') as f:
+            f.write('<qemuCaps/>')
+        with mock.patch('shutil.copytree', side_effect=PermissionError):
+            self.host._save_caps(self.cache)
+            self.host._seed_caps(self.tmp)
+
+
 class StopTestCase(test.NoDBTestCase):
     """stop() ends its own daemon and only QEMU processes of its pid files."""
 

@@ -22,6 +22,7 @@ import dataclasses
 import os
 import time
 
+from rich import markup as rich_markup
 from rich import table as rich_table
 
 from nova.aio import cloud as aio_cloud
@@ -115,9 +116,10 @@ def run(options, console):
             aio_cloud.LOG.exception('nova-aio serve could not start')
             console.print('[red]nova-aio serve could not start[/]: %s: %s '
                           '(traceback in %s)' % (
-                              type(exc).__name__, exc, os.path.join(
+                              type(exc).__name__,
+                              rich_markup.escape(str(exc)), os.path.join(
                                   options.state_dir, aio_cloud.LOG_FILE)),
-                          highlight=False, markup=False)
+                          highlight=False, soft_wrap=True)
             return 1
         api = http.compute_client(cloud.api_endpoint)
         if ensure_flavor(api):

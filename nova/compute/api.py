@@ -77,6 +77,12 @@ class API(cold_migrate_api.ColdMigrationAPIMixin,
         Refused with a conflict while another operation (a live migration,
         say) holds the instance.
         """
+        if (instance.vm_state == vm_states.RESIZED and
+                instance.task_state is None):
+            # The source still holds the guest's old namespaces: confirm
+            # first, so they are erased and freed rather than orphaned.
+            self.confirm_resize(context, instance, wait=True)
+            instance.refresh()
         expected = [None, task_states.SCHEDULING, task_states.SPAWNING]
         if instance.vm_state == vm_states.ERROR:
             expected.append(task_states.DELETING)  # retry a failed delete

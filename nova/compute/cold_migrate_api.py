@@ -89,15 +89,20 @@ class ColdMigrationAPIMixin:
                 _migrate_refused(context, instance, migration)
         return objects.Migration.get_by_id(context, migration.id)
 
-    def confirm_resize(self, context, instance):
-        """Make the cold migration final; the source erases its copy."""
+    def confirm_resize(self, context, instance, wait=False):
+        """Make the cold migration final; the source erases its copy.
+
+        With ``wait``, returns once the source is done (a delete waits
+        for it).
+        """
         migration = self._finished_migration(context, instance,
                                              'confirm resize',
                                              task_states.RESIZE_CONFIRMING)
         LOG.info('Confirming migration %s of instance %s', migration.uuid,
                  instance.uuid)
         self.compute_rpcapi.confirm_resize(context, instance, migration,
-                                           host=migration.source_compute)
+                                           host=migration.source_compute,
+                                           wait=wait)
 
     def revert_resize(self, context, instance):
         """Undo the cold migration: the guest goes back to its source."""

@@ -151,10 +151,11 @@ class ComputeAPI(rpc.VersionedAPI):
         return cctxt.call(ctxt, 'rollback_resize_at_destination',
                           instance=instance, migration=migration)
 
-    def confirm_resize(self, ctxt, instance, migration, host):
+    def confirm_resize(self, ctxt, instance, migration, host, wait=False):
+        """Have the source erase its side (cast; a call with ``wait``)."""
         cctxt = self._prepare('confirm_resize', '1.3', server=host)
-        cctxt.cast(ctxt, 'confirm_resize', instance=instance,
-                   migration=migration)
+        send = cctxt.call if wait else cctxt.cast
+        send(ctxt, 'confirm_resize', instance=instance, migration=migration)
 
     def revert_resize(self, ctxt, instance, migration, host):
         cctxt = self._prepare('revert_resize', '1.3', server=host)

@@ -145,6 +145,18 @@ class TestColdMigration(ColdMigrationTestBase):
                           self.api.revert_resize, self.context, server)
         self.assert_source_intact(server, {})
 
+    def test_delete_while_verify_resize_frees_both_hosts(self):
+        server = self.boot_on(SOURCE)
+        migration, moved, _digests = self.migrate_to_verify_resize(server)
+        self.api.delete(self.context, moved)
+        self.wait_for_deleted(server.uuid)
+        # Its migration went with it; what it held is free on both sides.
+        self.assertEqual([], self.domain_hosts(server.uuid))
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        self.assertEqual({}, self.consumer_allocations(server.uuid))
+        self.assert_free_and_erased(SOURCE)
+        self.assert_free_and_erased(DEST)
+
 
 class TestColdMigrationRefusals(ColdMigrationTestBase):
 
@@ -227,3 +239,4 @@ class TestColdMigrationRollback(ColdMigrationTestBase):
         dest_driver.receive_vpmems = wrong_token
         migration = self.migrate(server, host=DEST)
         self._check_rolled_back(server, digests, before, migration)
+

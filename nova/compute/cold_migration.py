@@ -45,6 +45,7 @@ import time
 
 from oslo_log import log as logging
 
+from nova.compute import moves
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -216,18 +217,9 @@ class ColdMigrationMixin:
     def _rollback_cold_migration(self, context, instance, migration, error):
         """Undo a failed move: the guest runs here again with its data."""
         dest = migration.dest_compute
-        try:
-            dest_clean = self.compute_rpcapi.rollback_resize_at_destination(
-                context, instance, migration, host=dest)
-        except Exception:
-            LOG.exception('Rollback on destination %s failed', dest)
-            dest_clean = False
-        self.reportclient.revert_move_allocations(
-            context, instance.uuid, migration.uuid,
-            keep_destination=not dest_clean)
-        instance.refresh()
-        if dest_clean:
-            instance.drop_migration_context()
+        dest_clean = moves.undo_at_destination(
+            context, self.reportclient, instance, migration,
+            self.compute_rpcapi.rollback_resize_at_destination)
         objects.InstanceFault.from_exception(
             context, instance.uuid, error, host=self.host).create()
         self._restart_here(instance, [task_states.RESIZE_MIGRATING,

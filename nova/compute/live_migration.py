@@ -38,6 +38,7 @@ import time
 
 from oslo_log import log as logging
 
+from nova.compute import moves
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -291,19 +292,9 @@ class LiveMigrationMixin:
         migration consumer keeps their allocations and the migration ends
         in ``error``.
         """
-        rpcapi = self.compute_rpcapi
-        try:
-            dest_clean = rpcapi.rollback_live_migration_at_destination(
-                context, instance, migration, host=dest)
-        except Exception:
-            LOG.exception('Rollback on destination %s failed', dest)
-            dest_clean = False
-        self.reportclient.revert_move_allocations(
-            context, instance.uuid, migration.uuid,
-            keep_destination=not dest_clean)
-        instance.refresh()
-        if dest_clean:
-            instance.drop_migration_context()
+        dest_clean = moves.undo_at_destination(
+            context, self.reportclient, instance, migration,
+            self.compute_rpcapi.rollback_live_migration_at_destination)
         instance.task_state = None
         instance.save(expected_task_state=[task_states.MIGRATING])
         migration.status = status if dest_clean else Status.ERROR

@@ -36,19 +36,12 @@ import time
 from oslo_log import log as logging
 
 from nova import exception
-from nova.virt import hardware
 from nova.virt.libvirt import vpmem_copy
 
 LOG = logging.getLogger(__name__)
 
 # How often the guest's state is polled during a clean shutdown.
 _SHUTDOWN_POLL_SECONDS = 0.5
-
-
-def _driver_module():
-    # driver.py imports this module; import it back lazily.
-    from nova.virt.libvirt import driver
-    return driver
 
 
 def _targets(devices):
@@ -176,24 +169,9 @@ class ColdMigrationMixin:
 
     def _ordered_devices(self, instance, resources, action):
         """This host's devices for ``resources``, in the guest's order."""
-        drv = _driver_module()
-        try:
-            ordered = drv.order_vpmems(
-                drv.vpmem_resources(resources),
-                hardware.get_vpmem_labels(instance.flavor))
-        except (exception.VPMEMResourcesMismatch,
-                exception.InvalidPMEMExtraSpec) as exc:
-            raise exception.VPMEMCopyFailed(
-                instance_uuid=instance.uuid,
-                reason=exc.format_message()) from exc
-        if not ordered:
-            return []
-        pairs, refused = self.check_local_vpmems(ordered)
-        if refused:
-            raise exception.VPMEMCopyFailed(
-                instance_uuid=instance.uuid,
-                reason='cannot %s on %s: %s' % (
-                    action, self._conf.host, '; '.join(
-                        '%s: %s' % (r.identifier, why)
-                        for r, why in refused)))
-        return [device for _resource, device in pairs]
+        def fail(reason):
+            return exception.VPMEMCopyFailed(instance_uuid=instance.uuid,
+                                             reason=reason)
+        return self.ordered_local_devices(
+            instance, resources,
+            'cannot %s on %s' % (action, self._conf.host), fail)

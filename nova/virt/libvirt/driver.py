@@ -399,23 +399,18 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
         must be equal, since the guest's data is carried over as it is.
         Raises DestinationVPMEMMismatch.
         """
+        def fail(reason):
+            return exception.DestinationVPMEMMismatch(reason=reason)
+        local = self.ordered_local_devices(
+            instance, dest_resources,
+            'namespaces unusable on %s' % self._conf.host, fail)
         try:
-            labels = hardware.get_vpmem_labels(instance.flavor)
-            ordered = order_vpmems(vpmem_resources(dest_resources), labels)
             guest_side = order_vpmems(
-                vpmem_resources(self._instance_resources(instance)), labels)
+                vpmem_resources(self._instance_resources(instance)),
+                hardware.get_vpmem_labels(instance.flavor))
         except (exception.VPMEMResourcesMismatch,
                 exception.InvalidPMEMExtraSpec) as exc:
-            raise exception.DestinationVPMEMMismatch(
-                reason=exc.format_message()) from exc
-        pairs, refused = self.check_local_vpmems(ordered)
-        if refused:
-            raise exception.DestinationVPMEMMismatch(
-                reason='namespaces unusable on %s: %s' % (
-                    self._conf.host, '; '.join(
-                        '%s: %s' % (r.identifier, why)
-                        for r, why in refused)))
-        local = [device for _resource, device in pairs]
+            raise fail(exc.format_message()) from exc
         for index, (theirs, ours) in enumerate(zip(guest_side, local,
                                                     strict=True)):
             source = theirs.metadata
@@ -466,24 +461,32 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
 
     def _vpmem_devices_for_spawn(self, instance):
         """This host's devices for the instance, in its guest's order."""
-        resources = vpmem_resources(self._instance_resources(instance))
+        def fail(reason):
+            return exception.InstanceSpawnFailed(instance_uuid=instance.uuid,
+                                                 reason=reason)
+        return self.ordered_local_devices(
+            instance, self._instance_resources(instance),
+            'its persistent memory is not usable here', fail)
+
+    def ordered_local_devices(self, instance, resources, refusal, fail):
+        """This host's devices for ``resources``, in the guest's order.
+
+        The order is the flavor's hw:pmem labels'. ``fail(reason)`` makes
+        the exception raised when the resources do not match the flavor,
+        or (after ``refusal``) when some are not this host's usable ones.
+        """
         try:
-            labels = hardware.get_vpmem_labels(instance.flavor)
-            ordered = order_vpmems(resources, labels)
+            ordered = order_vpmems(vpmem_resources(resources),
+                                   hardware.get_vpmem_labels(instance.flavor))
         except (exception.VPMEMResourcesMismatch,
                 exception.InvalidPMEMExtraSpec) as exc:
-            raise exception.InstanceSpawnFailed(
-                instance_uuid=instance.uuid,
-                reason=exc.format_message()) from exc
+            raise fail(exc.format_message()) from exc
         if not ordered:
             return []
         pairs, refused = self.check_local_vpmems(ordered)
         if refused:
-            raise exception.InstanceSpawnFailed(
-                instance_uuid=instance.uuid,
-                reason='its persistent memory is not usable here: %s' %
-                       '; '.join('%s: %s' % (r.identifier, why)
-                                 for r, why in refused))
+            raise fail('%s: %s' % (refusal, '; '.join(
+                '%s: %s' % (r.identifier, why) for r, why in refused)))
         return [device for _resource, device in pairs]
 
     def _undefine_quietly(self, guest, instance):

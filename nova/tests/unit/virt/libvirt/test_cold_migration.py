@@ -13,18 +13,24 @@
 """The libvirt driver's part of cold migration that the functional tests
 cannot reach: how the guest is stopped, and what a refusal says."""
 
+import types
 from unittest import mock
 
 from nova import exception
 from nova import objects
 from nova import test
 from nova.virt.libvirt import cold_migration
+from nova.virt.libvirt import driver as libvirt_driver
 
 
 class _Driver(cold_migration.ColdMigrationMixin):
 
+    # The driver's own device resolution, on a stand-in host.
+    ordered_local_devices = libvirt_driver.LibvirtDriver.ordered_local_devices
+
     def __init__(self, guest):
         super().__init__()
+        self._conf = types.SimpleNamespace(host='compute-a')
         self._host = mock.Mock()
         self._host.get_guest.return_value = guest
         self._host.libvirt.libvirtError = RuntimeError

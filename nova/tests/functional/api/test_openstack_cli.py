@@ -146,24 +146,32 @@ class OpenStackCLITest(base.VPMEMTestBase):
                             'no migration of %s in %s' % (uuid, status))
             time.sleep(0.05)
 
-    def test_show_and_abort_a_slow_migration(self):
-        self.create_flavor(name='f2', pmem='SMALL,SMALL', memory_mb=16)
+    def _start_slow_live_migration(self, name, pmem):
+        """Boot ``name``; start a live migration that never converges.
+
+        4 MiB/s of guest writes against 2 MiB/s of bandwidth: only an
+        abort or force-complete (a pause, never post-copy) ends it.
+        Returns (instance, source, dest, the running Migration).
+        """
+        flavor = 'flavor-' + name
+        self.create_flavor(name=flavor, pmem=pmem, memory_mb=16)
         created = self.openstack_json(
-            'server', 'create', '--flavor', 'f2', '--image', 'cirros',
-            '--nic', 'none', '--wait', 'vm2')
-        server = objects.Instance.get_by_uuid(
-            self.context, created['id'], expected_attrs=['resources'])
+            'server', 'create', '--flavor', flavor, '--image', 'cirros',
+            '--nic', 'none', '--wait', name)
+        server = objects.Instance.get_by_uuid(self.context, created['id'])
         source = server.host
         dest = 'compute-b' if source == 'compute-a' else 'compute-a'
-        # 4 MiB/s of writes against 2 MiB/s of bandwidth never converges.
         base.emulator.get_host(source).configure(default_bandwidth=2 * MiB)
         base.emulator.get_host(source).set_workload(
             server.uuid, dirty_pages_per_second=1024)
-
         self.openstack('server', 'migrate', '--live-migration', '--host',
-                       dest, 'vm2')
+                       dest, name)
         running = self._wait_for_migration(server.uuid, 'running')
+        return server, source, dest, running
 
+    def test_show_and_abort_a_slow_migration(self):
+        server, source, dest, running = self._start_slow_live_migration(
+            'vm2', 'SMALL,SMALL')
         shown = self.openstack_json('server', 'migration', 'show', 'vm2',
                                     running.uuid)
         self.assertEqual(running.uuid, shown['UUID'])
@@ -177,21 +185,8 @@ class OpenStackCLITest(base.VPMEMTestBase):
         self.assertEqual(source, instance.host)
 
     def test_force_complete_and_filtered_migration_list(self):
-        self.create_flavor(name='f3', pmem='SMALL', memory_mb=16)
-        created = self.openstack_json(
-            'server', 'create', '--flavor', 'f3', '--image', 'cirros',
-            '--nic', 'none', '--wait', 'vm3')
-        server = objects.Instance.get_by_uuid(self.context, created['id'])
-        source = server.host
-        dest = 'compute-b' if source == 'compute-a' else 'compute-a'
-        # Never converges on its own: only force-complete (which pauses
-        # the guest, never post-copy) finishes it.
-        base.emulator.get_host(source).configure(default_bandwidth=2 * MiB)
-        base.emulator.get_host(source).set_workload(
-            server.uuid, dirty_pages_per_second=1024)
-        self.openstack('server', 'migrate', '--live-migration', '--host',
-                       dest, 'vm3')
-        running = self._wait_for_migration(server.uuid, 'running')
+        server, source, dest, running = self._start_slow_live_migration(
+            'vm3', 'SMALL')
         self.openstack('server', 'migration', 'force', 'complete', 'vm3',
                        str(running.id))
         self._wait_for_migration(server.uuid, 'completed')

@@ -320,6 +320,12 @@ def _check_flags_and_params(guest, params, flags):
         raise errors.error(c.VIR_ERR_ARGUMENT_UNSUPPORTED,
                            'offline migration is not supported by the '
                            'emulated host')
+    # As real libvirt: parallel connections are QEMU's own streams, which
+    # a tunnel through libvirtd cannot carry.
+    if flags & c.VIR_MIGRATE_TUNNELLED and flags & c.VIR_MIGRATE_PARALLEL:
+        raise errors.error(c.VIR_ERR_ARGUMENT_UNSUPPORTED,
+                           'migration with parallel connections is not '
+                           'supported with tunnelled migration')
     if flags & c.VIR_MIGRATE_POSTCOPY_RESUME:
         raise errors.error(c.VIR_ERR_OPERATION_INVALID,
                            'migration with VIR_MIGRATE_POSTCOPY_RESUME flag '
@@ -354,9 +360,13 @@ def _connect_destination(dconnuri, source):
         name, _state_dir = state.parse_uri(dconnuri)
         dest = state.find_host(name)
         if dest is None:
+            # Hosts are found in this process's registry only: nova-compute
+            # services in separate processes cannot reach each other here.
             raise errors.error(c.VIR_ERR_SYSTEM_ERROR,
-                               "unable to connect to server at '%s': "
-                               "Connection refused" % name)
+                               "unable to connect to server at '%s': no "
+                               "emulated host of that name in this process "
+                               "(emulated hosts migrate only between hosts "
+                               "of one process, as in nova-aio)" % name)
     except errors.libvirtError as exc:
         raise errors.error(c.VIR_ERR_OPERATION_FAILED,
                            'Failed to connect to remote libvirt URI %s: %s'

@@ -187,6 +187,13 @@ class MigrationRefusedTest(MigrationTestBase):
                      'VIR_MIGRATE_LIVE', self.params(),
                      flags=libvirt.VIR_MIGRATE_PEER2PEER)
 
+    def test_parallel_connections_cannot_be_tunnelled(self):
+        self.refused(libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
+                     'parallel connections is not supported with tunnelled',
+                     self.params(), flags=base.NOVA_FLAGS |
+                     libvirt.VIR_MIGRATE_TUNNELLED |
+                     libvirt.VIR_MIGRATE_PARALLEL)
+
     def test_unknown_parameter(self):
         self.refused(libvirt.VIR_ERR_ARGUMENT_UNSUPPORTED,
                      "parameter 'colour' not supported",
@@ -196,6 +203,12 @@ class MigrationRefusedTest(MigrationTestBase):
         self.refused(libvirt.VIR_ERR_OPERATION_FAILED,
                      'Failed to connect to remote libvirt URI '
                      'emulated://nowhere: unable to connect',
+                     self.params(), uri='emulated://nowhere')
+        # Why, for a nova-compute whose peer runs in another process.
+        self.refused(libvirt.VIR_ERR_OPERATION_FAILED,
+                     "unable to connect to server at 'nowhere': no emulated "
+                     "host of that name in this process (emulated hosts "
+                     "migrate only between hosts of one process",
                      self.params(), uri='emulated://nowhere')
         self.refused(libvirt.VIR_ERR_OPERATION_FAILED,
                      'no connection driver available',

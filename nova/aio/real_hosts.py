@@ -22,45 +22,22 @@ install it, and exits 2.
 
 import json
 import os
-import shutil
 import sys
+
+from nova.virt.libvirt import local_hosts
 
 HOSTS_SUBDIR = 'libvirt-hosts'
 GUEST_IMAGE = 'vpmem-stamp-guest'
 GUEST_IMAGE_ID = '0c5d5b8e-7c55-4d0e-9a55-5a1c0a11e501'
-FALLBACK_INSTALL_HINT = (
-    'apt-get install -y --no-install-recommends libvirt-daemon '
-    'libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 '
-    'libvirt-dev pkg-config gcc python3-dev binutils && '
-    'python3 -m pip install libvirt-python')
-
-
-def _local_hosts():
-    try:
-        from nova.virt.libvirt import local_hosts
-    except ImportError:
-        return None
-    return local_hosts
 
 
 def missing_requirements():
     """What this machine lacks for real local hosts (empty: usable)."""
-    local_hosts = _local_hosts()
-    if local_hosts is not None:
-        return local_hosts.missing_requirements()
-    missing = ['nova.virt.libvirt.local_hosts (this checkout predates the '
-               'real-libvirt hosts)']
-    if shutil.which('libvirtd') is None:
-        missing.append('libvirtd (Debian: libvirt-daemon)')
-    if shutil.which('qemu-system-x86_64') is None:
-        missing.append('qemu-system-x86_64 (Debian: qemu-system-x86)')
-    return missing
+    return local_hosts.missing_requirements()
 
 
-def install_hint():
-    local_hosts = _local_hosts()
-    return (local_hosts.INSTALL_HINT if local_hosts is not None
-            else FALLBACK_INSTALL_HINT)
+def _is_python_package(item):
+    return item.startswith('libvirt-python')
 
 
 def explain_missing(missing):
@@ -68,12 +45,17 @@ def explain_missing(missing):
     lines = ['--hypervisor libvirt needs libvirt and QEMU on this machine; '
              'missing:']
     lines += ['  - %s' % item for item in missing]
-    lines += ['Install them (Debian 12, as root) with:',
-              '  %s' % install_hint(),
-              'with libvirt-python in the Python that runs nova-aio (%s).'
-              % sys.executable,
-              'or run the demo on emulated hosts (the default, no '
-              '--hypervisor option).']
+    if not all(_is_python_package(item) for item in missing):
+        lines += ['Install the system packages (Debian 12, as root):',
+                  '  apt-get install -y --no-install-recommends %s'
+                  % ' '.join(local_hosts.DEBIAN_PACKAGES)]
+    if any(_is_python_package(item) for item in missing):
+        # pip builds it against libvirt-dev: the packages come first.
+        lines += ['Install libvirt-python into the Python that runs '
+                  'nova-aio:',
+                  '  %s -m pip install libvirt-python' % sys.executable]
+    lines += ['Or run the demo on emulated hosts (the default, without '
+              '--hypervisor).']
     return '\n'.join(lines)
 
 
@@ -81,7 +63,7 @@ class RealHosts:
     """Started local hosts, and what the cloud and the demo need of them."""
 
     def __init__(self, state_dir, names):
-        self.local_hosts = _local_hosts()
+        self.local_hosts = local_hosts
         self.base_dir = os.path.join(state_dir, HOSTS_SUBDIR)
         self.names = list(names)
         self.hosts = {}

@@ -12,6 +12,7 @@
 
 """nova-aio's command line and the libvirt prerequisites message."""
 
+import sys
 from unittest import mock
 
 import testtools
@@ -50,5 +51,13 @@ class TestCommandLine(testtools.TestCase):
         run.assert_not_called()
         message = '\n'.join(printed)
         self.assertIn('libvirtd (Debian: x)', message)
-        self.assertIn(real_hosts.install_hint(), message)
-        self.assertIn('apt-get install', message)
+        self.assertIn('apt-get install -y --no-install-recommends '
+                      'libvirt-daemon', message)
+        self.assertNotIn('pip install', message)
+
+    def test_only_libvirt_python_missing_names_this_python(self):
+        message = real_hosts.explain_missing(
+            ['libvirt-python (pip install libvirt-python)'])
+        self.assertIn('%s -m pip install libvirt-python' % sys.executable,
+                      message)
+        self.assertNotIn('apt-get', message)

@@ -26,11 +26,13 @@ stops its own libvirtd and the QEMU processes listed in its own pid files.
 """
 
 import dataclasses
+import hashlib
 import os
 import pwd
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -46,6 +48,9 @@ INSTALL_HINT = ('apt-get install -y --no-install-recommends %s && '
                 % ' '.join(DEBIAN_PACKAGES))
 FIRST_MIGRATION_PORT = 49152
 PORTS_PER_HOST = 16
+# Longest base_dir used as is for the daemon's XDG directories (see
+# LocalHost.root).
+MAX_ROOT_LENGTH = 32
 START_TIMEOUT = 60
 STOP_TIMEOUT = 15
 # QEMU's capability probe costs each new daemon seconds; its cache is valid
@@ -130,8 +135,34 @@ class LocalHost:
     _process: subprocess.Popen = dataclasses.field(default=None, repr=False)
 
     @property
+    def root(self):
+        """``base_dir``, or a short link to it for the daemon's sockets.
+
+        A UNIX socket path holds at most 107 bytes, and the daemon puts
+        each guest's QEMU monitor socket some 70 bytes below
+        XDG_CONFIG_HOME: under a deep ``base_dir`` (a checkout's state
+        directory) QEMU could not start. The link in the temporary
+        directory is named after ``base_dir``, so the same host always
+        gets the same one.
+        """
+        if len(self.base_dir) <= MAX_ROOT_LENGTH:
+            return self.base_dir
+        digest = hashlib.sha256(self.base_dir.encode()).hexdigest()[:12]
+        return os.path.join(tempfile.gettempdir(), 'nova-lh-' + digest)
+
+    def _link_root(self):
+        root = self.root
+        if root == self.base_dir:
+            return
+        if os.path.islink(root):
+            if os.readlink(root) == self.base_dir:
+                return
+            os.unlink(root)
+        os.symlink(self.base_dir, root)
+
+    @property
     def socket(self):
-        return os.path.join(self.base_dir, 'run', 'libvirt', 'libvirt-sock')
+        return os.path.join(self.root, 'run', 'libvirt', 'libvirt-sock')
 
     @property
     def uri(self):
@@ -168,9 +199,9 @@ class LocalHost:
         env = {key: value for key, value in os.environ.items()
                if not key.startswith(('XDG_', 'LIBVIRT_'))}
         env.update(HOME=os.path.join(self.base_dir, 'home'),
-                   XDG_RUNTIME_DIR=os.path.join(self.base_dir, 'run'),
-                   XDG_CONFIG_HOME=os.path.join(self.base_dir, 'config'),
-                   XDG_CACHE_HOME=os.path.join(self.base_dir, 'cache'),
+                   XDG_RUNTIME_DIR=os.path.join(self.root, 'run'),
+                   XDG_CONFIG_HOME=os.path.join(self.root, 'config'),
+                   XDG_CACHE_HOME=os.path.join(self.root, 'cache'),
                    XDG_DATA_HOME=os.path.join(self.base_dir, 'data'))
         if self.uid is not None:
             env.update(USER=DAEMON_USER, LOGNAME=DAEMON_USER)
@@ -214,6 +245,7 @@ class LocalHost:
         """Start the daemon; returns once its socket answers."""
         import libvirt
         self._write_config()
+        self._link_root()
         self._seed_caps(caps_cache)
         if self.uid is not None:
             _chown_tree(self.base_dir, self.uid, self.gid)
@@ -314,6 +346,8 @@ class LocalHost:
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        if self.root != self.base_dir and os.path.islink(self.root):
+            os.unlink(self.root)
 
     def grant(self, path):
         """Give ``path`` (a file the daemon's QEMU must open) to its user."""

@@ -73,6 +73,33 @@ class LayoutTestCase(test.NoDBTestCase):
         # One capability cache for all.
         self.assertEqual(1, len({caps for _h, caps in self.started}))
 
+    def test_deep_base_dir_gets_a_short_root_for_sockets(self):
+        deep = os.path.join(self.base, 'a-checkout', '.aio', 'demo',
+                            'libvirt-hosts', 'compute-a')
+        host = local_hosts.LocalHost('compute-a', deep, 'uuid-a',
+                                     (5000, 5015))
+        self.assertNotEqual(deep, host.root)
+        # Room for QEMU's monitor socket of a guest below the config dir.
+        monitor = os.path.join(
+            host.root, 'config', 'libvirt', 'qemu', 'lib',
+            'domain-999-instance-3882f3d2-e1', 'monitor.sock')
+        self.assertLess(len(monitor), 108)
+        self.assertTrue(host.socket.startswith(host.root + os.sep))
+        self.assertEqual(host.root, local_hosts.LocalHost(
+            'compute-a', deep, 'other', (1, 2)).root)
+        os.makedirs(deep)
+        self.addCleanup(lambda: os.path.islink(host.root) and
+                        os.unlink(host.root))
+        host._link_root()
+        host._link_root()  # again, e.g. when serve resumes
+        self.assertEqual(deep, os.readlink(host.root))
+        self.assertEqual(os.path.join(host.root, 'config'),
+                         host._env()['XDG_CONFIG_HOME'])
+
+    def test_short_base_dir_is_used_as_is(self):
+        host = local_hosts.LocalHost('a', '/srv/h/a', 'uuid-a', (1, 2))
+        self.assertEqual('/srv/h/a', host.root)
+
     def test_conf_overrides_point_a_compute_at_the_host(self):
         host = local_hosts.start_hosts(self.base, ['a'])[0]
         overrides = host.conf_overrides()

@@ -52,7 +52,9 @@ class ConductorManager(manager.Manager):
         """Pick a host for ``instance``, claim it, and have it built there.
 
         No host with enough free namespaces (or other resources) leaves
-        the instance in ERROR with a fault that says what was missing.
+        the instance in ERROR with a fault that says what was missing;
+        so does any other failure to schedule (placement answering an
+        error, say), rather than leaving it in BUILD for ever.
         """
         try:
             chosen = selection.select_and_claim(
@@ -60,15 +62,22 @@ class ConductorManager(manager.Manager):
         except exception.NoValidHost as err:
             LOG.warning('Cannot build instance %s: %s', instance.uuid,
                         err.format_message())
-            objects.InstanceFault.from_exception(
-                context, instance.uuid, err, host=self.host).create()
-            instance.vm_state = vm_states.ERROR
-            instance.task_state = None
-            instance.save()
+            self._build_failed(context, instance, err)
+            return
+        except Exception as err:
+            LOG.exception('Scheduling instance %s failed', instance.uuid)
+            self._build_failed(context, instance, err)
             return
         self.compute_rpcapi.build_and_run_instance(
             context, instance, host=chosen.host, node=chosen.nodename,
             image_meta=image_meta)
+
+    def _build_failed(self, context, instance, err):
+        objects.InstanceFault.from_exception(
+            context, instance.uuid, err, host=self.host).create()
+        instance.vm_state = vm_states.ERROR
+        instance.task_state = None
+        instance.save()
 
     def live_migrate_instance(self, context, instance, migration, host=None,
                               force=False, block_migration=False):

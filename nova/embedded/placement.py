@@ -33,6 +33,7 @@ from oslo_config import cfg
 from placement import conf as placement_conf
 from placement import db_api as placement_db
 from placement import deploy
+from sqlalchemy.engine import url as sqla_url
 
 ADMIN_TOKEN = 'admin'
 
@@ -41,8 +42,10 @@ def make_app(connection):
     """Return the placement WSGI app on database ``connection``.
 
     Creates or upgrades the schema. Placement keeps one database engine
-    per process, so call this once per process.
+    per process, so call this once per process. Raises ValueError for a
+    database driver placement cannot work with.
     """
+    check_connection(connection)
     config = cfg.ConfigOpts()
     placement_conf.register_opts(config)
     config.set_override('connection', connection,
@@ -55,6 +58,21 @@ def make_app(connection):
     if connection.startswith('sqlite'):
         app = _serialized(app)
     return app
+
+
+def check_connection(connection):
+    """Refuse a URL whose driver placement cannot write allocations with.
+
+    Placement reads the cursor's ``lastrowid`` after inserting an
+    allocation; psycopg 3 has none, so every claim would answer 500.
+    """
+    driver = sqla_url.make_url(connection).drivername
+    if driver.startswith('postgresql+psycopg') and not driver.startswith(
+            'postgresql+psycopg2'):
+        raise ValueError(
+            'placement cannot use the %s driver (psycopg 3 has no '
+            'cursor.lastrowid, which its allocation writes need): use '
+            'postgresql+psycopg2:// for placement\'s database' % driver)
 
 
 def _serialized(app):
@@ -99,7 +117,10 @@ def main(argv=None):
     parser.add_argument('--port', type=int, default=8778)
     args = parser.parse_args(argv)
     from nova import service as nova_service
-    server = _service(args.connection, args.host, args.port)
+    try:
+        server = _service(args.connection, args.host, args.port)
+    except ValueError as exc:
+        parser.error(str(exc))
     nova_service.serve(server)
     print('placement listening on %s (token %s)' % (endpoint(server),
                                                     ADMIN_TOKEN), flush=True)

@@ -221,6 +221,10 @@ $placement_section
 CONF
 done
 
+for port in "$api_port" "$placement_port"; do
+    python3 -c "import socket; socket.create_server(('127.0.0.1', $port))" \
+        2>/dev/null || { current_log=; fail "2 port $port is free"; }
+done
 log=$work/log/placement.log
 run "2a placement-manage db sync" "$log" placement-manage \
     --config-file "$work/etc/placement/placement.conf" db sync
@@ -372,7 +376,7 @@ pass "$step: ACTIVE on $other_host; $source_host's namespace erased, usage 0"
 step="3e server migration list"
 current_log=$cli_log
 migrations=$(os_ server migration list -f value -c Type -c Status |
-             sort | tr '\n' ' ')
+             sort | tr '\n' ' ' | sed 's/ $//')
 case "$migrations" in
     *"confirmed migration"*) ;;
     *) echo "   got: $migrations"; fail "$step" ;;

@@ -43,6 +43,7 @@ began=$(date +%s)
 pids=()
 names=()
 started_servers=()
+epmd_before=
 current_log=
 
 stop_all() {
@@ -60,6 +61,10 @@ stop_all() {
     done
     for server in "${started_servers[@]}"; do
         service "$server" stop >/dev/null 2>&1
+        # RabbitMQ's init script leaves the Erlang port mapper it started.
+        if [ "$server" = rabbitmq-server ] && [ -z "$epmd_before" ]; then
+            epmd -kill >/dev/null 2>&1
+        fi
     done
     echo "== stopped ${#pids[@]} service process(es)" \
          "${started_servers[*]:+and ${started_servers[*]}}"
@@ -106,6 +111,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
         apt-get install -y -q "${missing[@]}"
 fi
 db_server=$([ "$backend" = postgresql ] && echo postgresql || echo mariadb)
+epmd_before=$(epmd -names >/dev/null 2>&1 && echo running)
 for server in rabbitmq-server "$db_server"; do
     if ! service "$server" status >/dev/null 2>&1; then
         run "start $server" "$setup_log" service "$server" start

@@ -95,6 +95,19 @@ class ColdMigrationTestBase(lm_base.LiveMigrationTestBase):
             self.rt_assigned(SOURCE))
 
 
+    def assert_back_on_source(self, server, digests, before, migration,
+                              status):
+        """The guest runs on the source again, on its own untouched data;
+        the destination erased the copy and freed its namespaces."""
+        self.wait_for_status(migration, status)
+        self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assert_source_intact(server, digests)
+        self.assertTrue(self.domain_state(SOURCE, server))
+        self.assert_free_and_erased(DEST)
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        self.assertEqual(before, self.snapshot())
+
+
 class TestColdMigration(ColdMigrationTestBase):
 
     def test_migrate_and_confirm(self):
@@ -127,15 +140,8 @@ class TestColdMigration(ColdMigrationTestBase):
         self.assert_verify_resize(server, moved, migration, digests)
 
         self.api.revert_resize(self.context, moved)
-        self.wait_for_status(migration, 'reverted')
-        self.wait_for_state(server.uuid, vm_states.ACTIVE)
-        # The guest runs on the source again, on its own untouched data;
-        # the destination erased the copy and freed its namespaces.
-        self.assert_source_intact(server, digests)
-        self.assertTrue(self.domain_state(SOURCE, server))
-        self.assert_free_and_erased(DEST)
-        self.assertEqual({}, self.consumer_allocations(migration.uuid))
-        self.assertEqual(before, self.snapshot())
+        self.assert_back_on_source(server, digests, before, migration,
+                                   'reverted')
 
     def test_confirm_needs_a_finished_migration(self):
         server = self.boot_on(SOURCE)
@@ -198,13 +204,8 @@ class TestColdMigrationRefusals(ColdMigrationTestBase):
 class TestColdMigrationRollback(ColdMigrationTestBase):
 
     def _check_rolled_back(self, server, digests, before, migration):
-        migration = self.wait_for_status(migration, 'failed')
-        self.wait_for_state(server.uuid, vm_states.ACTIVE)
-        self.assert_source_intact(server, digests)
-        self.assertTrue(self.domain_state(SOURCE, server))
-        self.assert_free_and_erased(DEST)
-        self.assertEqual({}, self.consumer_allocations(migration.uuid))
-        self.assertEqual(before, self.snapshot())
+        self.assert_back_on_source(server, digests, before, migration,
+                                   'failed')
 
     def test_start_failure_on_destination_erases_the_copy(self):
         server = self.boot_on(SOURCE)

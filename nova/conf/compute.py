@@ -67,9 +67,22 @@ Address on which this host receives the contents of an instance's vpmem
 namespaces during a cold migration. The source host connects to it
 directly, so it must be reachable from every other compute host (set it to
 this host's address on the management network in a multi-host
-deployment). The port is an ephemeral one chosen for each migration; the
+deployment). The port is taken from migration_data_port_min/max; the
 connection is authenticated with a one-time token exchanged over RPC and
 is not encrypted.
+"""),
+    cfg.PortOpt('migration_data_port_min',
+                default=0,
+                help="""
+First port of the range on which this host receives cold migration vpmem
+data (one port per incoming migration, the first free one). 0, with
+migration_data_port_max 0, takes any free ephemeral port; set a range to
+open it in a firewall.
+"""),
+    cfg.PortOpt('migration_data_port_max',
+                default=0,
+                help="""
+Last port of the range of migration_data_port_min (included).
 """),
     cfg.IntOpt('migration_data_timeout',
                default=120,

@@ -44,6 +44,22 @@ LOG = logging.getLogger(__name__)
 _SHUTDOWN_POLL_SECONDS = 0.5
 
 
+def migration_data_ports(compute_conf):
+    """``(first, last)`` of [compute]migration_data_port_min/max.
+
+    ``(0, 0)`` means any ephemeral port. Raises InvalidConfiguration for a
+    range that is half set or reversed.
+    """
+    first = compute_conf.migration_data_port_min
+    last = compute_conf.migration_data_port_max
+    if (first == 0) != (last == 0) or first > last:
+        raise exception.InvalidConfiguration(
+            reason='[compute]migration_data_port_min = %d and '
+                   'migration_data_port_max = %d: set both (min <= max), '
+                   'or both to 0 for any free port' % (first, last))
+    return first, last
+
+
 def _targets(devices):
     return [(device.devpath, device.size) for device in devices]
 
@@ -126,7 +142,8 @@ class ColdMigrationMixin:
         receiver = vpmem_copy.Receiver(
             instance.uuid, _targets(devices),
             self._conf.compute.migration_data_address,
-            timeout=self._conf.compute.migration_data_timeout)
+            timeout=self._conf.compute.migration_data_timeout,
+            ports=migration_data_ports(self._conf.compute))
         with self._receivers_lock:
             previous = self._receivers.pop(instance.uuid, None)
             self._receivers[instance.uuid] = receiver

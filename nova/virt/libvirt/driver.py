@@ -204,6 +204,7 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
         # Bad [libvirt]pmem_namespaces raise here, naming the entry, and
         # nova-compute refuses to start.
         self._namespaces = vpmem.HostNamespaces.from_conf(self._conf)
+        cold_migration.migration_data_ports(self._conf.compute)
         by_label = self._namespaces.by_label
         LOG.info(
             'libvirt driver of compute host %(host)s ready: hypervisor '

@@ -129,11 +129,14 @@ def _flush(mapping, path):
 class Receiver:
     """Receives one transfer into this host's claimed namespaces."""
 
-    def __init__(self, instance_uuid, targets, bind_host, timeout=60.0):
+    def __init__(self, instance_uuid, targets, bind_host, timeout=60.0,
+                 ports=(0, 0)):
         _check_namespaces(targets)
         self.instance_uuid = instance_uuid
         self.targets = list(targets)
         self.bind_host = bind_host
+        # (first, last) to listen on the first free one; (0, 0): any.
+        self.ports = ports
         self.timeout = timeout
         self._token = secrets.token_hex(32)
         self._lock = threading.Lock()
@@ -149,20 +152,31 @@ class Receiver:
     def done(self):
         return self._finished.is_set()
 
+    def _listen(self):
+        """A listening socket on the first free port of ``ports``."""
+        first, last = self.ports
+        error = None
+        for port in range(first, last + 1):
+            try:
+                family = socket.getaddrinfo(self.bind_host, port,
+                                            type=socket.SOCK_STREAM)[0][0]
+                return socket.create_server(
+                    (self.bind_host, port), family=family, backlog=1)
+            except OSError as e:
+                error = e
+        where = self.bind_host
+        if first:
+            where += ', ports %d-%d' % (first, last)
+        raise exception.VPMEMCopyFailed(
+            instance_uuid=self.instance_uuid,
+            reason='cannot listen on %s: %s' % (where, error))
+
     def start(self):
-        """Listen on an ephemeral port; return the endpoint for send()."""
+        """Listen on a port of ``ports``; return the endpoint for send()."""
         with self._lock:
             if self._thread is not None or self._closing.is_set():
                 raise RuntimeError('a Receiver can be started only once')
-            try:
-                family = socket.getaddrinfo(self.bind_host, 0,
-                                            type=socket.SOCK_STREAM)[0][0]
-                self._listener = socket.create_server(
-                    (self.bind_host, 0), family=family, backlog=1)
-            except OSError as e:
-                raise exception.VPMEMCopyFailed(
-                    instance_uuid=self.instance_uuid,
-                    reason='cannot listen on %s: %s' % (self.bind_host, e))
+            self._listener = self._listen()
             self._listener.settimeout(_POLL_SECONDS)
             port = self._listener.getsockname()[1]
             self._thread = threading.Thread(

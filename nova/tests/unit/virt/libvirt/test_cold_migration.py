@@ -105,3 +105,21 @@ class OrderedDevicesTestCase(test.NoDBTestCase):
             extra_specs={}))
         self.assertEqual(0, driver.send_vpmems(instance, [], {}))
         self.assertIsNone(driver.receive_vpmems(instance, []))
+
+
+class MigrationDataPortsTestCase(test.NoDBTestCase):
+
+    def ports(self, first, last):
+        return cold_migration.migration_data_ports(types.SimpleNamespace(
+            migration_data_port_min=first, migration_data_port_max=last))
+
+    def test_any_port_or_a_range(self):
+        self.assertEqual((0, 0), self.ports(0, 0))
+        self.assertEqual((49200, 49209), self.ports(49200, 49209))
+
+    def test_half_set_or_reversed_is_refused_naming_the_options(self):
+        for first, last in ((49200, 0), (0, 49200), (49300, 49200)):
+            err = self.assertRaises(exception.InvalidConfiguration,
+                                    self.ports, first, last)
+            self.assertIn('[compute]migration_data_port_min = %d' % first,
+                          str(err))

@@ -186,6 +186,13 @@ class InitAndDiscoveryTestCase(DriverTestBase):
         self.assertEqual('BIGns', exc.kwargs['entry'])
         self.assertIn("'BIGns'", exc.format_message())
 
+    def test_half_set_migration_data_ports_stop_init_host(self):
+        self.flags(group='compute', migration_data_port_min=49200)
+        exc = self.assertRaises(exception.InvalidConfiguration,
+                                libvirt_driver.LibvirtDriver().init_host,
+                                'compute-a')
+        self.assertIn('migration_data_port_max = 0', exc.format_message())
+
     def test_namespace_listed_twice_stops_init_host(self):
         self.flags(group='libvirt',
                    pmem_namespaces=['SMALL:ns_x', 'BIG:ns_x'])

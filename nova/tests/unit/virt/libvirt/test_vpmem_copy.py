@@ -299,3 +299,44 @@ class VPMEMCopyTestCase(test.NoDBTestCase):
                                     'I/O error')
         self._assert_wait_fails(receiver, 'namespace 0', targets[0][0],
                                 'I/O error')
+
+
+class PortRangeTestCase(test.NoDBTestCase):
+
+    def _free_ports(self, count):
+        # Consecutive ports free right now, found by binding a block.
+        for first in range(40000, 60000, 50):
+            sockets = []
+            try:
+                for port in range(first, first + count):
+                    sock = socket.socket()
+                    sockets.append(sock)
+                    sock.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+            finally:
+                for sock in sockets:
+                    sock.close()
+            return first
+        self.fail('no %d consecutive free ports' % count)
+
+    def _receiver(self, ports):
+        receiver = vpmem_copy.Receiver(UUID, [('/nonexistent', 4096)],
+                                       '127.0.0.1', 1.0, ports=ports)
+        self.addCleanup(receiver.close)
+        return receiver
+
+    def test_first_free_port_of_the_range(self):
+        first = self._free_ports(3)
+        taken = socket.create_server(('127.0.0.1', first))
+        self.addCleanup(taken.close)
+        endpoint = self._receiver((first, first + 2)).start()
+        self.assertEqual(first + 1, endpoint['port'])
+
+    def test_a_full_range_names_it(self):
+        first = self._free_ports(1)
+        taken = socket.create_server(('127.0.0.1', first))
+        self.addCleanup(taken.close)
+        err = self.assertRaises(exception.VPMEMCopyFailed,
+                                self._receiver((first, first)).start)
+        self.assertIn('ports %d-%d' % (first, first), str(err))

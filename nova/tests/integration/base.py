@@ -236,3 +236,20 @@ class IntegrationTestBase(base.VPMEMTestBase):
         for name in names:
             self.assertTrue(self.namespace_is_zero(host, name),
                             '%s of %s holds data' % (name, host))
+
+    def assert_still_on_source(self, uuid, paths, source='host-a',
+                               dest='host-b'):
+        """A move that did not happen: the guest runs and writes on
+        ``source`` with its data; ``dest`` has nothing, all erased."""
+        import libvirt
+        self.assertEqual([source], self.domain_hosts(uuid))
+        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING,
+                         self.domain_state(source, uuid))
+        control = self.assert_pattern(paths)
+        self.wait_for_pages(paths[0], control.written + 5)
+        self.assert_zeros(dest)
+        for host in (source, dest):
+            self.assert_host_consistent(host)
+        self.assertEqual([], self.rt_assigned(dest))
+        self.assertEqual(0, self.placement_usage(dest))
+        self.assertEqual(2, self.placement_usage(source))

@@ -188,17 +188,7 @@ class AbortTest(base.IntegrationTestBase):
 
         # Still running on the source with its data; nothing on the
         # destination, whose namespaces are erased and free.
-        self.assertEqual(['host-a'], self.domain_hosts(uuid))
-        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING,
-                         self.domain_state('host-a', uuid))
-        control = self.assert_pattern(paths)
-        self.wait_for_pages(paths[0], control.written + 5)
-        self.assert_zeros('host-b')
-        for host in ('host-a', 'host-b'):
-            self.assert_host_consistent(host)
-        self.assertEqual([], self.rt_assigned('host-b'))
-        self.assertEqual(0, self.placement_usage('host-b'))
-        self.assertEqual(2, self.placement_usage('host-a'))
+        self.assert_still_on_source(uuid, paths)
 
 
 class DestinationFailureTest(base.IntegrationTestBase):
@@ -230,14 +220,4 @@ class DestinationFailureTest(base.IntegrationTestBase):
         self.assertIn('Permission denied', failure[0])
 
         # Source intact and running; nothing leaked on the destination.
-        self.assertEqual(['host-a'], self.domain_hosts(uuid))
-        self.assertEqual(libvirt.VIR_DOMAIN_RUNNING,
-                         self.domain_state('host-a', uuid))
-        control = self.assert_pattern(paths)
-        self.wait_for_pages(paths[0], control.written + 5)
-        self.assert_zeros('host-b')
-        for host in ('host-a', 'host-b'):
-            self.assert_host_consistent(host)
-        self.assertEqual([], self.rt_assigned('host-b'))
-        self.assertEqual(0, self.placement_usage('host-b'))
-        self.assertEqual(2, self.placement_usage('host-a'))
+        self.assert_still_on_source(uuid, paths)

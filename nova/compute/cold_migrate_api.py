@@ -25,6 +25,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
 
+from nova.compute import move_api
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception
@@ -48,27 +49,15 @@ class ColdMigrationAPIMixin:
         (MigrationPreCheckError, NoValidHost...) is raised otherwise, with
         the instance idle again and the Migration in 'error'.
         """
-        _check_idle(instance, vm_states.ALLOW_COLD_MIGRATION, 'migrate')
-        if host_name:
-            # ComputeHostNotFound (404) rather than a vaguer precheck error.
-            objects.Service.get_by_compute_host(context, host_name)
-        instance.task_state = task_states.RESIZE_PREP
-        instance.save(expected_task_state=[None],
-                      expected_vm_state=list(vm_states.ALLOW_COLD_MIGRATION))
-        try:
-            migration = objects.Migration(
-                context, instance_uuid=instance.uuid,
-                migration_type=fields.MigrationType.MIGRATION,
-                status=Status.PRE_MIGRATING,
-                source_compute=instance.host, source_node=instance.node,
-                dest_compute=host_name,
-                old_instance_type_id=instance.flavor.id,
-                new_instance_type_id=instance.flavor.id,
-                user_id=context.user_id, project_id=context.project_id)
-            migration.create()
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                _release(instance, task_states.RESIZE_PREP)
+        move_api.check_idle(instance, vm_states.ALLOW_COLD_MIGRATION,
+                            'migrate')
+        migration = move_api.take_and_record(
+            context, instance, host_name, vm_states.ALLOW_COLD_MIGRATION,
+            task_states.RESIZE_PREP,
+            migration_type=fields.MigrationType.MIGRATION,
+            status=Status.PRE_MIGRATING,
+            old_instance_type_id=instance.flavor.id,
+            new_instance_type_id=instance.flavor.id)
         LOG.info('Cold migration of instance %(uuid)s from %(source)s to '
                  '%(dest)s accepted (migration %(migration)s)',
                  {'uuid': instance.uuid, 'source': instance.host,
@@ -122,7 +111,7 @@ class ColdMigrationAPIMixin:
         compare-and-swap on task_state lets one of a confirm and a revert
         sent together through.
         """
-        _check_idle(instance, (vm_states.RESIZED,), method)
+        move_api.check_idle(instance, (vm_states.RESIZED,), method)
         migrations = objects.MigrationList.get_in_progress_by_instance(
             context, instance.uuid,
             migration_type=fields.MigrationType.MIGRATION)
@@ -136,28 +125,6 @@ class ColdMigrationAPIMixin:
         return finished[0]
 
 
-def _check_idle(instance, allowed_vm_states, method):
-    if instance.vm_state not in allowed_vm_states:
-        raise exception.InstanceInvalidState(
-            instance_uuid=instance.uuid, attr='vm_state',
-            state=instance.vm_state, method=method)
-    if instance.task_state is not None:
-        raise exception.InstanceInvalidState(
-            instance_uuid=instance.uuid, attr='task_state',
-            state=instance.task_state, method=method)
-
-
-def _release(instance, task_state):
-    instance.task_state = None
-    try:
-        instance.save(expected_task_state=[task_state])
-    except exception.UnexpectedTaskStateError:
-        # Already idle (the conductor's rollback), or owned by another
-        # operation: either way not ours to change.
-        LOG.debug('Instance %s no longer in %s; left as is', instance.uuid,
-                  task_state)
-
-
 def _migrate_refused(context, instance, migration):
     """Make sure a refused migration left the instance idle (idempotent).
 
@@ -169,7 +136,7 @@ def _migrate_refused(context, instance, migration):
         if current.status == Status.PRE_MIGRATING:
             current.status = Status.ERROR
             current.save()
-            _release(instance, task_states.RESIZE_PREP)
+            move_api.release(instance, task_states.RESIZE_PREP)
     except Exception:
         LOG.exception('Could not check that the refused cold migration %s '
                       'left instance %s idle', migration.uuid, instance.uuid)

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
 
+from nova.compute import move_api
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception
@@ -54,26 +55,13 @@ class LiveMigrationAPIMixin:
         (MigrationPreCheckError, NoValidHost...) is raised otherwise, with
         the instance idle again and the Migration in 'error'.
         """
-        _check_live_migratable(instance, 'live migrate')
-        if host_name:
-            # ComputeHostNotFound (404) rather than a vaguer precheck error.
-            objects.Service.get_by_compute_host(context, host_name)
-        instance.task_state = task_states.MIGRATING
-        # Of two concurrent requests exactly one gets past this.
-        instance.save(expected_task_state=[None],
-                      expected_vm_state=list(vm_states.ALLOW_LIVE_MIGRATION))
-        try:
-            migration = objects.Migration(
-                context, instance_uuid=instance.uuid,
-                migration_type=fields.MigrationType.LIVE_MIGRATION,
-                status=fields.MigrationStatus.ACCEPTED,
-                source_compute=instance.host, source_node=instance.node,
-                dest_compute=host_name, user_id=context.user_id,
-                project_id=context.project_id)
-            migration.create()
-        except Exception:
-            with excutils.save_and_reraise_exception():
-                _release_instance(instance)
+        move_api.check_idle(instance, vm_states.ALLOW_LIVE_MIGRATION,
+                            'live migrate')
+        migration = move_api.take_and_record(
+            context, instance, host_name, vm_states.ALLOW_LIVE_MIGRATION,
+            task_states.MIGRATING,
+            migration_type=fields.MigrationType.LIVE_MIGRATION,
+            status=fields.MigrationStatus.ACCEPTED)
         LOG.info('Live migration of instance %(uuid)s from %(source)s to '
                  '%(dest)s accepted (migration %(migration)s)',
                  {'uuid': instance.uuid, 'source': instance.host,
@@ -111,7 +99,7 @@ class LiveMigrationAPIMixin:
                 current.save()
             if never_ran or not _other_live_migration(context, instance,
                                                       migration):
-                _release_instance(instance)
+                move_api.release(instance, task_states.MIGRATING)
         except Exception:
             LOG.exception('Could not check that the refused live migration '
                           '%s left instance %s idle', migration.uuid,
@@ -139,28 +127,6 @@ class LiveMigrationAPIMixin:
                  migration.uuid, instance.uuid)
         self.compute_rpcapi.live_migration_force_complete(
             context, instance, host=migration.source_compute)
-
-
-def _check_live_migratable(instance, method):
-    if instance.vm_state not in vm_states.ALLOW_LIVE_MIGRATION:
-        raise exception.InstanceInvalidState(
-            instance_uuid=instance.uuid, attr='vm_state',
-            state=instance.vm_state, method=method)
-    if instance.task_state is not None:
-        raise exception.InstanceInvalidState(
-            instance_uuid=instance.uuid, attr='task_state',
-            state=instance.task_state, method=method)
-
-
-def _release_instance(instance):
-    instance.task_state = None
-    try:
-        instance.save(expected_task_state=[task_states.MIGRATING])
-    except exception.UnexpectedTaskStateError:
-        # Already idle (the conductor's rollback), or owned by another
-        # operation: either way not ours to change.
-        LOG.debug('Instance %s no longer migrating; left as is',
-                  instance.uuid)
 
 
 def _other_live_migration(context, instance, migration):

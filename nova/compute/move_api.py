@@ -1,0 +1,76 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""What the compute API does the same way to start any move.
+
+A live and a cold migration both take the instance with a compare-and-swap
+on ``task_state`` (of two concurrent requests exactly one gets past it),
+record a Migration, and give the instance back if the record cannot be
+made or the move is refused before it started.
+"""
+
+from oslo_log import log as logging
+from oslo_utils import excutils
+
+from nova import exception
+from nova import objects
+
+LOG = logging.getLogger(__name__)
+
+
+def check_idle(instance, allowed_vm_states, method):
+    """InstanceInvalidState unless in ``allowed_vm_states`` and idle."""
+    if instance.vm_state not in allowed_vm_states:
+        raise exception.InstanceInvalidState(
+            instance_uuid=instance.uuid, attr='vm_state',
+            state=instance.vm_state, method=method)
+    if instance.task_state is not None:
+        raise exception.InstanceInvalidState(
+            instance_uuid=instance.uuid, attr='task_state',
+            state=instance.task_state, method=method)
+
+
+def take_and_record(context, instance, host_name, allowed_vm_states,
+                    task_state, **migration_fields):
+    """Set ``task_state`` (compare-and-swap) and create the Migration.
+
+    ``host_name`` (the requested destination, or None) must be a compute
+    host: ComputeHostNotFound (404) rather than a vaguer precheck error.
+    """
+    if host_name:
+        objects.Service.get_by_compute_host(context, host_name)
+    instance.task_state = task_state
+    instance.save(expected_task_state=[None],
+                  expected_vm_state=list(allowed_vm_states))
+    try:
+        migration = objects.Migration(
+            context, instance_uuid=instance.uuid,
+            source_compute=instance.host, source_node=instance.node,
+            dest_compute=host_name, user_id=context.user_id,
+            project_id=context.project_id, **migration_fields)
+        migration.create()
+    except Exception:
+        with excutils.save_and_reraise_exception():
+            release(instance, task_state)
+    return migration
+
+
+def release(instance, task_state):
+    """Make the instance idle again if ``task_state`` is still ours."""
+    instance.task_state = None
+    try:
+        instance.save(expected_task_state=[task_state])
+    except exception.UnexpectedTaskStateError:
+        # Already idle (the conductor's rollback), or owned by another
+        # operation: either way not ours to change.
+        LOG.debug('Instance %s no longer in %s; left as is', instance.uuid,
+                  task_state)

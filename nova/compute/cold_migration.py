@@ -50,7 +50,6 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
-from nova import exception
 from nova import objects
 from nova.objects import fields
 
@@ -98,16 +97,7 @@ class ColdMigrationMixin:
         which must match the guest's own in size and alignment since its
         data is carried over as it is.
         """
-        nodename = self._nodename()
-        allocations = self.reportclient.get_allocations_for_consumer(
-            context, instance.uuid)['allocations']
-        try:
-            claimed = self.rt.move_claim(context, instance, nodename,
-                                         migration, allocations)
-        except exception.ComputeResourcesUnavailable as err:
-            raise exception.MigrationPreCheckError(
-                reason='destination %s cannot take instance %s: %s' % (
-                    self.host, instance.uuid, err.format_message()))
+        claimed = self._claim_incoming(context, instance, migration)
         try:
             self.driver.match_vpmems(instance, claimed)
         except Exception:

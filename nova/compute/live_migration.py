@@ -91,16 +91,7 @@ class LiveMigrationMixin:
         The conductor already claimed the instance's resources on this
         node in placement; the tracker assigns exactly those namespaces.
         """
-        nodename = self._nodename()
-        allocations = self.reportclient.get_allocations_for_consumer(
-            context, instance.uuid)['allocations']
-        try:
-            claimed = self.rt.move_claim(
-                context, instance, nodename, migration, allocations)
-        except exception.ComputeResourcesUnavailable as err:
-            raise exception.MigrationPreCheckError(
-                reason='destination %s cannot take instance %s: %s' % (
-                    self.host, instance.uuid, err.format_message()))
+        claimed = self._claim_incoming(context, instance, migration)
         try:
             migrate_data = self.driver.check_can_live_migrate_destination(
                 context, instance, block_migration)

@@ -177,6 +177,25 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         LOG.info('Deleted instance %s; its namespaces are erased and free',
                  instance.uuid)
 
+    def _claim_incoming(self, context, instance, migration):
+        """Assign this host's namespaces to an instance moving here.
+
+        The conductor already claimed the instance's resources on this
+        node in placement; the tracker assigns exactly those namespaces
+        and records them in the migration context. Returns them; raises
+        MigrationPreCheckError (the conductor tries another host) when
+        they are not free.
+        """
+        allocations = self.reportclient.get_allocations_for_consumer(
+            context, instance.uuid)['allocations']
+        try:
+            return self.rt.move_claim(context, instance, self._nodename(),
+                                      migration, allocations)
+        except exception.ComputeResourcesUnavailable as err:
+            raise exception.MigrationPreCheckError(
+                reason='destination %s cannot take instance %s: %s' % (
+                    self.host, instance.uuid, err.format_message()))
+
     # Periodic tasks.
 
     @periodic_task.periodic_task(run_immediately=True)

@@ -363,6 +363,21 @@ class InvalidPMEMExtraSpec(Invalid):
     msg_fmt = "Flavor extra spec hw:pmem=%(value)r is invalid: %(reason)s"
 
 
+class UnknownResourceClasses(NotFound):
+    """Placement does not know resource classes a request asked for.
+
+    ``resource_classes`` is the list of them; a label no host ever offered
+    is the usual cause.
+    """
+
+    msg_fmt = "Placement knows no resource class %(names)s."
+
+    def __init__(self, message=None, **kwargs):
+        kwargs.setdefault('names', ', '.join(
+            kwargs.get('resource_classes') or ()))
+        super().__init__(message, **kwargs)
+
+
 # libvirt driver
 
 class LibvirtPythonNotInstalled(InvalidConfiguration):

@@ -29,6 +29,7 @@ from nova import objects
 from nova.scheduler.client import report
 from nova.scheduler import request as sched_request
 from nova import servicegroup
+from nova.virt import hardware
 
 LOG = logging.getLogger(__name__)
 
@@ -47,10 +48,26 @@ class Selection:
 
 
 def get_candidates(context, reportclient, resources, ignore_hosts=(),
-                   requested_host=None, requested_node=None):
-    """Return usable Selections for ``resources``, best first."""
-    alloc_reqs, summaries = reportclient.get_allocation_candidates(
-        context, resources)
+                   requested_host=None, requested_node=None, flavor=None):
+    """Return usable Selections for ``resources``, best first.
+
+    Raises NoValidHost naming the labels of ``flavor`` (the flavor
+    ``resources`` came from) when no compute host offers a resource class
+    it asks for at all, so that a mistyped hw:pmem label is told apart
+    from namespaces that are all in use.
+    """
+    try:
+        alloc_reqs, summaries = reportclient.get_allocation_candidates(
+            context, resources)
+    except exception.UnknownResourceClasses as err:
+        raise exception.NoValidHost(reason=unoffered_reason(
+            flavor, err.kwargs['resource_classes']))
+    if not alloc_reqs:
+        # Only when nothing fits: the usual path asks placement no more.
+        unoffered = _classes_no_host_offers(context, reportclient, resources)
+        if unoffered:
+            raise exception.NoValidHost(reason=unoffered_reason(
+                flavor, unoffered))
     candidates = []
     for alloc_req in alloc_reqs:
         providers = list(alloc_req['allocations'])
@@ -83,6 +100,55 @@ def get_candidates(context, reportclient, resources, ignore_hosts=(),
     candidates.sort(key=lambda s: (-sum(s.free.get(rc, 0)
                                         for rc in resources), s.host))
     return candidates
+
+
+def _classes_no_host_offers(context, reportclient, resources):
+    """Custom classes of ``resources`` no compute node has inventory of.
+
+    Placement knows them (a host offered them once, say) but no provider
+    has any now. [] when that cannot be told for sure.
+    """
+    wanted = {rc for rc in resources if rc.startswith('CUSTOM_')}
+    if not wanted:
+        return []
+    offered = set()
+    for node in objects.ComputeNodeList.get_all(context):
+        try:
+            _generation, inventories = reportclient.get_inventory(
+                context, node.uuid)
+        except exception.PlacementRequestFailed as err:
+            if err.kwargs.get('status') == 404:
+                continue  # not a provider (yet): it offers nothing
+            return []
+        except exception.NovaException:
+            return []
+        offered.update(inventories)
+    return sorted(wanted - offered)
+
+
+def unoffered_reason(flavor, resource_classes):
+    """Why nothing fits when no host offers ``resource_classes`` at all."""
+    label_of = {}
+    if flavor is not None:
+        for label in hardware.get_vpmem_labels(flavor):
+            label_of.setdefault(hardware.pmem_resource_class(label), label)
+    labelled = [rc for rc in resource_classes if rc in label_of]
+    others = [rc for rc in resource_classes if rc not in label_of]
+    reasons = []
+    if labelled:
+        plural = len(labelled) > 1
+        reasons.append(
+            'No compute host offers persistent memory label%s %s (resource '
+            'class%s %s) that flavor %s asks for with %s=%s.' % (
+                's' if plural else '',
+                ', '.join(label_of[rc] for rc in labelled),
+                'es' if plural else '', ', '.join(labelled), flavor.name,
+                hardware.PMEM_EXTRA_SPEC,
+                flavor.extra_specs.get(hardware.PMEM_EXTRA_SPEC)))
+    if others:
+        reasons.append('No compute host offers resource class%s %s.' % (
+            'es' if len(others) > 1 else '', ', '.join(others)))
+    return ' '.join(reasons)
 
 
 def _service_usable(context, host):
@@ -118,7 +184,8 @@ def select_and_claim(context, reportclient, flavor, instance,
     resources = sched_request.resources_from_flavor(flavor)
     candidates = get_candidates(context, reportclient, resources,
                                 ignore_hosts=ignore_hosts,
-                                requested_host=requested_host)
+                                requested_host=requested_host,
+                                flavor=flavor)
     for selection in candidates:
         if claim(context, reportclient, selection, instance.uuid,
                  instance.project_id, instance.user_id):

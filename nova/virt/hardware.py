@@ -26,13 +26,96 @@ from nova import exception
 
 PMEM_EXTRA_SPEC = 'hw:pmem'
 
-# A label ends up inside a placement resource class name, whose allowed
-# characters (after upper-casing) are exactly these.
-_PMEM_LABEL = re.compile(r'^[A-Za-z0-9_]+$')
+# A label LABEL is offered to placement as resource class
+# CUSTOM_PMEM_NAMESPACE_<LABEL upper-cased>. Placement accepts a custom
+# class name matching ^CUSTOM_[A-Z0-9_]+$ of at most 255 characters (its
+# resource class schema and database column), so a label may hold letters,
+# digits and underscores, and at most 255 - 22 = 233 of them. (Runs of
+# underscores become one and case is lost, so 'a__b' and 'A_B' share a
+# class; [libvirt]pmem_namespaces refuses two such labels.)
+PMEM_RESOURCE_CLASS_PREFIX = 'CUSTOM_PMEM_NAMESPACE_'
+RESOURCE_CLASS_MAX_LENGTH = 255
+PMEM_LABEL_MAX_LENGTH = (RESOURCE_CLASS_MAX_LENGTH -
+                         len(PMEM_RESOURCE_CLASS_PREFIX))
+_PMEM_LABEL = re.compile(r'[A-Za-z0-9_]+')
+_PMEM_LABEL_CHAR = re.compile(r'[A-Za-z0-9_]')
+
+# A namespace name is the label name the kernel stores with an nvdimm
+# namespace: a 64-byte field ending with a NUL, so at most 63 characters
+# (the kernel refuses longer ones). nova-vpmem also uses it
+# in file names and log lines, hence the plain character set.
+NSLABEL_NAME_LEN = 64
+PMEM_NAMESPACE_NAME_MAX_LENGTH = NSLABEL_NAME_LEN - 1
+_PMEM_NAMESPACE_NAME = re.compile(r'[A-Za-z0-9_][A-Za-z0-9._-]*')
+_PMEM_NAMESPACE_NAME_CHAR = re.compile(r'[A-Za-z0-9._-]')
+
+PMEM_LABEL_RULE = ("a label is 1 to %d characters of A-Z, a-z, 0-9 and '_' "
+                   "(it becomes placement resource class %s<LABEL>, at most "
+                   "%d characters)"
+                   % (PMEM_LABEL_MAX_LENGTH, PMEM_RESOURCE_CLASS_PREFIX,
+                      RESOURCE_CLASS_MAX_LENGTH))
+PMEM_NAMESPACE_NAME_RULE = ("a namespace name is 1 to %d characters of A-Z, "
+                            "a-z, 0-9, '.', '_' and '-', not starting with "
+                            "'.' or '-'"
+                            % PMEM_NAMESPACE_NAME_MAX_LENGTH)
+
+
+def shorten(text, limit=40):
+    """``text`` for a message: long ones cut, with their length said."""
+    if len(text) <= limit:
+        return repr(text)
+    return '%r... (%d characters)' % (text[:limit], len(text))
+
+
+def _first_bad_character(text, allowed):
+    for char in text:
+        if not allowed.fullmatch(char):
+            return repr(char)
+    return None
+
+
+def pmem_label_problem(label):
+    """None if ``label`` may be a persistent memory label, else why not."""
+    if not isinstance(label, str):
+        return 'the label is of type %s, not a string; %s' % (
+            type(label).__name__, PMEM_LABEL_RULE)
+    if not label:
+        return 'the label is empty; %s' % PMEM_LABEL_RULE
+    if len(label) > PMEM_LABEL_MAX_LENGTH:
+        return ('label %s is too long; %s'
+                % (shorten(label), PMEM_LABEL_RULE))
+    if not _PMEM_LABEL.fullmatch(label):
+        return ('label %s holds %s; %s'
+                % (shorten(label),
+                   _first_bad_character(label, _PMEM_LABEL_CHAR),
+                   PMEM_LABEL_RULE))
+    return None
 
 
 def is_valid_pmem_label(label):
-    return bool(_PMEM_LABEL.match(label))
+    return pmem_label_problem(label) is None
+
+
+def pmem_namespace_name_problem(name):
+    """None if ``name`` may name a persistent memory namespace, else why."""
+    if not isinstance(name, str):
+        return 'the namespace name is of type %s, not a string; %s' % (
+            type(name).__name__, PMEM_NAMESPACE_NAME_RULE)
+    if not name:
+        return 'the namespace name is empty; %s' % PMEM_NAMESPACE_NAME_RULE
+    if len(name) > PMEM_NAMESPACE_NAME_MAX_LENGTH:
+        return ('namespace name %s is too long; %s'
+                % (shorten(name), PMEM_NAMESPACE_NAME_RULE))
+    if not _PMEM_NAMESPACE_NAME.fullmatch(name):
+        bad = _first_bad_character(name, _PMEM_NAMESPACE_NAME_CHAR)
+        what = 'holds %s' % bad if bad else 'starts with %r' % name[0]
+        return ('namespace name %s %s; %s'
+                % (shorten(name), what, PMEM_NAMESPACE_NAME_RULE))
+    return None
+
+
+def is_valid_pmem_namespace_name(name):
+    return pmem_namespace_name_problem(name) is None
 
 
 def pmem_resource_class(label):
@@ -44,7 +127,8 @@ def validate_pmem_extra_spec(value):
     """Return the labels of an ``hw:pmem`` value, or raise if malformed.
 
     Items are comma separated and stripped of surrounding whitespace; a
-    label may repeat (two namespaces of one label).
+    label may repeat (two namespaces of one label). Each label follows
+    PMEM_LABEL_RULE, as ``[libvirt]pmem_namespaces`` labels do.
     """
     if not isinstance(value, str):
         raise exception.InvalidPMEMExtraSpec(
@@ -59,10 +143,9 @@ def validate_pmem_extra_spec(value):
             raise exception.InvalidPMEMExtraSpec(
                 value=value, reason='item %d is empty (stray comma?)'
                                     % position)
-        if not is_valid_pmem_label(label):
-            raise exception.InvalidPMEMExtraSpec(
-                value=value, reason='label %r may only hold letters, digits '
-                                    'and underscores' % label)
+        problem = pmem_label_problem(label)
+        if problem:
+            raise exception.InvalidPMEMExtraSpec(value=value, reason=problem)
     return labels
 
 

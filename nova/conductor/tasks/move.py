@@ -394,9 +394,11 @@ class MoveTask(base.TaskBase):
         considered and why it was not taken.
         """
         resources = sched_request.resources_from_flavor(self.instance.flavor)
+        # A label no host offers any more raises NoValidHost naming it.
         candidates = selection.get_candidates(
             self.context, self.reportclient, resources,
-            ignore_hosts=[self.source], requested_host=self.destination)
+            ignore_hosts=[self.source], requested_host=self.destination,
+            flavor=self.instance.flavor)
         max_retries = CONF.migrate_max_retries
         rejected = {}
         untried = []

@@ -20,6 +20,7 @@ between our read and our write).
 """
 
 import threading
+import urllib.parse
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
@@ -397,10 +398,62 @@ class SchedulerReportClient:
         if limit:
             url += '&limit=%d' % limit
         resp = self._get(url, context)
+        if resp.status_code == 400:
+            # Placement refuses the whole query when it does not know one
+            # class (a label no host ever offered): find out which, only
+            # on this path, so that the normal one costs no request more.
+            unknown = self._unknown_resource_classes(context, resources)
+            if unknown:
+                raise exception.UnknownResourceClasses(
+                    resource_classes=unknown)
         if resp.status_code != 200:
             self._fail(resp, 'GET', url)
         body = resp.json()
         return body['allocation_requests'], body['provider_summaries']
+
+    def _unknown_resource_classes(self, context, resources):
+        """The custom classes of ``resources`` placement does not know."""
+        unknown = []
+        for rc in sorted(resources):
+            if not rc.startswith('CUSTOM_'):
+                continue  # standard classes always exist
+            url = '/resource_classes/%s' % urllib.parse.quote(rc, safe='')
+            if self._get(url, context).status_code == 404:
+                unknown.append(rc)
+        return unknown
+
+
+def _without(doc, rp_uuid, amounts):
+    """A consumer's allocation document less ``amounts`` on ``rp_uuid``.
+
+    None when it holds none of them (nothing to write for it).
+    """
+    if not doc or not doc['allocations'].get(rp_uuid):
+        return None
+    allocations = {rp: dict(a['resources'])
+                   for rp, a in doc['allocations'].items()}
+    on_provider = allocations[rp_uuid]
+    changed = False
+    for rc, count in amounts.items():
+        have = on_provider.get(rc, 0)
+        if have and count > 0:
+            changed = True
+            if have > count:
+                on_provider[rc] = have - count
+            else:
+                del on_provider[rc]
+    if not changed:
+        return None
+    if not on_provider:
+        del allocations[rp_uuid]
+    return {
+        'allocations': {rp: {'resources': res}
+                        for rp, res in allocations.items()},
+        'project_id': doc['project_id'],
+        'user_id': doc['user_id'],
+        'consumer_generation': doc.get('consumer_generation'),
+        'consumer_type': doc.get('consumer_type', CONSUMER_TYPE_INSTANCE),
+    }
 
 
 def _req_id(context):

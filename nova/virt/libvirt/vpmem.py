@@ -47,7 +47,11 @@ def _invalid(entry, reason):
 
 
 def _parse_entry(entry):
-    """``(label, [names])`` of one ``LABEL:NS[|NS]`` item, or raise."""
+    """``(label, [names])`` of one ``LABEL:NS[|NS]`` item, or raise.
+
+    The label follows hardware.PMEM_LABEL_RULE and every name
+    hardware.PMEM_NAMESPACE_NAME_RULE; whitespace around them is ignored.
+    """
     label, colon, names_text = entry.partition(':')
     if not colon:
         raise _invalid(entry, "expected LABEL:NAMESPACE[|NAMESPACE...], "
@@ -55,16 +59,29 @@ def _parse_entry(entry):
     label = label.strip()
     if not label:
         raise _invalid(entry, "the label before ':' is empty")
-    if not hardware.is_valid_pmem_label(label):
-        raise _invalid(entry, 'label %r may only hold letters, digits and '
-                              'underscores (it becomes resource class %s...)'
-                              % (label, RESOURCE_CLASS_PREFIX))
+    problem = hardware.pmem_label_problem(label)
+    if problem:
+        raise _invalid(entry, problem)
     names = [name.strip() for name in names_text.split('|')]
     if names == ['']:
         raise _invalid(entry, "no namespace is listed after ':'")
     if '' in names:
         raise _invalid(entry, "a namespace name is empty (stray '|'?)")
+    for name in names:
+        problem = hardware.pmem_namespace_name_problem(name)
+        if problem:
+            raise _invalid(entry, problem + _separator_hint(name))
     return label, names
+
+
+def _separator_hint(name):
+    # The likely slips: a second ':' or ',' where '|' was meant.
+    if ':' in name:
+        return ("; an entry has one ':', after its label; separate "
+                "namespaces with '|'")
+    if ',' in name:
+        return "; separate namespaces with '|' and entries with ','"
+    return ''
 
 
 def parse_pmem_config(entries):
@@ -77,6 +94,9 @@ def parse_pmem_config(entries):
     entry_of_label = {}
     entry_of_class = {}
     for entry in entries:
+        if not isinstance(entry, str):
+            raise _invalid(entry, 'an entry must be a string '
+                                  'LABEL:NAMESPACE[|NAMESPACE...]')
         if not entry.strip():
             raise _invalid(entry, 'the entry is empty (two commas in a row?)')
         label, names = _parse_entry(entry)
@@ -87,7 +107,8 @@ def parse_pmem_config(entries):
                                   % (label, entry_of_label[label]))
         resource_class = resource_class_for_label(label)
         if resource_class in entry_of_class:
-            # Labels differing only in case share one resource class.
+            # Labels differing only in case (or in runs of underscores)
+            # share one resource class.
             raise _invalid(entry, 'label %s and the label of entry %r both '
                                   'become resource class %s'
                                   % (label, entry_of_class[resource_class],

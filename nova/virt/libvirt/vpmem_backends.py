@@ -29,11 +29,13 @@ Both backends offer the same four things to ``nova.virt.libvirt.vpmem``:
 emulated hypervisor, development and tests.
 """
 
+import collections
 import ctypes
 import errno
 import functools
 import mmap
 import os
+import re
 import stat
 
 from oslo_concurrency import processutils
@@ -43,6 +45,7 @@ from oslo_serialization import jsonutils
 from nova import exception
 from nova import objects
 from nova.privsep import pmem as privsep_pmem
+from nova.virt import hardware
 
 LOG = logging.getLogger(__name__)
 
@@ -91,10 +94,150 @@ class NamespaceBackend:
 
 
 # ndctl / device-dax
+#
+# ndctl's output is checked field by field before anything is built from
+# it: its chardev becomes the path an erase running as root zeroes, and a
+# malformed field must stop nova-compute with a message that names it,
+# not with a TypeError. Only a problem with a namespace the operator
+# configured stops the service; any other broken record is logged and
+# left out, like namespaces in other modes and unnamed ones.
+
+# Byte counts go to libvirt and QEMU as 64-bit numbers.
+MAX_BYTES = 2 ** 63 - 1
+# A device-dax character device, /dev/dax<region>.<instance>.
+_DAX_CHARDEV = re.compile(r'dax[0-9]{1,9}\.[0-9]{1,9}')
+# How ndctl calls a namespace (its "dev"), shown to tell records apart.
+_NDCTL_DEV = re.compile(r'namespace[0-9]{1,9}\.[0-9]{1,9}')
+
+# What is wrong with one record of ``ndctl list -X``. ``name`` is the
+# record's name when it is a string (so a configured name can be matched),
+# else None; ``where`` says which record it is, for messages.
+NdctlProblem = collections.namedtuple('NdctlProblem', 'name where reason')
+
+
+class _BadRecord(Exception):
+    """One ndctl record cannot be used; the argument says why."""
+
+
+def _shown(value):
+    """A short description of a JSON value for a message.
+
+    Never the repr of a list or object: those may be huge or nested deep
+    enough to make repr() itself fail.
+    """
+    if value is None:
+        return 'null'
+    if isinstance(value, bool):
+        return 'the boolean %s' % ('true' if value else 'false')
+    if isinstance(value, int):
+        # No str() of a huge one: Python refuses past 4300 digits.
+        return str(value) if abs(value) < 10 ** 30 else (
+            'a number of more than 30 digits')
+    if isinstance(value, float):
+        return 'the non-integer number %r' % value
+    if isinstance(value, str):
+        return 'the string %s' % hardware.shorten(value)
+    if isinstance(value, list):
+        return 'a list'
+    if isinstance(value, dict):
+        return 'an object'
+    return 'a %s' % type(value).__name__
+
+
+def _field(mapping, key, path):
+    if key not in mapping:
+        raise _BadRecord('it has no %s (a disabled or half-configured '
+                         'namespace?)' % path)
+    return mapping[key]
+
+
+def _object(mapping, key, path):
+    value = _field(mapping, key, path)
+    if not isinstance(value, dict):
+        raise _BadRecord('its %s is %s, not an object' % (path,
+                                                          _shown(value)))
+    return value
+
+
+def _byte_count(mapping, key, path, power_of_two=False):
+    """A positive JSON integer, at most MAX_BYTES.
+
+    Strings of digits are refused too: ndctl prints numbers as JSON
+    numbers (a string means another output format, such as --human).
+    """
+    value = _field(mapping, key, path)
+    if power_of_two:
+        expected = 'a power of two number of bytes, 1 to 2**62'
+    else:
+        expected = 'a whole number of bytes, 1 to 2**63-1'
+    if (isinstance(value, bool) or not isinstance(value, int) or
+            not 0 < value <= MAX_BYTES or
+            (power_of_two and value & (value - 1))):
+        raise _BadRecord('its %s is %s; expected %s, as a JSON number'
+                         % (path, _shown(value), expected))
+    return value
+
+
+def _chardev_path(device):
+    """``/dev/<chardev>`` of a dax device, or _BadRecord.
+
+    The chardev must be a plain name like dax0.1, never a path: what is
+    built here is what an erase overwrites as root.
+    """
+    path = 'daxregion.devices[0].chardev'
+    chardev = _field(device, 'chardev', path)
+    if not isinstance(chardev, str) or not _DAX_CHARDEV.fullmatch(chardev):
+        raise _BadRecord('its %s is %s; expected a dax character device '
+                         'name dax<region>.<number>, like dax0.1'
+                         % (path, _shown(chardev)))
+    devpath = os.path.join('/dev', chardev)
+    normalised = os.path.normpath(devpath)
+    if normalised != devpath or os.path.dirname(normalised) != '/dev':
+        raise _BadRecord('its %s %s does not name a device directly under '
+                         '/dev' % (path, _shown(chardev)))
+    return devpath
+
+
+def _devdax_device(record, name):
+    """A LibvirtVPMEMDevice for one named devdax record, or _BadRecord."""
+    problem = hardware.pmem_namespace_name_problem(name)
+    if problem:
+        raise _BadRecord('its name cannot be configured: %s' % problem)
+    region = _object(record, 'daxregion', 'daxregion')
+    devices = _field(region, 'devices', 'daxregion.devices')
+    if not isinstance(devices, list) or len(devices) != 1:
+        count = ('%d devices' % len(devices) if isinstance(devices, list)
+                 else _shown(devices))
+        raise _BadRecord('its daxregion.devices is %s; expected a list of '
+                         'exactly one dax device' % count)
+    if not isinstance(devices[0], dict):
+        raise _BadRecord('its daxregion.devices[0] is %s, not an object'
+                         % _shown(devices[0]))
+    devpath = _chardev_path(devices[0])
+    size = _byte_count(record, 'size', 'size')
+    align = _byte_count(region, 'align', 'daxregion.align',
+                        power_of_two=True)
+    return objects.LibvirtVPMEMDevice(name=name, devpath=devpath,
+                                      size=size, align=align)
+
+
+def _where(position, record, name):
+    """Which record this is, for messages: its name if usable."""
+    dev = record.get('dev')
+    dev = (' (%s)' % dev if isinstance(dev, str) and _NDCTL_DEV.fullmatch(dev)
+           else '')
+    if hardware.is_valid_pmem_namespace_name(name):
+        return 'devdax namespace %s%s' % (name, dev)
+    return 'the devdax namespace of record %d%s' % (position, dev)
+
 
 def _ndctl_records(json_text):
-    """The namespace records of ``ndctl list -X`` output, as a list."""
-    if not json_text or not json_text.strip():
+    """The records of ``ndctl list -X`` output, as a list of anything."""
+    if not isinstance(json_text, (str, bytes)):
+        raise exception.GetPMEMNamespacesFailed(
+            reason='ndctl list -X gave %s instead of text'
+                   % type(json_text).__name__)
+    if not json_text.strip():
         # ndctl prints nothing at all when there is no namespace.
         return []
     try:
@@ -103,6 +246,10 @@ def _ndctl_records(json_text):
         raise exception.GetPMEMNamespacesFailed(
             reason='ndctl list -X printed something that is not JSON (%s): '
                    '%.200r' % (exc, json_text))
+    except RecursionError:
+        raise exception.GetPMEMNamespacesFailed(
+            reason='ndctl list -X printed JSON nested too deeply to read: '
+                   '%.200r' % json_text)
     # ndctl prints a bare object instead of a list when there is only one.
     if isinstance(parsed, dict):
         parsed = [parsed]
@@ -110,42 +257,59 @@ def _ndctl_records(json_text):
         raise exception.GetPMEMNamespacesFailed(
             reason='ndctl list -X printed JSON that is neither a list nor an '
                    'object: %.200r' % json_text)
-    return [record for record in parsed if isinstance(record, dict)]
+    return parsed
 
 
-def _devdax_device(record):
-    """A LibvirtVPMEMDevice for one named devdax record, or None."""
-    if record.get('mode') != 'devdax' or not record.get('name'):
-        return None
-    try:
-        region = record['daxregion']
-        chardev = region['devices'][0]['chardev']
-        size = int(record['size'])
-        align = int(region['align'])
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        # A disabled or half-configured namespace; the operator learns
-        # why it is missing from this line.
-        LOG.warning('Ignoring devdax namespace %s (%s) from ndctl list -X: '
-                    'no usable daxregion/device/size/align (%r)',
-                    record.get('name'), record.get('dev'), exc)
-        return None
-    return objects.LibvirtVPMEMDevice(name=record['name'],
-                                      devpath='/dev/' + chardev,
-                                      size=size, align=align)
+def read_ndctl_namespaces(json_text):
+    """``([LibvirtVPMEMDevice], [NdctlProblem])`` of ``ndctl list -X``.
 
-
-def parse_ndctl_namespaces(json_text):
-    """Named devdax namespaces in ``ndctl list -X`` output, in its order.
-
-    Returns a list of LibvirtVPMEMDevice without label. Namespaces in other
-    modes (fsdax, sector, raw) and unnamed ones cannot be configured, so
-    they are left out.
+    Devices are the usable named devdax namespaces, in ndctl's order,
+    without label. Namespaces in other modes (fsdax, sector, raw) and
+    unnamed ones cannot be configured, so they are left out silently; a
+    named devdax record that breaks a rule (see ``_devdax_device``), or a
+    record that is not a JSON object, is a problem instead. Raises
+    GetPMEMNamespacesFailed, and nothing else, when the output as a whole
+    cannot be read.
     """
     devices = []
-    for record in _ndctl_records(json_text):
-        device = _devdax_device(record)
-        if device is not None:
-            devices.append(device)
+    problems = []
+    for position, record in enumerate(_ndctl_records(json_text), start=1):
+        if not isinstance(record, dict):
+            problems.append(NdctlProblem(
+                None, 'record %d' % position,
+                'it is %s, not an object' % _shown(record)))
+            continue
+        name = record.get('name')
+        if record.get('mode') != 'devdax' or name is None or name == '':
+            continue
+        try:
+            devices.append(_devdax_device(record, name))
+        except _BadRecord as exc:
+            problems.append(NdctlProblem(
+                name if isinstance(name, str) else None,
+                _where(position, record, name), str(exc)))
+    return devices, problems
+
+
+def parse_ndctl_namespaces(json_text, wanted=()):
+    """Usable named devdax namespaces in ``ndctl list -X`` output.
+
+    Returns LibvirtVPMEMDevice objects without label, in ndctl's order.
+    A broken record named in ``wanted`` (the configured names) raises
+    GetPMEMNamespacesFailed saying which record and field; other broken
+    records are logged and left out, so a namespace nobody configured
+    cannot stop the host.
+    """
+    devices, problems = read_ndctl_namespaces(json_text)
+    wanted = set(wanted)
+    for problem in problems:
+        if problem.name is not None and problem.name in wanted:
+            raise exception.GetPMEMNamespacesFailed(
+                reason='%s in ndctl list -X cannot be used: %s'
+                       % (problem.where, problem.reason))
+    for problem in problems:
+        LOG.warning('Ignoring %s from ndctl list -X (not configured): %s',
+                    problem.where, problem.reason)
     return devices
 
 
@@ -156,6 +320,12 @@ class NdctlBackend(NamespaceBackend):
     source = 'ndctl list -X'
 
     def discover(self, names):
+        """Every usable devdax namespace ndctl shows, by name.
+
+        Raises GetPMEMNamespacesFailed when ndctl cannot run, its output
+        cannot be read, or a record named in ``names`` breaks a rule;
+        broken records of other namespaces are logged and left out.
+        """
         try:
             json_text = privsep_pmem.list_namespaces()
         except FileNotFoundError:
@@ -173,7 +343,7 @@ class NdctlBackend(NamespaceBackend):
                        'that privsep-helper can be started (sudo/rootwrap) '
                        'and the [nova_sys_admin] options' % exc)
         found = {}
-        for device in parse_ndctl_namespaces(json_text):
+        for device in parse_ndctl_namespaces(json_text, wanted=names):
             other = found.get(device.name)
             if other is not None and device.name in names:
                 # Names are only labels to ndctl; two namespaces may share

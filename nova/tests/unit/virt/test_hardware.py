@@ -84,3 +84,55 @@ class PMEMExtraSpecTestCase(test.NoDBTestCase):
         # normalization upper-cases.
         self.assertEqual('CUSTOM_PMEM_NAMESPACE_SMALL_1',
                          hardware.pmem_resource_class('small_1'))
+
+
+class PMEMLabelRuleTestCase(test.NoDBTestCase):
+    """One rule for hw:pmem and [libvirt]pmem_namespaces labels."""
+
+    def test_limit_follows_placement(self):
+        # Placement: ^CUSTOM_[A-Z0-9_]+$, at most 255 characters.
+        self.assertEqual(255, hardware.RESOURCE_CLASS_MAX_LENGTH)
+        self.assertEqual(255 - len('CUSTOM_PMEM_NAMESPACE_'),
+                         hardware.PMEM_LABEL_MAX_LENGTH)
+        self.assertEqual(233, hardware.PMEM_LABEL_MAX_LENGTH)
+
+    def test_label_at_the_limit(self):
+        label = 'a' * 233
+        self.assertTrue(hardware.is_valid_pmem_label(label))
+        self.assertEqual([label], hardware.validate_pmem_extra_spec(label))
+        resource_class = hardware.pmem_resource_class(label)
+        self.assertEqual(255, len(resource_class))
+        self.assertEqual('CUSTOM_PMEM_NAMESPACE_' + 'A' * 233,
+                         resource_class)
+
+    def test_label_over_the_limit(self):
+        exc = self.assertRaises(exception.InvalidPMEMExtraSpec,
+                                hardware.validate_pmem_extra_spec,
+                                'SMALL,' + 'a' * 234)
+        self.assertIn('(234 characters) is too long', str(exc))
+        self.assertIn('1 to 233 characters', str(exc))
+        self.assertFalse(hardware.is_valid_pmem_label('a' * 240))
+
+    def test_label_characters(self):
+        for label in ('a-b', 'a.b', 'a b', 'a:b', 'a|b', 'é', 'a\n',
+                      '\u0660', 'K\u212a'):
+            self.assertFalse(hardware.is_valid_pmem_label(label), label)
+            problem = hardware.pmem_label_problem(label)
+            self.assertIn('holds', problem)
+            self.assertIn("A-Z, a-z, 0-9 and '_'", problem)
+        for label in ('a', '_', '0', 'Small_4G'):
+            self.assertTrue(hardware.is_valid_pmem_label(label), label)
+
+    def test_label_not_a_string(self):
+        self.assertIn('not a string', hardware.pmem_label_problem(4))
+        self.assertIn('empty', hardware.pmem_label_problem(''))
+
+    def test_namespace_names(self):
+        limit = hardware.PMEM_NAMESPACE_NAME_MAX_LENGTH
+        self.assertEqual(63, limit)
+        for name in ('ns0', 'n' * limit, '0.a-b_c', '_x'):
+            self.assertTrue(hardware.is_valid_pmem_namespace_name(name))
+        for name in ('', 'n' * (limit + 1), '.x', '-x', 'a/b', 'a:b',
+                     'a|b', 'a,b', 'a b', 'a\n', '..', 'é', None, 3):
+            self.assertFalse(hardware.is_valid_pmem_namespace_name(name),
+                             name)

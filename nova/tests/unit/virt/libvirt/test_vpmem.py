@@ -96,11 +96,6 @@ class ParseConfigTestCase(test.NoDBTestCase):
     def test_empty(self):
         self.assertEqual({}, vpmem.parse_pmem_namespaces([]))
 
-    def test_names_may_hold_colons_after_the_first(self):
-        # Only the first ':' separates the label; ndctl names are free text.
-        self.assertEqual({'A': ['ns:0']},
-                         vpmem.parse_pmem_namespaces(['A:ns:0']))
-
     def _assert_invalid(self, entries, entry, fragment):
         exc = self.assertRaises(exception.PMEMNamespaceConfigInvalid,
                                 vpmem.parse_pmem_namespaces, entries)
@@ -109,6 +104,11 @@ class ParseConfigTestCase(test.NoDBTestCase):
         self.assertIn(repr(entry), message)
         self.assertIn(fragment, message)
         return message
+
+    def test_names_may_not_hold_colons(self):
+        # A second ':' is a slip for '|' far more often than a real name.
+        self._assert_invalid(['A:ns:0'], 'A:ns:0', "namespace name 'ns:0' "
+                                                   "holds ':'")
 
     def test_missing_colon(self):
         self._assert_invalid(['SMALL:ns0', 'BIGns1'], 'BIGns1', "no ':'")

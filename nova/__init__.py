@@ -11,3 +11,12 @@
 # under the License.
 
 """Nova-vpmem: Nova-style compute with live migration of vpmem."""
+
+import os
+
+# Nothing here runs on eventlet, but oslo.messaging and oslo.service
+# import it when it is installed, and eventlet then imports dnspython,
+# whose DSA module prints deprecation warnings on every start with a
+# current cryptography (16 lines on each nova-manage call). Without its
+# green DNS resolver eventlet leaves dnspython alone.
+os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')

@@ -467,3 +467,25 @@ class InvalidMigrationState(Invalid):
     msg_fmt = ("Migration %(migration_id)s of instance %(instance_uuid)s is "
                "%(state)s: cannot %(method)s it (possible when: "
                "%(allowed)s).")
+
+
+# The namespace lifecycle (nova.compute.namespace_lifecycle).
+
+class VPMEMNamespaceNotFound(NotFound):
+    msg_fmt = "Persistent memory namespace record %(namespace)s not found."
+
+
+class VPMEMNamespaceExists(Conflict):
+    msg_fmt = ("Persistent memory namespace %(namespace)s already has a "
+               "lifecycle record.")
+
+
+class VPMEMNamespaceStateConflict(Conflict):
+    msg_fmt = ("Persistent memory namespace %(namespace)s changed meanwhile: "
+               "expected %(expected)s, found %(actual)s; nothing was "
+               "written.")
+
+
+class VPMEMNamespaceNotQuarantined(Invalid):
+    msg_fmt = ("Persistent memory namespace %(namespace)s is %(state)s, not "
+               "quarantined: there is no erase to retry.")

@@ -37,8 +37,9 @@ guest starts on the destination.
 A failure in step 2 undoes everything (``_rollback_cold_migration``): the
 destination erases what it may have received, placement gets the source
 allocations back, and the guest starts again on the source with its data.
-As everywhere, a namespace that cannot be erased stays reserved through a
-migration in ``error`` rather than being given to someone else.
+As everywhere, a namespace that cannot be erased is quarantined by its
+host's resource tracker rather than given to someone else, and the
+migration ends in ``error`` until a retried erase succeeds.
 """
 
 import time
@@ -133,42 +134,45 @@ class ColdMigrationMixin:
         LOG.info('Instance %s now runs on %s; confirm or revert its '
                  'migration %s', instance.uuid, self.host, migration.uuid)
 
-    def rollback_resize_at_destination(self, context, instance, migration):
+    def rollback_resize_at_destination(self, context, instance, migration,
+                                       outcome=None):
         """Remove what a failed migration brought here; erase the claim.
 
-        Returns True when this host's namespaces were erased and released;
-        False when an erase failed and they stay reserved.
+        Returns True when this host's namespaces were erased and are free;
+        False when the guest could not be removed or an erase failed (the
+        namespace is quarantined).
         """
         self._reload(instance)
-        return self._drop_incoming(context, instance, migration)
+        return self._drop_incoming(context, instance, migration,
+                                   outcome or Status.FAILED)
 
     def revert_resize(self, context, instance, migration):
         """The user reverts: drop the guest here, then the source resumes."""
         self._reload(instance)
-        if not self._drop_incoming(context, instance, migration):
-            # Read by the source: the migration consumer must keep this
-            # host's allocations for the namespaces left unerased.
+        if not self._drop_incoming(context, instance, migration,
+                                   Status.REVERTED):
+            # Read by the source: the revert ends in 'error' until the
+            # namespace quarantined here is erased.
             migration.status = Status.ERROR
             migration.save()
         self.compute_rpcapi.finish_revert_resize(
             context, instance, migration, host=migration.source_compute)
 
-    def _drop_incoming(self, context, instance, migration):
-        migration_context = instance.migration_context
-        dest_resources = None
-        if (migration_context is not None and
-                migration_context.migration_id == migration.id):
-            dest_resources = migration_context.new_resources
+    def _drop_incoming(self, context, instance, migration, outcome):
+        dest_resources = moves.incoming_resources(instance, migration)
         try:
-            self.driver.remove_migrated_guest(context, instance,
-                                              dest_resources)
+            self.driver.remove_migrated_guest(context, instance)
         except Exception:
-            LOG.exception('Could not clean up instance %s on %s; its '
+            # The guest may still run on them: they stay assigned until
+            # the resource update finds nobody holds them any more.
+            LOG.exception('Could not remove instance %s from %s; its '
                           'namespaces there stay reserved', instance.uuid,
                           self.host)
             return False
-        self.rt.release_resources(dest_resources)
-        return True
+        given_up = self.rt.give_up(
+            context, dest_resources, instance.uuid, giver=instance.uuid,
+            migration=migration, final_status=outcome)
+        return given_up.clean
 
     # -- source --------------------------------------------------------------
 
@@ -209,7 +213,8 @@ class ColdMigrationMixin:
         dest = migration.dest_compute
         dest_clean = moves.undo_at_destination(
             context, self.reportclient, instance, migration,
-            self.compute_rpcapi.rollback_resize_at_destination)
+            self.compute_rpcapi.rollback_resize_at_destination,
+            outcome=Status.FAILED)
         objects.InstanceFault.from_exception(
             context, instance.uuid, error, host=self.host).create()
         self._restart_here(instance, [task_states.RESIZE_MIGRATING,
@@ -239,33 +244,36 @@ class ColdMigrationMixin:
         instance.save(expected_task_state=expected_task_states)
 
     def confirm_resize(self, context, instance, migration):
-        """The move is final: erase and release what the guest left here."""
+        """The move is final: erase what the guest left here.
+
+        A namespace that cannot be erased is quarantined and the
+        migration ends in ``error`` until a retried erase succeeds (then
+        ``confirmed``).
+        """
         self._reload(instance)
         source_resources = instance.migration_context.old_resources
-        erased = True
         try:
-            self.driver.confirm_migration(context, instance,
-                                          source_resources)
+            self.driver.confirm_migration(context, instance)
         except Exception:
-            LOG.exception('Could not erase the namespaces instance %s left '
-                          'on %s; they stay reserved', instance.uuid,
-                          self.host)
-            erased = False
-        if erased:
-            # The migration consumer held the source's allocations.
-            self.reportclient.delete_allocations(context, migration.uuid)
-            self.rt.release_resources(source_resources)
-            # Kept otherwise: through it this host keeps them reserved.
-            instance.drop_migration_context()
+            # The stopped guest stays defined; the erase below refuses
+            # nothing for that, but say what went wrong.
+            LOG.exception('Could not remove the guest instance %s left on '
+                          '%s', instance.uuid, self.host)
+        # The migration consumer counted the source's namespaces.
+        given_up = self.rt.give_up(
+            context, source_resources, instance.uuid, giver=migration.uuid,
+            migration=migration, final_status=Status.CONFIRMED)
+        self.reportclient.delete_allocations(context, migration.uuid)
+        instance.drop_migration_context()
         instance.vm_state = vm_states.ACTIVE
         instance.task_state = None
         instance.save(expected_task_state=[task_states.RESIZE_CONFIRMING])
-        migration.status = Status.CONFIRMED if erased else Status.ERROR
+        migration.status = (Status.CONFIRMED if given_up.clean
+                            else Status.ERROR)
         migration.save()
         LOG.info('Cold migration %s of instance %s confirmed; the '
-                 'namespaces it left on %s are %s', migration.uuid,
-                 instance.uuid, self.host,
-                 'erased and free' if erased else 'NOT erased (reserved)')
+                 'namespaces it left on %s: %s', migration.uuid,
+                 instance.uuid, self.host, given_up.describe())
 
     def finish_revert_resize(self, context, instance, migration):
         """Take the instance back: its guest starts here on its own data."""
@@ -273,11 +281,9 @@ class ColdMigrationMixin:
         dest_clean = objects.Migration.get_by_id(
             context, migration.id).status != Status.ERROR
         self.reportclient.revert_move_allocations(
-            context, instance.uuid, migration.uuid,
-            keep_destination=not dest_clean)
+            context, instance.uuid, migration.uuid)
         instance.revert_migration_context()
-        if dest_clean:
-            instance.drop_migration_context()
+        instance.drop_migration_context()
         instance.host = self.host
         instance.node = self._nodename()
         self._restart_here(instance, [task_states.RESIZE_REVERTING])

@@ -27,10 +27,10 @@ Destination: ``check_can_live_migrate_destination`` (claim),
 Source: ``live_migration`` runs the whole move and then either
 ``_post_live_migration`` (success) or ``_rollback_live_migration``.
 
-Every namespace a side gives up is erased by that side before it is
-released; one that cannot be erased stays reserved (the migration ends in
-``error``, which the trackers keep reserving) rather than being handed to
-someone else.
+Every namespace a side gives up is erased by that side's resource
+tracker before it is free again; one that cannot be erased is quarantined
+(never handed out, counted in placement, erased again later) and the
+migration ends in ``error`` until that retry succeeds.
 """
 
 import threading
@@ -118,17 +118,13 @@ class LiveMigrationMixin:
                                            migration):
         """The guest runs here now: the instance takes this host's values.
 
-        The migration context stays when the source could not erase its
-        namespaces (migration in ``error``): the source's tracker keeps
-        them reserved through it until a later erase succeeds.
+        Whatever the source could not erase is quarantined in its own
+        records, so the migration context is not needed any more.
         """
         self._reload(instance)
-        # The source may have marked the migration 'error' just before.
-        status = objects.Migration.get_by_id(context, migration.id).status
         self.driver.post_live_migration_at_destination(context, instance)
         instance.apply_migration_context()
-        if status != Status.ERROR:
-            instance.drop_migration_context()
+        instance.drop_migration_context()
         instance.host = self.host
         instance.node = self._nodename()
         instance.power_state = self.driver.get_info(instance).state
@@ -139,30 +135,32 @@ class LiveMigrationMixin:
         LOG.info('Instance %s now runs on %s', instance.uuid, self.host)
 
     def rollback_live_migration_at_destination(self, context, instance,
-                                               migration):
+                                               migration, outcome=None):
         """Remove the guest here and erase the namespaces it was given.
 
         Only the namespaces of this host's claim (the migration context's
         new resources) are erased, never anything looked up by name.
-        Returns True when they were erased and released; False when an
-        erase failed and they stay reserved.
+        ``outcome`` is how the migration ends (failed or cancelled); it
+        takes that status once a namespace quarantined here is erased.
+        Returns True when they were erased and are free; False when the
+        guest could not be removed or an erase failed (quarantined).
         """
         self._reload(instance)
-        migration_context = instance.migration_context
-        dest_resources = None
-        if (migration_context is not None and
-                migration_context.migration_id == migration.id):
-            dest_resources = migration_context.new_resources
+        dest_resources = moves.incoming_resources(instance, migration)
         try:
-            self.driver.rollback_live_migration_at_destination(
-                context, instance, dest_resources)
+            self.driver.rollback_live_migration_at_destination(context,
+                                                               instance)
         except Exception:
-            LOG.exception('Could not clean up instance %s on destination '
+            # The guest may still run on them: they stay assigned until
+            # the resource update finds nobody holds them any more.
+            LOG.exception('Could not remove instance %s from destination '
                           '%s; its namespaces stay reserved',
                           instance.uuid, self.host)
             return False
-        self.rt.release_resources(dest_resources)
-        return True
+        given_up = self.rt.give_up(
+            context, dest_resources, instance.uuid, giver=instance.uuid,
+            migration=migration, final_status=outcome or Status.FAILED)
+        return given_up.clean
 
     # -- source --------------------------------------------------------------
 
@@ -246,32 +244,34 @@ class LiveMigrationMixin:
             migration.save()
 
     def _post_live_migration(self, context, instance, dest, migration):
-        """The guest runs on ``dest``: erase and release this side."""
+        """The guest runs on ``dest``: erase this side's namespaces.
+
+        One that cannot be erased is quarantined, and the migration ends
+        in ``error`` until a retried erase succeeds (then ``completed``).
+        """
         source_resources = instance.migration_context.old_resources
-        erased = True
         try:
-            self.driver.post_live_migration_at_source(
-                context, instance, source_resources)
+            self.driver.post_live_migration_at_source(context, instance)
         except Exception:
-            LOG.exception('Could not erase the namespaces instance %s left '
-                          'on %s; they stay reserved', instance.uuid,
-                          self.host)
-            erased = False
+            # A leftover domain the erase below then refuses to touch.
+            LOG.exception('Could not remove what instance %s left on %s',
+                          instance.uuid, self.host)
+        # The migration consumer counted the source's namespaces.
+        given_up = self.rt.give_up(
+            context, source_resources, instance.uuid, giver=migration.uuid,
+            migration=migration, final_status=Status.COMPLETED)
+        if not given_up.clean:
             migration.status = Status.ERROR
             migration.save()
 
         self.compute_rpcapi.post_live_migration_at_destination(
             context, instance, migration, host=dest)
-        if not erased:
-            return
-        # The migration consumer held the source's allocations.
         self.reportclient.delete_allocations(context, migration.uuid)
-        self.rt.release_resources(source_resources)
-        migration.status = Status.COMPLETED
-        migration.save()
-        LOG.info('Live migration of %s to %s completed; source namespaces '
-                 '%s erased and released', instance.uuid, dest,
-                 sorted(r.identifier for r in source_resources or []))
+        if given_up.clean:
+            migration.status = Status.COMPLETED
+            migration.save()
+        LOG.info('Live migration of %s to %s completed; source namespaces: '
+                 '%s', instance.uuid, dest, given_up.describe())
 
     def _rollback_live_migration(self, context, instance, dest, migration,
                                  error, status=Status.FAILED):
@@ -279,13 +279,14 @@ class LiveMigrationMixin:
 
         The destination removes what it got and erases the namespaces it
         claimed; placement gets the pre-migration allocations back. If the
-        destination could not erase, its namespaces stay reserved: the
-        migration consumer keeps their allocations and the migration ends
-        in ``error``.
+        destination could not erase, it quarantined those namespaces and
+        the migration ends in ``error`` until a retried erase succeeds
+        (then ``status``).
         """
         dest_clean = moves.undo_at_destination(
             context, self.reportclient, instance, migration,
-            self.compute_rpcapi.rollback_live_migration_at_destination)
+            self.compute_rpcapi.rollback_live_migration_at_destination,
+            outcome=status)
         instance.task_state = None
         instance.save(expected_task_state=[task_states.MIGRATING])
         migration.status = status if dest_clean else Status.ERROR

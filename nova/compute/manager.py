@@ -45,7 +45,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
                      live_migration.LiveMigrationMixin, manager.Manager):
     """Manages the instances of one compute host."""
 
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, host=None, compute_driver=None):
         super().__init__(host=host, service_name='compute')
@@ -55,6 +55,10 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         self._periodic_spacing = dict(self._periodic_spacing)
         self._periodic_spacing['update_available_resource'] = (
             CONF.compute.update_resources_interval or CONF.periodic_interval)
+        # Often enough for the first retry; later ones wait longer (each
+        # namespace keeps the time of its next attempt).
+        self._periodic_spacing['retry_vpmem_erases_periodic'] = (
+            CONF.compute.vpmem_erase_retry_interval)
         self.driver = compute_driver or virt_driver.load_compute_driver()
         self.reportclient = report.SchedulerReportClient()
         self.rt = resource_tracker.ResourceTracker(
@@ -67,7 +71,9 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
 
         A bad ``[libvirt]pmem_namespaces`` or a namespace that an instance
         holds but the host no longer offers stops the service here, before
-        it answers anything.
+        it answers anything. Namespaces seen for the first time, and
+        quarantined ones whose retry is due, are erased before the host
+        offers them.
         """
         LOG.info('Compute service on host %s starting.', self.host)
         self.driver.init_host(self.host)
@@ -75,6 +81,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         for nodename in self.driver.get_available_nodes():
             self.rt.update_available_resource(context, nodename,
                                               startup=True)
+        self._retry_vpmem_erases(context)
 
     def cleanup_host(self):
         LOG.info('Compute service on host %s stopping.', self.host)
@@ -130,15 +137,18 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
     def _fail_build(self, context, instance, error, claimed):
         if claimed:
             try:
-                self.driver.destroy(context, instance, erase_resources=True)
+                self.driver.destroy(context, instance)
             except Exception:
-                # An unerased namespace must stay assigned: leave it held
-                # by the instance and let a delete retry the erase.
+                # The guest may still use its namespaces: leave them held
+                # by the instance and let a delete retry.
                 LOG.exception('Cleanup of failed build of %s failed',
                               instance.uuid)
                 self._set_error(context, instance, error)
                 return
-            self.rt.release_resources(instance.resources)
+            # An erase that fails quarantines the namespace: the instance
+            # lets go of it either way.
+            self.rt.give_up(context, instance.resources, instance.uuid,
+                            giver=instance.uuid)
             instance.resources = None
         self.reportclient.delete_allocations(context, instance.uuid)
         instance.host = None
@@ -155,27 +165,30 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
     def terminate_instance(self, context, instance):
         """Destroy ``instance``, erase its namespaces, free everything.
 
-        The order keeps every failure consistent: the erase comes first and
-        a failed erase leaves the instance (in ERROR) holding its
-        namespaces, so nobody is given unerased ones; placement is told
-        next, and the record goes last, so a retried delete finds it.
+        The guest goes first; a guest that cannot be removed leaves the
+        instance in ERROR with everything it holds, and a retried delete
+        starts again. Then its namespaces are erased: one whose erase
+        fails is quarantined (never handed out, still counted in
+        placement, erased again later) and the delete goes on. Placement
+        is told next, and the record goes last, so a retried delete
+        finds it.
         """
         try:
-            self.driver.destroy(context, instance, erase_resources=True)
+            self.driver.destroy(context, instance)
         except Exception as err:
             LOG.exception('Failed to delete instance %s', instance.uuid)
             self._set_error(context, instance, err)
             return
+        given_up = self.rt.give_up(context, instance.resources,
+                                   instance.uuid, giver=instance.uuid)
         self.reportclient.delete_allocations(context, instance.uuid)
-        held = instance.resources
         instance.vm_state = vm_states.DELETED
         instance.task_state = None
         instance.terminated_at = timeutils.utcnow()
         instance.save(expected_task_state=[task_states.DELETING])
         instance.destroy()
-        self.rt.release_resources(held)
-        LOG.info('Deleted instance %s; its namespaces are erased and free',
-                 instance.uuid)
+        LOG.info('Deleted instance %s; its namespaces: %s', instance.uuid,
+                 given_up.describe())
 
     def _claim_incoming(self, context, instance, migration):
         """Assign this host's namespaces to an instance moving here.
@@ -196,6 +209,19 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
                 reason='destination %s cannot take instance %s: %s' % (
                     self.host, instance.uuid, err.format_message()))
 
+    def retry_vpmem_erases(self, context, names=None):
+        """Erase quarantined namespaces now (``nova-manage vpmem
+        retry-erase``): ``names``, or those whose retry is due."""
+        self._retry_vpmem_erases(context, names=names)
+
+    def _retry_vpmem_erases(self, context, names=None):
+        outcome = self.rt.retry_erases(context, names=names)
+        if outcome:
+            LOG.info('Erase retries on %s: %s', self.host, ', '.join(
+                '%s %s' % (name, 'free' if free else 'still quarantined')
+                for name, free in sorted(outcome.items())))
+        return outcome
+
     # Periodic tasks.
 
     @periodic_task.periodic_task(run_immediately=True)
@@ -206,3 +232,12 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
                 self.rt.update_available_resource(context, nodename)
             except Exception:
                 LOG.exception('Resource update of node %s failed', nodename)
+
+    @periodic_task.periodic_task
+    def retry_vpmem_erases_periodic(self, context):
+        """Erase again the quarantined namespaces whose retry is due."""
+        try:
+            self._retry_vpmem_erases(context)
+        except Exception:
+            LOG.exception('Retrying the erase of quarantined namespaces on '
+                          '%s failed', self.host)

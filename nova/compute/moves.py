@@ -14,10 +14,11 @@
 
 A live and a cold migration that fail before the guest is settled on the
 destination are undone alike: the destination removes what it received
-and erases the namespaces it claimed, and placement gets the source
-allocations back in one write. When the destination could not erase, its
-namespaces stay reserved: the migration consumer keeps their allocations
-and the instance keeps the migration context that names them.
+and its resource tracker erases the namespaces it claimed, and placement
+gets the source allocations back in one write. A namespace the
+destination could not erase is quarantined there (its placement unit
+moved to the provider's quarantine consumer), so nothing of the move
+needs to be kept to hold it.
 """
 
 from oslo_log import log as logging
@@ -25,27 +26,36 @@ from oslo_log import log as logging
 LOG = logging.getLogger(__name__)
 
 
+def incoming_resources(instance, migration):
+    """This host's claim for ``migration`` (its migration context's new
+    resources), or None when the instance holds no claim of that move."""
+    migration_context = instance.migration_context
+    if (migration_context is None or
+            migration_context.migration_id != migration.id):
+        return None
+    return migration_context.new_resources
+
+
 def undo_at_destination(context, reportclient, instance, migration,
-                        rollback_at_destination):
+                        rollback_at_destination, outcome):
     """Undo a move on its destination and in placement.
 
-    ``rollback_at_destination(context, instance, migration, host=dest)``
-    is the RPC call that cleans the destination; it returns True when the
-    destination's namespaces were erased and released. Reloads
-    ``instance`` and drops its migration context (not saved) when they
-    were. Returns that boolean.
+    ``rollback_at_destination(context, instance, migration, host=dest,
+    outcome=outcome)`` is the RPC call that cleans the destination; it
+    returns True when the destination's namespaces were erased and are
+    free. Reloads ``instance`` and drops its migration context (not
+    saved). Returns that boolean.
     """
     dest = migration.dest_compute
     try:
         dest_clean = rollback_at_destination(context, instance, migration,
-                                             host=dest)
+                                             host=dest, outcome=outcome)
     except Exception:
+        # Its resource update quarantines what nobody holds any more.
         LOG.exception('Rollback on destination %s failed', dest)
         dest_clean = False
-    reportclient.revert_move_allocations(
-        context, instance.uuid, migration.uuid,
-        keep_destination=not dest_clean)
+    reportclient.revert_move_allocations(context, instance.uuid,
+                                         migration.uuid)
     instance.refresh()
-    if dest_clean:
-        instance.drop_migration_context()
+    instance.drop_migration_context()
     return dest_clean

@@ -14,29 +14,29 @@
 
 Placement owns quantities (how many namespaces of a class an instance
 holds); the resource tracker of a compute host owns identities (which of
-its namespaces those are). A claim turns the instance's placement
-allocations on this host into specific namespaces, exactly as many as
-allocated. The assignments are rebuilt from the database on every update
-(instances on this host, plus migrations into and out of it), so the
-tracker never keeps state the database does not have.
+its namespaces those are) and their lifecycle (free, assigned, erasing,
+quarantined), which it keeps in the database per namespace through
+:mod:`nova.compute.namespace_lifecycle`. A claim turns the instance's
+placement allocations on this host into specific free namespaces, exactly
+as many as allocated; giving them up erases them, and only a verified
+erase makes them free again. Every update converges the records on what
+the host offers and what the instance and migration records hold.
 """
 
-import collections
 import threading
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
+from nova.compute import namespace_lifecycle as lifecycle
 from nova import exception
 from nova import objects
+from nova.objects import fields
 from nova.scheduler.client import report
 
 LOG = logging.getLogger(__name__)
 
-PMEM_RC_PREFIX = 'CUSTOM_PMEM_NAMESPACE_'
-
-
-def _new_assignment_map():
-    return collections.defaultdict(lambda: collections.defaultdict(set))
+State = fields.VPMEMNamespaceState
 
 
 class ResourceTracker:
@@ -48,18 +48,18 @@ class ResourceTracker:
         self.reportclient = reportclient or report.SchedulerReportClient()
         # nodename -> objects.ComputeNode
         self.compute_nodes = {}
-        # rp_uuid -> rc -> set(Resource): what the host offers.
-        self.provider_resources = _new_assignment_map()
-        # rp_uuid -> rc -> set(Resource): what instances and migrations hold.
-        self.assigned_resources = _new_assignment_map()
-        # One lock for claims and the periodic rebuild, so a rebuild never
-        # sees a claim half-made.
+        # rp_uuid -> {key: Resource}: the namespaces the host offers.
+        self.provider_resources = {}
+        # One lock for claims, state changes and the periodic update, so
+        # an update never sees a claim half-made.
         self._lock = threading.RLock()
+        self.namespaces = lifecycle.NamespaceLifecycle(
+            host, driver, self.reportclient, self._lock)
 
     # -- the periodic update -----------------------------------------------
 
     def update_available_resource(self, context, nodename, startup=False):
-        """Sync this node's record, assignments and placement inventory.
+        """Sync this node's record, namespace states and placement.
 
         At startup, refuse (AssignedResourceNotFound) when an instance or
         migration holds a namespace the host no longer offers: starting
@@ -70,12 +70,18 @@ class ResourceTracker:
         with self._lock:
             node = self._sync_compute_node(context, nodename, available)
             self._load_provider_resources(node)
-            holders = self._populate_assigned_resources(context, nodename)
-            self._check_resources(holders, only_warn=not startup)
+            holders = lifecycle.find_holders(context, self.host, nodename,
+                                             node.uuid)
+            self._check_held_are_offered(node, holders, only_warn=not startup)
+            self.namespaces.reconcile(
+                context, node, self.provider_resources[node.uuid], holders)
             self.reportclient.set_inventory(
                 context, node.uuid, nodename,
                 self.driver.get_inventory(nodename))
             self._update_usage(context, node, nodename)
+        # Outside the lock: the quarantine consumer has a lock of its own,
+        # taken before this one.
+        self._sync_quarantine_hold(context, node)
         return node
 
     def _sync_compute_node(self, context, nodename, available):
@@ -106,85 +112,33 @@ class ResourceTracker:
                 setattr(node, key, available[key])
 
     def _load_provider_resources(self, node):
-        offered = _new_assignment_map()
-        for resource in self.driver.get_vpmem_resources(
-                node.hypervisor_hostname, node.uuid):
-            offered[resource.provider_uuid][resource.resource_class].add(
-                resource)
-        self.provider_resources.pop(node.uuid, None)
-        self.provider_resources.update(offered)
+        self.provider_resources[node.uuid] = {
+            lifecycle.key_of(resource): resource
+            for resource in self.driver.get_vpmem_resources(
+                node.hypervisor_hostname, node.uuid)}
 
-    def _populate_assigned_resources(self, context, nodename):
-        """Rebuild the assignments of this node from the database.
-
-        Returns ``[(owner uuid, ResourceList)]`` of every holder found.
-        """
-        node = self.compute_nodes[nodename]
-        holders = []  # (owner description, ResourceList)
-        instances = objects.InstanceList.get_by_host_and_node(
-            context, self.host, nodename,
-            expected_attrs=['resources', 'migration_context'])
-        for instance in instances:
-            holders.append((instance.uuid, instance.resources))
-        migrations = (objects.MigrationList.
-                      get_in_progress_and_error_by_host_and_node(
-                          context, self.host, nodename))
-        for migration in migrations:
-            ctx = self._migration_context_of(context, migration)
-            if ctx is None:
+    def _check_held_are_offered(self, node, holders, only_warn):
+        offered = self.provider_resources[node.uuid]
+        for key, holder in sorted(holders.by_key.items()):
+            if key in offered:
                 continue
-            # The source keeps the old namespaces until the move ends; the
-            # destination holds the new ones from its claim on.
-            if (migration.source_compute == self.host and
-                    migration.source_node == nodename):
-                holders.append((migration.instance_uuid, ctx.old_resources))
-            if (migration.dest_compute == self.host and
-                    migration.dest_node == nodename):
-                holders.append((migration.instance_uuid, ctx.new_resources))
-
-        assigned = _new_assignment_map()
-        for _owner, resources in holders:
-            for resource in resources or []:
-                # Another host's namespaces (in a context crossing hosts)
-                # are not ours to track.
-                if resource.provider_uuid != node.uuid:
-                    continue
-                assigned[resource.provider_uuid][
-                    resource.resource_class].add(resource)
-        self.assigned_resources.pop(node.uuid, None)
-        self.assigned_resources.update(assigned)
-        return holders
-
-    @staticmethod
-    def _migration_context_of(context, migration):
-        try:
-            instance = objects.Instance.get_by_uuid(
-                context, migration.instance_uuid,
-                expected_attrs=['migration_context'])
-        except exception.InstanceNotFound:
-            return None
-        ctx = instance.migration_context
-        if ctx is None or ctx.migration_id != migration.id:
-            return None
-        return ctx
-
-    def _check_resources(self, holders, only_warn):
-        our_providers = {n.uuid for n in self.compute_nodes.values()}
-        for owner, resources in holders:
-            for resource in resources or []:
-                if resource.provider_uuid not in our_providers:
-                    continue
-                offered = self.provider_resources.get(
-                    resource.provider_uuid, {})
-                if resource in offered.get(resource.resource_class, ()):
-                    continue
+            _provider, rc, name = key
+            for instance_uuid in sorted(holder):
                 err = exception.AssignedResourceNotFound(
-                    instance_uuid=owner,
-                    resource_class=resource.resource_class,
-                    name=resource.identifier)
+                    instance_uuid=instance_uuid, resource_class=rc,
+                    name=name)
                 if not only_warn:
                     raise err
                 LOG.error('%s', err)
+
+    def _sync_quarantine_hold(self, context, node):
+        try:
+            self.namespaces.sync_quarantine_hold(
+                context, node.uuid, self.provider_resources[node.uuid])
+        except Exception:
+            LOG.exception('Could not set the placement count of the '
+                          'quarantined namespaces of %s; the next update '
+                          'retries', node.hypervisor_hostname)
 
     def _update_usage(self, context, node, nodename):
         instances = objects.InstanceList.get_by_host_and_node(
@@ -208,7 +162,8 @@ class ResourceTracker:
         """
         with self._lock:
             node = self.compute_nodes[nodename]
-            claimed = self._claim_resources(node.uuid, allocations)
+            claimed = self._claim_resources(node.uuid, allocations,
+                                            instance.uuid)
             instance.resources = claimed
             instance.host = self.host
             instance.node = nodename
@@ -216,7 +171,7 @@ class ResourceTracker:
             try:
                 instance.save()
             except Exception:
-                self._release(claimed)
+                self._unclaim(claimed, instance.uuid)
                 raise
         LOG.info('Assigned namespaces %s to instance %s',
                  sorted(r.identifier for r in claimed), instance.uuid)
@@ -230,21 +185,21 @@ class ResourceTracker:
         instance's placement allocations on this node. It is saved in the
         instance's migration context (``new_resources``; ``old_resources``
         are the source's) under the tracker's lock, so a concurrent
-        rebuild from the database or a concurrent claim can never see it
-        half-made. Raises
+        update can never see it half-made. Raises
         ComputeResourcesUnavailable, keeping nothing, when the node lacks
         free namespaces.
         """
         with self._lock:
             node = self.compute_nodes[nodename]
-            claimed = self._claim_resources(node.uuid, allocations)
+            claimed = self._claim_resources(node.uuid, allocations,
+                                            instance.uuid, migration.uuid)
             instance.migration_context = objects.MigrationContext(
                 instance_uuid=instance.uuid, migration_id=migration.id,
                 old_resources=instance.resources, new_resources=claimed)
             try:
                 instance.save()
             except Exception:
-                self._release(claimed)
+                self._unclaim(claimed, instance.uuid)
                 raise
         LOG.info('Assigned namespaces %s on %s to incoming instance %s '
                  '(migration %s)', sorted(r.identifier for r in claimed),
@@ -254,8 +209,9 @@ class ResourceTracker:
     def drop_move_claim(self, context, instance, migration):
         """Release an incoming instance's namespaces; drop its context.
 
-        For a move that never started copying (nothing was written to
-        those namespaces yet). Returns what was released.
+        For a move that never started copying: nothing was written to
+        those namespaces, which were verified clean when claimed, so they
+        are free again without an erase. Returns what was released.
         """
         with self._lock:
             migration_context = instance.migration_context
@@ -263,59 +219,133 @@ class ResourceTracker:
                     migration_context.migration_id != migration.id):
                 return None
             released = migration_context.new_resources
-            self._release(released)
+            self._unclaim(released, instance.uuid)
             instance.drop_migration_context()
             instance.save()
         return released
 
-    def _claim_resources(self, rp_uuid, allocations):
+    def _claim_resources(self, rp_uuid, allocations, instance_uuid,
+                         migration_uuid=None):
         wanted = {}
         for alloc_rp, alloc in (allocations or {}).items():
             if alloc_rp != rp_uuid:
                 continue
             for rc, amount in alloc['resources'].items():
-                if rc.startswith(PMEM_RC_PREFIX):
+                if rc.startswith(lifecycle.PMEM_RC_PREFIX):
                     wanted[rc] = amount
         picked = []
-        for rc, amount in sorted(wanted.items()):
-            offered = self.provider_resources.get(rp_uuid, {}).get(rc, set())
-            taken = self.assigned_resources[rp_uuid][rc]
-            free = sorted(offered - taken, key=lambda r: r.identifier)
-            if len(free) < amount:
-                raise exception.ComputeResourcesUnavailable(
-                    reason='%(rc)s: %(amount)d requested, %(free)d of '
-                           '%(total)d free on %(host)s' %
-                           {'rc': rc, 'amount': amount, 'free': len(free),
-                            'total': len(offered), 'host': self.host})
-            picked.extend(free[:amount])
-        for resource in picked:
-            self.assigned_resources[rp_uuid][resource.resource_class].add(
-                resource)
+        try:
+            for rc, amount in sorted(wanted.items()):
+                picked.extend(self._pick(rp_uuid, rc, amount, instance_uuid,
+                                         migration_uuid))
+        except Exception:
+            self._unclaim(picked, instance_uuid)
+            raise
         return objects.ResourceList(objects=picked)
 
-    def release_resources(self, resources):
-        """Give namespaces back. Callers erase them first."""
-        with self._lock:
-            self._release(resources)
+    def _pick(self, rp_uuid, rc, amount, instance_uuid, migration_uuid):
+        offered = [resource for key, resource in sorted(
+            self.provider_resources.get(rp_uuid, {}).items())
+            if key[1] == rc]
+        picked = []
+        for resource in offered:
+            if len(picked) == amount:
+                break
+            # A compare-and-swap in the database: a namespace someone
+            # else changed meanwhile is simply not taken.
+            if self.namespaces.assign(lifecycle.key_of(resource),
+                                      instance_uuid, migration_uuid):
+                picked.append(resource)
+        if len(picked) < amount:
+            self._unclaim(picked, instance_uuid)
+            states = self.namespace_states(rp_uuid=rp_uuid)
+            busy = sorted('%s %s' % (r.identifier,
+                                     states.get(r.identifier, 'unknown'))
+                          for r in offered
+                          if states.get(r.identifier) != State.FREE)
+            raise exception.ComputeResourcesUnavailable(
+                reason='%(rc)s: %(amount)d requested, %(free)d of '
+                       '%(total)d free on %(host)s (%(busy)s)' %
+                       {'rc': rc, 'amount': amount,
+                        'free': len(offered) - len(busy),
+                        'total': len(offered), 'host': self.host,
+                        'busy': ', '.join(busy) or 'none busy'})
+        return picked
 
-    def _release(self, resources):
-        for resource in resources or []:
-            self.assigned_resources[resource.provider_uuid][
-                resource.resource_class].discard(resource)
+    def _unclaim(self, resources, instance_uuid):
+        for resource in resources or ():
+            if lifecycle.is_vpmem(resource):
+                self.namespaces.unassign(lifecycle.key_of(resource),
+                                         instance_uuid)
+
+    # -- giving namespaces up ------------------------------------------------
+
+    def give_up(self, context, resources, instance_uuid, giver,
+                migration=None, final_status=None):
+        """Erase the namespaces an instance or a migration gives up.
+
+        Only a verified erase makes them free; one whose erase fails is
+        quarantined (never assigned, counted in placement by the
+        provider's quarantine consumer instead of ``giver``) and erased
+        again later by :meth:`retry_erases`. ``final_status`` is the
+        status ``migration`` takes once that retry succeeds. Returns a
+        GiveUpResult; a failed erase does not raise.
+        """
+        return self.namespaces.give_up(context, resources, instance_uuid,
+                                       giver, migration=migration,
+                                       final_status=final_status)
+
+    def retry_erases(self, context, names=None):
+        """Erase the quarantined namespaces that are due (or ``names``).
+
+        Returns ``{name: True if free now}``. Run at start, by the
+        periodic task and by ``nova-manage vpmem retry-erase``.
+        """
+        offered = {}
+        with self._lock:
+            for rp_uuid, resources in self.provider_resources.items():
+                self.namespaces.refresh(context, rp_uuid)
+                offered.update(resources)
+            due = self.namespaces.due_for_retry(
+                offered, timeutils.utcnow(), names=names)
+        outcome = {}
+        touched = set()
+        for record in due:
+            resource = offered[(record.compute_node_uuid,
+                                record.resource_class, record.name)]
+            outcome[record.name] = self.namespaces.retry_erase(context,
+                                                               resource)
+            touched.add(record.compute_node_uuid)
+        for node in self.compute_nodes.values():
+            if node.uuid in touched:
+                self._sync_quarantine_hold(context, node)
+        return outcome
 
     # -- views for the operator and tests -----------------------------------
 
+    def namespace_states(self, nodename=None, rp_uuid=None):
+        """``{name: state}`` of a node's namespace records."""
+        if rp_uuid is None:
+            rp_uuid = self.compute_nodes[nodename].uuid
+        with self._lock:
+            return {name: record.state for (_rc, name), record in
+                    self.namespaces.records.get(rp_uuid, {}).items()}
+
     def free_resources(self, nodename, resource_class):
         node = self.compute_nodes[nodename]
-        offered = self.provider_resources.get(node.uuid, {}).get(
-            resource_class, set())
-        return offered - self.assigned_resources[node.uuid][resource_class]
+        with self._lock:
+            return {resource for key, resource in
+                    self.provider_resources.get(node.uuid, {}).items()
+                    if key[1] == resource_class and
+                    self.namespaces.is_free(key)}
 
     def assigned_identifiers(self, nodename):
         """``{rc: sorted namespace names}`` assigned on a node."""
         node = self.compute_nodes[nodename]
-        return {rc: sorted(r.identifier for r in resources)
-                for rc, resources in
-                self.assigned_resources.get(node.uuid, {}).items()
-                if resources}
-
+        assigned = {}
+        with self._lock:
+            for (rc, name), record in self.namespaces.records.get(
+                    node.uuid, {}).items():
+                if record.state == State.ASSIGNED:
+                    assigned.setdefault(rc, []).append(name)
+        return {rc: sorted(names) for rc, names in assigned.items()}

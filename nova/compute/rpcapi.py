@@ -16,6 +16,7 @@ Other services call a compute host through :class:`ComputeAPI`; the
 server side is :class:`nova.compute.manager.ComputeManager`.
 """
 
+from nova import exception
 from nova import rpc
 
 RPC_TOPIC = 'compute'
@@ -37,6 +38,9 @@ class ComputeAPI(rpc.VersionedAPI):
         * 1.3 - cold migration: prep_resize, resize_instance,
                 receive_vpmems, finish_resize, rollback_resize_at_destination,
                 confirm_resize, revert_resize, finish_revert_resize
+        * 1.4 - namespace lifecycle: retry_vpmem_erases; ``outcome`` of
+                rollback_live_migration_at_destination and
+                rollback_resize_at_destination
 
     Adding a method or an argument bumps the minor version here, in
     ``ComputeManager.target``, and in the service version history
@@ -48,7 +52,7 @@ class ComputeAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-compute'
     HISTORY_KEY = 'compute_rpc'
-    VERSION = '1.3'
+    VERSION = '1.4'
 
     def ping(self, ctxt, host, arg, timeout=None):
         """Round trip to ``host``: returns ``{'host': host, 'arg': arg}``."""
@@ -115,11 +119,30 @@ class ComputeAPI(rpc.VersionedAPI):
                           instance=instance, migration=migration)
 
     def rollback_live_migration_at_destination(self, ctxt, instance,
-                                               migration, host):
-        cctxt = self._prepare('rollback_live_migration_at_destination',
-                              '1.2', server=host)
-        return cctxt.call(ctxt, 'rollback_live_migration_at_destination',
-                          instance=instance, migration=migration)
+                                               migration, host,
+                                               outcome=None):
+        return self._rollback_at_destination(
+            ctxt, 'rollback_live_migration_at_destination', '1.2', host,
+            instance, migration, outcome)
+
+    def _rollback_at_destination(self, ctxt, method, version, host,
+                                 instance, migration, outcome):
+        # A 1.4 destination is told how the migration ends, so a namespace
+        # it quarantines settles the migration right once erased; an
+        # older one settles it as failed.
+        kwargs = {'instance': instance, 'migration': migration}
+        if outcome is not None and self._host_can_send(host, '1.4'):
+            version = '1.4'
+            kwargs['outcome'] = outcome
+        cctxt = self._prepare(method, version, server=host)
+        return cctxt.call(ctxt, method, **kwargs)
+
+    def _host_can_send(self, host, version):
+        try:
+            self._prepare('ping', version, server=host)
+        except exception.RPCPinnedToOldVersion:
+            return False
+        return True
 
     # Cold migration (1.3). The destination claims and receives by call;
     # each host hands the flow to the next by cast.
@@ -145,11 +168,10 @@ class ComputeAPI(rpc.VersionedAPI):
                           migration=migration, image_meta=image_meta)
 
     def rollback_resize_at_destination(self, ctxt, instance, migration,
-                                       host):
-        cctxt = self._prepare('rollback_resize_at_destination', '1.3',
-                              server=host)
-        return cctxt.call(ctxt, 'rollback_resize_at_destination',
-                          instance=instance, migration=migration)
+                                       host, outcome=None):
+        return self._rollback_at_destination(
+            ctxt, 'rollback_resize_at_destination', '1.3', host, instance,
+            migration, outcome)
 
     def confirm_resize(self, ctxt, instance, migration, host, wait=False):
         """Have the source erase its side (cast; a call with ``wait``)."""
@@ -166,3 +188,14 @@ class ComputeAPI(rpc.VersionedAPI):
         cctxt = self._prepare('finish_revert_resize', '1.3', server=host)
         cctxt.cast(ctxt, 'finish_revert_resize', instance=instance,
                    migration=migration)
+
+    # The namespace lifecycle (1.4).
+
+    def retry_vpmem_erases(self, ctxt, host, names=None):
+        """Ask ``host`` to erase its quarantined namespaces now (cast).
+
+        ``names`` limits it to those namespaces; None retries the ones
+        whose next attempt is due.
+        """
+        cctxt = self._prepare('retry_vpmem_erases', '1.4', server=host)
+        cctxt.cast(ctxt, 'retry_vpmem_erases', names=names)

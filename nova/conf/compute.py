@@ -53,12 +53,51 @@ namespaces are never overcommitted, whatever this says.
                help="""
 Host RAM in MiB kept for the host itself and never offered to guests.
 """),
+    cfg.StrOpt('pmem_erase_verify',
+               default='full',
+               choices=[
+                   ('full', 'Read the whole namespace back after the '
+                            'erase.'),
+                   ('sample', 'Read back a sample: the first and last '
+                              'blocks and %d blocks of 64 KiB at random '
+                              'offsets (new ones at every erase).'
+                              % 256),
+               ],
+               help="""
+How an erased vpmem namespace is checked before it becomes free again.
+A namespace becomes free only after its erase was verified: one that
+still holds data, or cannot be read, is quarantined instead. 'full'
+reads every byte (one read of the namespace; sparse files cost nothing
+for their holes); 'sample' trusts the erase tool for what it does not
+read, in exchange for a fast check of large devices.
+"""),
     cfg.BoolOpt('pmem_verify_erase',
                 default=True,
+                deprecated_for_removal=True,
+                deprecated_since='2026.2',
+                deprecated_reason="""
+A namespace is never released unverified any more; use
+[compute]pmem_erase_verify to choose between a full and a sampled check.
+""",
                 help="""
-Read an erased vpmem namespace back and check that it holds only zeros
-before it is released for another instance. Costs one read of the
-namespace; turning it off trusts the erase tool.
+Superseded by pmem_erase_verify. False selects pmem_erase_verify =
+sample (the erase is still checked); True changes nothing.
+"""),
+    cfg.IntOpt('vpmem_erase_retry_interval',
+               default=60,
+               min=1,
+               help="""
+Seconds before a quarantined vpmem namespace (one whose erase failed) is
+erased again. Each further failure doubles the wait, up to
+vpmem_erase_retry_max_interval. A quarantined namespace is never given
+to an instance; placement keeps counting it as used.
+"""),
+    cfg.IntOpt('vpmem_erase_retry_max_interval',
+               default=3600,
+               min=1,
+               help="""
+Longest wait, in seconds, between two erase attempts of a quarantined
+vpmem namespace. ``nova-manage vpmem retry-erase`` retries at once.
 """),
     cfg.HostAddressOpt('migration_data_address',
                        default='127.0.0.1',

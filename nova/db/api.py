@@ -29,6 +29,7 @@ from nova.db import engine as db_engine
 from nova.db import instance_api
 from nova.db import models
 from nova.db import utils
+from nova.db import vpmem_api
 from nova import exception
 
 # Engine management, re-exported for tests and tools.
@@ -51,12 +52,25 @@ instance_fault_create = instance_api.instance_fault_create
 instance_fault_get_by_instance_uuids = (
     instance_api.instance_fault_get_by_instance_uuids)
 
+# The namespace lifecycle table lives in vpmem_api.
+vpmem_namespace_create = vpmem_api.vpmem_namespace_create
+vpmem_namespace_get = vpmem_api.vpmem_namespace_get
+vpmem_namespace_get_all = vpmem_api.vpmem_namespace_get_all
+vpmem_namespace_update = vpmem_api.vpmem_namespace_update
+vpmem_namespace_destroy = vpmem_api.vpmem_namespace_destroy
+
 # Statuses after which a migration no longer holds resources anywhere.
 _MIGRATION_DONE_STATUSES = ('confirmed', 'reverted', 'completed', 'failed',
                             'cancelled', 'done')
 # "In progress" for an instance also excludes migrations that failed with
 # an error: the instance is free to move again.
 _MIGRATION_NOT_IN_PROGRESS_STATUSES = _MIGRATION_DONE_STATUSES + ('error',)
+# Every status of a move that has not ended, named one by one so that the
+# host/node/status indexes serve the lookup (a NOT IN would read the whole
+# history of the host). 'finished' is a cold migration awaiting confirm.
+_MIGRATION_IN_PROGRESS_STATUSES = ('accepted', 'queued', 'preparing',
+                                   'running', 'post-migrating', 'cancelling',
+                                   'pre-migrating', 'migrating', 'finished')
 
 
 def _select_one(session, stmt):
@@ -503,20 +517,22 @@ def migration_get_in_progress_by_instance(context, instance_uuid,
             context, *conditions, read_deleted='no'))
 
 
-def migration_get_in_progress_and_error_by_host_and_node(context, host,
-                                                         node):
-    """Return the migrations that may hold resources on a host's node.
+def migration_get_in_progress_by_host_and_node(context, host, node):
+    """Return the moves from or to (host, node) that have not ended.
 
-    That is every migration from or to (host, node) not finished cleanly,
-    including those in 'error': their resources may still be claimed.
+    Those that ended, cleanly or in 'error', are not read: what a move
+    leaves reserved is kept in the namespace lifecycle table, not in the
+    migration's record.
     """
     migration = models.Migration
+    in_progress = list(_MIGRATION_IN_PROGRESS_STATUSES)
     conditions = [
         sa.or_(sa.and_(migration.source_compute == host,
-                       migration.source_node == node),
+                       migration.source_node == node,
+                       migration.status.in_(in_progress)),
                sa.and_(migration.dest_compute == host,
-                       migration.dest_node == node)),
-        migration.status.not_in(_MIGRATION_DONE_STATUSES),
+                       migration.dest_node == node,
+                       migration.status.in_(in_progress))),
     ]
     with db_engine.transaction() as session:
         return _migration_list(session, _migration_query(

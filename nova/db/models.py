@@ -233,12 +233,14 @@ class Migration(SoftDeleteMixin, Base):
             name='ck_migrations_migration_type'),
         sa.Index('migrations_instance_uuid_and_status_idx',
                  'deleted', 'instance_uuid', 'status'),
-        # Two indexes rather than one over all four columns: MySQL caps
-        # an index key at 3072 bytes, 765 characters of utf8mb4.
-        sa.Index('migrations_source_compute_node_idx',
-                 'source_compute', 'source_node'),
-        sa.Index('migrations_dest_compute_node_idx',
-                 'dest_compute', 'dest_node'),
+        # One index per side rather than one over all five columns: MySQL
+        # caps an index key at 3072 bytes, 765 characters of utf8mb4. The
+        # status lets a host find its moves in progress without reading
+        # its (ever growing) history of finished ones.
+        sa.Index('migrations_source_compute_node_status_idx',
+                 'source_compute', 'source_node', 'status'),
+        sa.Index('migrations_dest_compute_node_status_idx',
+                 'dest_compute', 'dest_node', 'status'),
     )
 
     id = orm.mapped_column(sa.Integer, primary_key=True)
@@ -265,3 +267,51 @@ class Migration(SoftDeleteMixin, Base):
     disk_remaining = orm.mapped_column(sa.BigInteger)
     user_id = orm.mapped_column(sa.String(255))
     project_id = orm.mapped_column(sa.String(255))
+
+
+# The states of a vpmem namespace (see nova/compute/namespace_lifecycle.py).
+VPMEM_NAMESPACE_STATES = ('free', 'assigned', 'erasing', 'quarantined')
+
+
+class VPMEMNamespace(TimestampMixin, Base):
+    """The lifecycle state of one persistent memory namespace of a host.
+
+    Kept per (compute node, resource class, namespace name), apart from
+    any instance, so that "do not hand this out" outlives the instance or
+    migration that gave the namespace up. Rows are state, not history: no
+    soft delete. The compute node's resource tracker is the only writer,
+    except ``nova-manage vpmem``, which writes through compare-and-swap.
+    """
+
+    __tablename__ = 'vpmem_namespaces'
+    __table_args__ = (
+        sa.UniqueConstraint(
+            'compute_node_uuid', 'resource_class', 'name',
+            name='uniq_vpmem_namespaces0compute_node_uuid0resource_class0'
+                 'name'),
+        sa.CheckConstraint(
+            sa.column('state').in_(VPMEM_NAMESPACE_STATES),
+            name='ck_vpmem_namespaces_state'),
+        sa.Index('vpmem_namespaces_host_idx', 'host'),
+        sa.Index('vpmem_namespaces_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('vpmem_namespaces_migration_uuid_idx', 'migration_uuid'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    # The resource provider the namespace is counted on.
+    compute_node_uuid = orm.mapped_column(sa.String(36), nullable=False)
+    host = orm.mapped_column(sa.String(255), nullable=False)
+    resource_class = orm.mapped_column(sa.String(255), nullable=False)
+    name = orm.mapped_column(sa.String(255), nullable=False)
+    devpath = orm.mapped_column(sa.String(4096))
+    state = orm.mapped_column(sa.String(16), nullable=False)
+    # assigned: the holder; erasing and quarantined: where it came from.
+    instance_uuid = orm.mapped_column(sa.String(36))
+    migration_uuid = orm.mapped_column(sa.String(36))
+    # The status the migration above takes once this namespace is erased.
+    migration_final_status = orm.mapped_column(sa.String(255))
+    reason = orm.mapped_column(sa.Text)
+    state_changed_at = orm.mapped_column(sa.DateTime)
+    erase_attempts = orm.mapped_column(sa.Integer, nullable=False,
+                                       default=0)
+    next_erase_at = orm.mapped_column(sa.DateTime)

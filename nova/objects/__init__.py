@@ -35,6 +35,7 @@ _OBJECT_MODULES = (
     'nova.objects.migration',
     'nova.objects.request_spec',
     'nova.objects.migrate_data',
+    'nova.objects.vpmem_namespace',
 )
 
 

@@ -100,6 +100,25 @@ class MigrationStatus(BaseNovaEnum):
     # A migration in one of these holds no resources any more; the DB API's
     # "in progress" queries exclude exactly these (so 'error' is included).
     ENDED = (CONFIRMED, REVERTED, COMPLETED, FAILED, CANCELLED, DONE)
+    # A move that has not ended: neither ENDED nor in ERROR.
+    IN_PROGRESS = (ACCEPTED, QUEUED, PREPARING, RUNNING, POST_MIGRATING,
+                   CANCELLING, PRE_MIGRATING, MIGRATING, FINISHED)
+
+
+class VPMEMNamespaceState(BaseNovaEnum):
+    """The lifecycle of a persistent memory namespace on its host.
+
+    free -> assigned -> erasing -> free, or quarantined when an erase
+    failed or the contents are unknown; quarantined -> erasing -> free
+    when a retried erase succeeds. Only a verified erase makes one free.
+    """
+
+    FREE = 'free'
+    ASSIGNED = 'assigned'
+    ERASING = 'erasing'
+    QUARANTINED = 'quarantined'
+
+    ALL = (FREE, ASSIGNED, ERASING, QUARANTINED)
 
 
 class ResourceClass(fields.StringPattern):
@@ -122,6 +141,10 @@ class MigrationTypeField(fields.BaseEnumField):
 
 class MigrationStatusField(fields.BaseEnumField):
     AUTO_TYPE = MigrationStatus()
+
+
+class VPMEMNamespaceStateField(fields.BaseEnumField):
+    AUTO_TYPE = VPMEMNamespaceState()
 
 
 class ResourceClassField(fields.AutoTypedField):

@@ -113,13 +113,15 @@ class Migration(base.NovaPersistentObject, base.NovaObject):
 class MigrationList(base.ObjectListBase, base.NovaObject):
     # Version 1.0: Initial version (Migration 1.0)
     # Version 1.1: Migration 1.1
-    VERSION = '1.1'
+    # Version 1.2: get_in_progress_by_host_and_node replaces
+    #              get_in_progress_and_error_by_host_and_node
+    VERSION = '1.2'
 
     fields = {
         'objects': fields.ListOfObjectsField('Migration'),
     }
     obj_relationships = {
-        'objects': [('1.0', '1.0'), ('1.1', '1.1')],
+        'objects': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.1')],
     }
 
     @classmethod
@@ -137,16 +139,14 @@ class MigrationList(base.ObjectListBase, base.NovaObject):
 
     @classmethod
     @base.remotable
-    def get_in_progress_and_error_by_host_and_node(cls, context, host, node):
-        """Migrations from or to (host, node) that may hold resources.
-
-        Includes those in 'error': their resources stay reserved until
-        the cleanup ran.
-        """
+    def get_in_progress_by_host_and_node(cls, context, host, node):
+        """Moves from or to (host, node) that have not ended (nor failed
+        in 'error'); what an ended move left reserved is kept in the
+        namespace lifecycle records, not here."""
         return cls._make(
             context,
-            db.migration_get_in_progress_and_error_by_host_and_node(
-                context, host, node))
+            db.migration_get_in_progress_by_host_and_node(context, host,
+                                                          node))
 
     @classmethod
     @base.remotable

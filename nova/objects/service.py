@@ -46,6 +46,10 @@ SERVICE_VERSION_HISTORY = (
     # prep_resize ... finish_revert_resize, conductor migrate_server).
     # Both the source and the destination must be at least this version.
     {'compute_rpc': '1.3', 'conductor_rpc': '1.3'},
+    # Version 5: the namespace lifecycle: erase failures are quarantined
+    # per namespace and retried (compute retry_vpmem_erases; the outcome
+    # of a rollback at the destination).
+    {'compute_rpc': '1.4', 'conductor_rpc': '1.3'},
 )
 
 # The first service version that can live-migrate an instance with vpmem.

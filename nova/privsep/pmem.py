@@ -21,6 +21,7 @@ the unprivileged caller turns them into messages that say what to do.
 
 import mmap
 import os
+import random
 import re
 
 from oslo_concurrency import processutils
@@ -57,25 +58,56 @@ def zero_devdax(devpath):
 
 
 @nova.privsep.sys_admin_pctxt.entrypoint
-def devdax_first_nonzero(devpath, length):
+def devdax_first_nonzero(devpath, length, blocks=None):
     """Offset of the first non-zero byte of a device-dax namespace, or None.
 
-    Device-dax supports neither read() nor lseek(), only mmap(), hence the
-    read-only shared mapping.
+    ``blocks`` (``[(offset, size)]``) limits the scan to those ranges (a
+    sampled check); None scans everything. Device-dax supports neither
+    read() nor lseek(), only mmap(), hence the read-only shared mapping.
     """
     check_devdax_path(devpath)
-    return first_nonzero_in_mapping(devpath, length)
+    return first_nonzero_in_mapping(devpath, length, blocks)
 
 
-def first_nonzero_in_mapping(path, length):
+def first_nonzero_in_mapping(path, length, blocks=None):
     """Map ``length`` bytes of ``path`` read-only and scan them for data."""
     fd = os.open(path, os.O_RDONLY)
     try:
         with mmap.mmap(fd, length, flags=mmap.MAP_SHARED,
                        prot=mmap.PROT_READ) as mapping:
-            return first_nonzero(mapping, 0, length)
+            if blocks is None:
+                return first_nonzero(mapping, 0, length)
+            return first_nonzero_in_blocks(mapping, blocks, length)
     finally:
         os.close(fd)
+
+
+def sample_blocks(length, block_size, count, rng=None):
+    """``[(offset, size)]`` of a sampled check of ``length`` bytes.
+
+    The first and the last block, and ``count`` others picked at random
+    (by ``rng``, a ``random.Random``; the system's by default) so that a
+    device cannot keep data exactly where a fixed sample never looks.
+    """
+    blocks = (length + block_size - 1) // block_size
+    if blocks <= count + 2:
+        picked = range(blocks)
+    else:
+        rng = rng or random.SystemRandom()
+        picked = sorted({0, blocks - 1} |
+                        set(rng.sample(range(1, blocks - 1), count)))
+    return [(index * block_size,
+             min(block_size, length - index * block_size))
+            for index in picked]
+
+
+def first_nonzero_in_blocks(buf, blocks, length):
+    """Offset of the first non-zero byte within ``blocks`` of ``buf``."""
+    for offset, size in blocks:
+        found = first_nonzero(buf, offset, min(offset + size, length))
+        if found is not None:
+            return found
+    return None
 
 
 def first_nonzero(buf, start, end):

@@ -111,11 +111,11 @@ class ComputeDriver:
         """
         raise NotImplementedError()
 
-    def destroy(self, context, instance, erase_resources=True):
+    def destroy(self, context, instance):
         """Stop and forget the guest of ``instance``; idempotent.
 
-        With ``erase_resources`` the instance's vpmem namespaces are then
-        erased (see erase_vpmems). Returns the erased resources.
+        Its vpmem namespaces are left as they are: the resource tracker
+        erases them (erase_vpmems) once the guest is gone.
         """
         raise NotImplementedError()
 
@@ -167,17 +167,17 @@ class ComputeDriver:
     def live_migration_force_complete(self, instance):
         raise NotImplementedError()
 
-    def post_live_migration_at_source(self, context, instance,
-                                      source_resources):
-        """On the source: remove what is left and erase its namespaces."""
+    def post_live_migration_at_source(self, context, instance):
+        """On the source: remove what the guest left (not its namespaces,
+        which the resource tracker erases)."""
         raise NotImplementedError()
 
     def post_live_migration_at_destination(self, context, instance):
         raise NotImplementedError()
 
-    def rollback_live_migration_at_destination(self, context, instance,
-                                               dest_resources):
-        """On the destination: remove the guest, erase its namespaces."""
+    def rollback_live_migration_at_destination(self, context, instance):
+        """On the destination: remove the guest (the resource tracker
+        erases the namespaces it was given)."""
         raise NotImplementedError()
 
 def load_compute_driver(name='libvirt.LibvirtDriver', *args, **kwargs):

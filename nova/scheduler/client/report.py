@@ -21,6 +21,7 @@ between our read and our write).
 
 import threading
 import urllib.parse
+import uuid
 
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
@@ -39,8 +40,27 @@ GROUP = nova.conf.placement.PLACEMENT_GROUP
 CONSUMER_TYPE_INSTANCE = 'INSTANCE'
 CONSUMER_TYPE_MIGRATION = 'MIGRATION'
 
+# Namespaces being erased or held after a failed erase are counted by a
+# consumer each resource provider owns: placement then never offers them,
+# and moving a unit from an instance or a migration to it is one atomic
+# write. Its project and user are this service's, not a tenant's.
+CONSUMER_TYPE_QUARANTINE = 'VPMEM_QUARANTINE'
+QUARANTINE_PROJECT_ID = 'nova-vpmem'
+QUARANTINE_USER_ID = 'nova-vpmem'
+_QUARANTINE_NAMESPACE = uuid.UUID('5d6b0e9c-6f0a-4c59-9b54-2f1c8d1f7a31')
+
 _CONCURRENT_UPDATE = 'placement.concurrent_update'
 _INVENTORY_IN_USE = 'placement.inventory.inuse'
+
+
+def quarantine_consumer(rp_uuid):
+    """The consumer that holds a provider's quarantined namespaces.
+
+    Derived from the provider, so every service (and nova-manage) finds
+    the same one without storing it.
+    """
+    return str(uuid.uuid5(_QUARANTINE_NAMESPACE, 'vpmem-quarantine:%s'
+                          % rp_uuid))
 
 
 def configure_token_auth(conf, endpoint, token):
@@ -228,6 +248,17 @@ class SchedulerReportClient:
             self._fail(resp, 'GET', url)
         return resp.json()['usages']
 
+    def get_provider_allocations(self, context, rp_uuid):
+        """``{consumer uuid: {rc: amount}}`` of everything on a provider."""
+        url = '/resource_providers/%s/allocations' % rp_uuid
+        resp = self._get(url, context)
+        if resp.status_code == 404:
+            return {}
+        if resp.status_code != 200:
+            self._fail(resp, 'GET', url)
+        return {consumer: dict(alloc['resources'])
+                for consumer, alloc in resp.json()['allocations'].items()}
+
     # -- allocations -----------------------------------------------------
 
     def get_allocations_for_consumer(self, context, consumer_uuid):
@@ -336,14 +367,14 @@ class SchedulerReportClient:
         return source
 
     def revert_move_allocations(self, context, instance_uuid,
-                                migration_uuid, keep_destination=False):
+                                migration_uuid):
         """Undo a move's allocations in one atomic write.
 
         During a move the migration consumer holds the source's allocations
         and the instance consumer the destination's. This gives the
-        instance its source allocations back. The destination's go away,
-        unless ``keep_destination``: then the migration consumer keeps them,
-        for namespaces that could not be erased and must stay reserved.
+        instance its source allocations back and drops the destination's
+        (a namespace the destination could not erase was already moved to
+        its quarantine consumer).
         """
         instance = self.get_allocations_for_consumer(context, instance_uuid)
         migration = self.get_allocations_for_consumer(context,
@@ -366,16 +397,89 @@ class SchedulerReportClient:
             instance_uuid: doc(migration['allocations'],
                                instance.get('consumer_generation'),
                                CONSUMER_TYPE_INSTANCE),
-            migration_uuid: doc(
-                instance['allocations'] if keep_destination else {},
-                migration.get('consumer_generation'),
-                CONSUMER_TYPE_MIGRATION),
+            migration_uuid: doc({}, migration.get('consumer_generation'),
+                                CONSUMER_TYPE_MIGRATION),
         }
         resp = self._post('/allocations', body, context)
         if resp.status_code != 204:
             raise exception.AllocationMoveFailed(
                 source=migration_uuid, target=instance_uuid,
                 error=_error_detail(resp))
+
+    def set_quarantine_hold(self, context, rp_uuid, amounts):
+        """Make the provider's quarantine consumer hold exactly ``amounts``.
+
+        ``amounts`` is ``{resource class: count}`` of the provider's
+        quarantined namespaces. Returns False when it already did.
+        """
+        wanted = {rc: n for rc, n in amounts.items() if n > 0}
+
+        def change(held, _giver_doc):
+            return (wanted, None) if held != wanted else (None, None)
+
+        return self._write_quarantine(context, rp_uuid, None, change)
+
+    def move_to_quarantine(self, context, rp_uuid, giver, given):
+        """Count ``given`` namespaces in the quarantine consumer instead
+        of in ``giver``, in one atomic write.
+
+        ``giver`` is the consumer that held them (an instance or a
+        migration), ``given`` ``{resource class: count}``. Whatever the
+        giver no longer holds is still added to the hold: the namespace
+        must stay counted. Placement never counts one twice nor forgets
+        it in between.
+        """
+        def change(held, giver_doc):
+            wanted = dict(held)
+            for rc, count in given.items():
+                wanted[rc] = wanted.get(rc, 0) + count
+            return wanted, _without(giver_doc, rp_uuid, given)
+
+        return self._write_quarantine(context, rp_uuid, giver, change)
+
+    def _write_quarantine(self, context, rp_uuid, giver, change):
+        """Read, ``change(held, giver doc)``, write; retry on conflicts."""
+        hold_uuid = quarantine_consumer(rp_uuid)
+        retries = CONF.placement.generation_conflict_retries
+        for _attempt in range(retries + 1):
+            hold = self.get_allocations_for_consumer(context, hold_uuid)
+            held = dict(hold['allocations'].get(rp_uuid, {}).get(
+                'resources', {}))
+            giver_doc = (self.get_allocations_for_consumer(context, giver)
+                         if giver else None)
+            wanted, giver_new = change(held, giver_doc)
+            body = {}
+            if wanted is not None:
+                body[hold_uuid] = {
+                    'allocations': ({rp_uuid: {'resources': wanted}}
+                                    if wanted else {}),
+                    'project_id': QUARANTINE_PROJECT_ID,
+                    'user_id': QUARANTINE_USER_ID,
+                    'consumer_generation': hold.get('consumer_generation'),
+                    'consumer_type': CONSUMER_TYPE_QUARANTINE,
+                }
+            if giver_new is not None:
+                body[giver] = giver_new
+            if not body:
+                return False
+            resp = self._post('/allocations', body, context)
+            if resp.status_code == 204:
+                return True
+            if (resp.status_code == 409 and
+                    _error_code(resp) == _CONCURRENT_UPDATE):
+                LOG.debug('Quarantine hold of %s changed under us, '
+                          'retrying', rp_uuid)
+                continue
+            self._fail(resp, 'POST', '/allocations')
+        raise exception.ResourceProviderUpdateConflict(
+            uuid=rp_uuid, retries=retries + 1,
+            generation='consumer %s' % hold_uuid)
+
+    def get_quarantine_hold(self, context, rp_uuid):
+        """``{rc: count}`` the provider's quarantine consumer holds."""
+        doc = self.get_allocations_for_consumer(
+            context, quarantine_consumer(rp_uuid))
+        return dict(doc['allocations'].get(rp_uuid, {}).get('resources', {}))
 
     def delete_allocations(self, context, consumer_uuid):
         """Remove every allocation of the consumer (absent is fine)."""

@@ -88,31 +88,6 @@ class TestBootAndDelete(base.VPMEMTestBase):
             self.boot(self.flavor, 'again%d' % i)
         self.assertEqual(['ns0', 'ns1'], self.rt_assigned(host))
 
-    def test_failed_erase_keeps_namespace_held(self):
-        server = self.boot(self.flavor)
-        host, name = server.host, server.resources[0].identifier
-        driver = self.manager(host).driver
-        real_erase = driver.erase_vpmems
-
-        def broken_erase(context, resources):
-            raise exception.VPMEMCleanupFailed(dev=name, error='I/O error')
-
-        driver.erase_vpmems = broken_erase
-        self.api.delete(self.context, server)
-        errored = self.wait_for_state(server.uuid, vm_states.ERROR)
-        self.assertIn('I/O error', errored.fault.message + str(
-            errored.fault.details))
-        # Still held everywhere: nobody can be given unerased bytes.
-        self.assertEqual([name], self.rt_assigned(host))
-        self.assertEqual(1, self.placement_usage(host))
-        self.assert_host_consistent(host)
-
-        driver.erase_vpmems = real_erase
-        self.api.delete(self.context, errored)
-        self.wait_for_deleted(server.uuid)
-        self.assertEqual([], self.rt_assigned(host))
-        self.assertEqual(0, self.placement_usage(host))
-
     def test_restart_rebuilds_assignments_from_database(self):
         servers = [self.boot(self.flavor, 'vm%d' % i) for i in range(3)]
         before = {h: self.rt_assigned(h) for h in self.computes}

@@ -20,11 +20,12 @@ namespace with a SHA-256 digest:
 * destination: ``match_vpmems`` (at the claim), ``receive_vpmems`` (opens
   a one-connection receiver on the claimed namespaces),
   ``finish_migration`` (the guest starts here), ``remove_migrated_guest``
-  (a revert or a rollback: the guest goes, the namespaces are erased);
+  (a revert or a rollback: the guest goes; the resource tracker then
+  erases the namespaces);
 * source: ``power_off_for_migration``, ``send_vpmems``,
   ``restart_migrated_guest`` (a revert or a rollback: the guest starts
   again on its untouched namespaces), ``confirm_migration`` (the guest's
-  definition goes and its namespaces are erased).
+  definition goes; the resource tracker erases its namespaces).
 
 The source keeps its stopped guest's definition and namespaces until the
 user confirms, so a revert is a restart with the data as it was.
@@ -122,14 +123,12 @@ class ColdMigrationMixin:
         LOG.info('Instance %s runs again on %s', instance.uuid,
                  self._conf.host)
 
-    def confirm_migration(self, context, instance, source_resources):
-        """The move is final: remove the guest here, erase what it had.
+    def confirm_migration(self, context, instance):
+        """The move is final: remove the stopped guest here.
 
-        Returns the erased resources; raises (VPMEMEraseIncomplete...)
-        when a namespace could not be erased: it must stay reserved.
+        The namespaces it had are erased by the resource tracker.
         """
         self._remove_guest(instance)
-        return self.erase_vpmems(context, source_resources)
 
     # -- destination ---------------------------------------------------------
 
@@ -168,19 +167,17 @@ class ColdMigrationMixin:
         self.finish_receiving_vpmems(instance)
         self.spawn(context, instance, image_meta=image_meta)
 
-    def remove_migrated_guest(self, context, instance, dest_resources):
+    def remove_migrated_guest(self, context, instance):
         """Drop what a migration brought here (revert, rollback).
 
-        Removes the guest if it was started, then erases ``dest_resources``
-        (this host's claim; erase_vpmems refuses anything else). Returns
-        the erased resources.
+        Stops receiving and removes the guest if it was started; the
+        resource tracker then erases the namespaces of this host's claim.
         """
         with self._receivers_lock:
             receiver = self._receivers.pop(instance.uuid, None)
         if receiver is not None:
             receiver.close()
         self._remove_guest(instance)
-        return self.erase_vpmems(context, dest_resources)
 
     # -- both ----------------------------------------------------------------
 

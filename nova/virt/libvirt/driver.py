@@ -500,11 +500,8 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
                           '(%s): %s. Remove it by hand (virsh undefine).',
                           instance.uuid, instance_name(instance), exc)
 
-    def destroy(self, context, instance, erase_resources=True):
+    def destroy(self, context, instance):
         self._remove_guest(instance)
-        if not erase_resources:
-            return []
-        return self.erase_vpmems(context, self._instance_resources(instance))
 
     def _remove_guest(self, instance):
         """Stop and undefine the instance's domain; a missing one is fine."""

@@ -133,7 +133,7 @@ class LiveMigrationMixin:
     """Live migration methods of LibvirtDriver (see the module docstring).
 
     Uses the driver's ``_host``, ``_conf``, ``_require_namespaces``,
-    ``check_local_vpmems``, ``erase_vpmems``, ``_remove_guest``,
+    ``check_local_vpmems``, ``_remove_guest``,
     ``_instance_resources`` and ``instance_exists``.
     """
 
@@ -209,13 +209,11 @@ class LiveMigrationMixin:
             LOG.info('Resumed instance %s on arrival (it was paused to '
                      'complete its migration)', instance.uuid)
 
-    def rollback_live_migration_at_destination(self, context, instance,
-                                               dest_resources):
-        """Remove the guest from this host, then erase ``dest_resources``.
+    def rollback_live_migration_at_destination(self, context, instance):
+        """Remove the incoming guest from this host.
 
-        Only the given resources are erased (this host's claim), and only
-        if they are this host's (see erase_vpmems). Returns the erased
-        resources.
+        The namespaces it was given are erased by the resource tracker
+        afterwards (only this host's claim, see erase_vpmems).
         """
         if (instance.obj_attr_is_set('host') and
                 instance.host == self._conf.host):
@@ -226,7 +224,6 @@ class LiveMigrationMixin:
                 state=instance.host,
                 method='roll back a live migration on its own host')
         self._remove_guest(instance)
-        return self.erase_vpmems(context, dest_resources)
 
     # -- source ---------------------------------------------------------------
 
@@ -421,16 +418,13 @@ class LiveMigrationMixin:
         migrating with it, otherwise (always for vpmem) pause the guest."""
         self._running_migration(instance).request_force_complete()
 
-    def post_live_migration_at_source(self, context, instance,
-                                      source_resources):
-        """The guest left: no domain here, its namespaces erased.
+    def post_live_migration_at_source(self, context, instance):
+        """The guest left: no domain may stay here.
 
-        Returns the erased resources; raises (VPMEMEraseIncomplete,
-        VPMEMEraseRefused) when they could not all be erased.
+        Its namespaces are erased by the resource tracker afterwards.
         """
         if self.instance_exists(instance):
             LOG.warning('Instance %s still has a domain on its source %s '
                         'after its migration; removing it', instance.uuid,
                         self._conf.host)
             self._remove_guest(instance)
-        return self.erase_vpmems(context, source_resources)

@@ -31,10 +31,22 @@ from nova.virt.libvirt import vpmem_backends
 
 LOG = logging.getLogger(__name__)
 
-RESOURCE_CLASS_PREFIX = 'CUSTOM_PMEM_NAMESPACE_'
+# How an erase is checked ([compute]pmem_erase_verify).
+ERASE_VERIFY_MODES = ('full', 'sample')
 
 # One parsed [libvirt]pmem_namespaces item, its text kept for messages.
 ConfigEntry = collections.namedtuple('ConfigEntry', 'text label names')
+
+
+def erase_verify_mode(compute_opts):
+    """[compute]pmem_erase_verify, with the deprecated bool folded in."""
+    mode = compute_opts.pmem_erase_verify
+    if not compute_opts.pmem_verify_erase and mode == 'full':
+        LOG.warning('[compute]pmem_verify_erase = False is deprecated and '
+                    'no longer skips the check: erases are verified by '
+                    'sample ([compute]pmem_erase_verify = sample).')
+        return 'sample'
+    return mode
 
 
 def resource_class_for_label(label):
@@ -149,9 +161,13 @@ class HostNamespaces:
     """
 
     def __init__(self, entries, backend, allow_mixed_sizes=False,
-                 verify_erase=True):
+                 erase_verify='full'):
+        if erase_verify not in ERASE_VERIFY_MODES:
+            raise exception.InvalidConfiguration(
+                reason='[compute]pmem_erase_verify must be one of %s, not %r'
+                       % (', '.join(ERASE_VERIFY_MODES), erase_verify))
         self._backend = backend
-        self._verify_erase = verify_erase
+        self._erase_verify = erase_verify
         self._config = parse_pmem_config(entries)
         self._by_name = {}
         self._by_label = {}
@@ -160,11 +176,11 @@ class HostNamespaces:
 
     @classmethod
     def from_conf(cls, conf):
-        """Build from ``[libvirt]`` and ``[compute]pmem_verify_erase``."""
+        """Build from ``[libvirt]`` and ``[compute]pmem_erase_verify``."""
         return cls(list(conf.libvirt.pmem_namespaces),
                    vpmem_backends.backend_from_conf(conf),
                    allow_mixed_sizes=conf.libvirt.pmem_allow_mixed_sizes,
-                   verify_erase=conf.compute.pmem_verify_erase)
+                   erase_verify=erase_verify_mode(conf.compute))
 
     def _load(self, allow_mixed_sizes):
         wanted = [name for item in self._config for name in item.names]
@@ -267,8 +283,9 @@ class HostNamespaces:
             try:
                 local = self.lookup(device)
                 self._backend.erase(local)
-                if self._verify_erase:
-                    self._backend.verify(local)
+                # Never skipped: only a verified erase frees a namespace.
+                self._backend.verify(
+                    local, sample=self._erase_verify == 'sample')
             except Exception as exc:
                 LOG.error('Could not erase persistent memory namespace '
                           '%s: %s', getattr(device, 'name', device), exc)

@@ -60,6 +60,11 @@ FALLOC_FL_ZERO_RANGE = 0x10
 # The fallback erase writes zeros in pieces this big.
 ZERO_WRITE_CHUNK = 1 * MiB
 
+# A sampled verification reads this many blocks of this size (plus the
+# first and the last one).
+VERIFY_SAMPLE_BLOCK = 64 * KiB
+VERIFY_SAMPLE_COUNT = 256
+
 
 def describe(device):
     """How a device is named in messages: its name and where it lives."""
@@ -78,13 +83,25 @@ class NamespaceBackend:
     def erase(self, device):
         raise NotImplementedError()
 
-    def read_back(self, device):
-        """None when the namespace reads as zeros, else what is wrong."""
+    def read_back(self, device, blocks=None):
+        """None when the namespace reads as zeros, else what is wrong.
+
+        ``blocks`` (``[(offset, size)]``) limits the read to a sample.
+        """
         raise NotImplementedError()
 
-    def verify(self, device):
+    def verify(self, device, sample=False):
+        """Raise VPMEMEraseVerifyFailed unless the device reads as zeros.
+
+        With ``sample``, only the blocks of a random sample are read
+        (see ``nova.privsep.pmem.sample_blocks``).
+        """
+        blocks = None
+        if sample:
+            blocks = privsep_pmem.sample_blocks(
+                device.size, VERIFY_SAMPLE_BLOCK, VERIFY_SAMPLE_COUNT)
         try:
-            problem = self.read_back(device)
+            problem = self.read_back(device, blocks=blocks)
         except Exception as exc:
             # Unreadable is not clean: the namespace must stay reserved.
             problem = 'the read-back failed: %s' % exc
@@ -368,9 +385,9 @@ class NdctlBackend(NamespaceBackend):
             raise exception.VPMEMCleanupFailed(
                 dev=describe(device), error='daxio -z failed: %s' % exc)
 
-    def read_back(self, device):
+    def read_back(self, device, blocks=None):
         offset = privsep_pmem.devdax_first_nonzero(device.devpath,
-                                                   device.size)
+                                                   device.size, blocks)
         if offset is not None:
             return 'first non-zero byte at offset %d' % offset
         return None
@@ -470,8 +487,11 @@ def zero_file(path):
         os.close(fd)
 
 
-def first_nonzero_in_file(path):
-    """``(size, offset of the first non-zero byte or None)`` of a file."""
+def first_nonzero_in_file(path, blocks=None):
+    """``(size, offset of the first non-zero byte or None)`` of a file.
+
+    ``blocks`` (``[(offset, size)]``) limits the scan to a sample.
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
@@ -479,6 +499,9 @@ def first_nonzero_in_file(path):
             return 0, None
         with mmap.mmap(fd, size, flags=mmap.MAP_SHARED,
                        prot=mmap.PROT_READ) as mapping:
+            if blocks is not None:
+                return size, privsep_pmem.first_nonzero_in_blocks(
+                    mapping, blocks, size)
             for start, end in data_extents(fd, size):
                 offset = privsep_pmem.first_nonzero(mapping, start, end)
                 if offset is not None:
@@ -586,8 +609,8 @@ class FileBackend(NamespaceBackend):
                                                error=str(exc))
         LOG.debug('Erased %s by %s', describe(device), method)
 
-    def read_back(self, device):
-        size, offset = first_nonzero_in_file(device.devpath)
+    def read_back(self, device, blocks=None):
+        size, offset = first_nonzero_in_file(device.devpath, blocks)
         if size != device.size:
             return 'its size changed from %d to %d bytes' % (device.size,
                                                               size)

@@ -102,26 +102,39 @@ class MigrationRecordTestCase(base.DbTestCase):
                 self.context, self.instance['uuid'],
                 migration_type='live-migration')])
 
-    def test_in_progress_and_error_by_host_and_node(self):
+    def test_in_progress_by_host_and_node(self):
         outgoing = self._create(status='running')
         incoming = self._create(source_compute='other',
                                 source_node='other-node',
                                 dest_compute='src', dest_node='src-node',
                                 status='preparing')
-        errored = self._create(status='error')
+        awaiting_confirm = self._create(status='finished')
         # Same host, another node: not this node's business.
         self._create(source_node='elsewhere', dest_compute='dst2')
+        # Ended, or ended in error: what they left is kept elsewhere.
         for status in ('confirmed', 'reverted', 'completed', 'failed',
-                       'cancelled', 'done'):
+                       'cancelled', 'done', 'error'):
             self._create(status=status)
-        found = db.migration_get_in_progress_and_error_by_host_and_node(
+        found = db.migration_get_in_progress_by_host_and_node(
             self.context, 'src', 'src-node')
-        self.assertEqual([errored['id'], incoming['id'], outgoing['id']],
-                         [m['id'] for m in found])
-        found = db.migration_get_in_progress_and_error_by_host_and_node(
+        self.assertEqual({awaiting_confirm['id'], incoming['id'],
+                          outgoing['id']}, {m['id'] for m in found})
+        found = db.migration_get_in_progress_by_host_and_node(
             self.context, 'dst', 'dst-node')
-        self.assertEqual({errored['id'], outgoing['id']},
+        self.assertEqual({awaiting_confirm['id'], outgoing['id']},
                          {m['id'] for m in found})
+
+    def test_in_progress_statuses_are_every_status_not_ended(self):
+        # The DB API names them one by one (for its index); a status added
+        # to the object field must be placed on one side or the other.
+        from nova.db import api as db_api
+        from nova.objects import fields
+        status = fields.MigrationStatus
+        self.assertEqual(
+            set(status.ALL) - set(status.ENDED) - {status.ERROR},
+            set(db_api._MIGRATION_IN_PROGRESS_STATUSES))
+        self.assertEqual(set(status.IN_PROGRESS),
+                         set(db_api._MIGRATION_IN_PROGRESS_STATUSES))
 
     def test_deleted_migrations_are_not_in_progress(self):
         self._create(status='running')
@@ -129,7 +142,7 @@ class MigrationRecordTestCase(base.DbTestCase):
         self.assertEqual([], db.migration_get_in_progress_by_instance(
             self.context, self.instance['uuid']))
         self.assertEqual(
-            [], db.migration_get_in_progress_and_error_by_host_and_node(
+            [], db.migration_get_in_progress_by_host_and_node(
                 self.context, 'src', 'src-node'))
         self.assertEqual([], db.migration_get_all_by_filters(
             self.context, {}))

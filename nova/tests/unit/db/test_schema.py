@@ -34,7 +34,8 @@ from nova import exception
 from nova.tests.fixtures import conf as conf_fixture
 
 TABLES = {'services', 'compute_nodes', 'flavors', 'flavor_extra_specs',
-          'instances', 'instance_extra', 'instance_faults', 'migrations'}
+          'instances', 'instance_extra', 'instance_faults', 'migrations',
+          'vpmem_namespaces'}
 
 
 def sqlite_tables(path):

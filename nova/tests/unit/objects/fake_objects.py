@@ -184,6 +184,20 @@ def libvirt_migrate_data(**overrides):
     return objects.LibvirtLiveMigrateData(**values)
 
 
+def vpmem_namespace(**overrides):
+    values = dict(id=7, compute_node_uuid=uuidutils.generate_uuid(),
+                  host='src', resource_class='CUSTOM_PMEM_NAMESPACE_SMALL',
+                  name='ns0', devpath='/dev/dax0.0', state='quarantined',
+                  instance_uuid=uuidutils.generate_uuid(),
+                  migration_uuid=uuidutils.generate_uuid(),
+                  migration_final_status='completed',
+                  reason='daxio -z failed: I/O error',
+                  state_changed_at=NOW, erase_attempts=2,
+                  next_erase_at=NOW, created_at=NOW, updated_at=None)
+    values.update(overrides)
+    return objects.VPMEMNamespace(**values)
+
+
 def every_object():
     """{object name: a fully populated object of that class}."""
     inst = instance()
@@ -218,4 +232,10 @@ def every_object():
         'ResourceMetadata': objects.ResourceMetadata(),
         'Service': service(),
         'ServiceList': objects.ServiceList(objects=[service()]),
+        'VPMEMNamespace': vpmem_namespace(),
+        'VPMEMNamespaceList': objects.VPMEMNamespaceList(
+            objects=[vpmem_namespace(), vpmem_namespace(
+                id=8, name='ns1', state='free', instance_uuid=None,
+                migration_uuid=None, migration_final_status=None,
+                reason=None, erase_attempts=0, next_erase_at=None)]),
     }

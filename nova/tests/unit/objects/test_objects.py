@@ -52,13 +52,15 @@ object_data = {
     'LiveMigrateData': '1.1-69a145c60899dcae85ef3fa9c0aad180',
     'Migration': '1.1-211f38bca8912b991bf8d2baf19c9d69',
     'MigrationContext': '1.1-2607985ed123a5d3a62047f1694811e6',
-    'MigrationList': '1.1-07d6949973cb0e14f15d1e5c75bd3993',
+    'MigrationList': '1.2-580f2ac634db4197434a276b66550739',
     'RequestSpec': '1.0-332de2eea01dbf9a4e2144789f5b19c7',
     'Resource': '1.0-0d7fcc3ab35b07bfc5c0b4fd406fe426',
     'ResourceList': '1.0-58bfb63cc53c0159806452c50efe2dc9',
     'ResourceMetadata': '1.0-394d5285eb9ee5cd5da910f3d7c8a522',
     'Service': '1.0-1cb73753811f8b0ab3229f7d220fa31d',
     'ServiceList': '1.0-d8de67b6428e7b1eb9a79305952c020d',
+    'VPMEMNamespace': '1.0-95e8d98973b55dc16ae9964ed84e9a8e',
+    'VPMEMNamespaceList': '1.0-0c544763fe522f814762c2ff3aa49724',
 }
 
 # {parent: {child object field type: child version}}, as oslo computes it

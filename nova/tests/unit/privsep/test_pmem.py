@@ -97,7 +97,41 @@ class NdctlDaxioTestCase(PrivsepTestCase):
                                return_value=8192) as scan:
             self.assertEqual(8192,
                              pmem.devdax_first_nonzero('/dev/dax0.1', 1 << 21))
-        scan.assert_called_once_with('/dev/dax0.1', 1 << 21)
+        scan.assert_called_once_with('/dev/dax0.1', 1 << 21, None)
+        with mock.patch.object(pmem, 'first_nonzero_in_mapping',
+                               return_value=None) as scan:
+            self.assertIsNone(pmem.devdax_first_nonzero(
+                '/dev/dax0.1', 1 << 21, blocks=[(0, 4096)]))
+        scan.assert_called_once_with('/dev/dax0.1', 1 << 21, [(0, 4096)])
+
+
+class SampleBlocksTestCase(test.NoDBTestCase):
+
+    def test_small_namespace_is_read_whole(self):
+        self.assertEqual([(0, 64), (64, 64), (128, 36)],
+                         pmem.sample_blocks(164, 64, 5))
+
+    def test_sample_has_first_last_and_count_distinct_blocks(self):
+        blocks = pmem.sample_blocks(1 << 30, 64 << 10, 256)
+        offsets = [offset for offset, _size in blocks]
+        self.assertEqual(258, len(set(offsets)))
+        self.assertEqual(sorted(offsets), offsets)
+        self.assertEqual(0, offsets[0])
+        self.assertEqual((1 << 30) - (64 << 10), offsets[-1])
+        self.assertTrue(all(size == 64 << 10 for _off, size in blocks))
+
+    def test_sample_changes_between_checks(self):
+        first = pmem.sample_blocks(1 << 30, 64 << 10, 256)
+        second = pmem.sample_blocks(1 << 30, 64 << 10, 256)
+        self.assertNotEqual(first, second)
+
+    def test_first_nonzero_in_blocks_looks_only_there(self):
+        buf = bytearray(1000)
+        buf[500] = 1
+        self.assertIsNone(pmem.first_nonzero_in_blocks(
+            bytes(buf), [(0, 100), (900, 100)], 1000))
+        self.assertEqual(500, pmem.first_nonzero_in_blocks(
+            bytes(buf), [(0, 100), (450, 100)], 1000))
 
 
 class FirstNonzeroTestCase(test.NoDBTestCase):

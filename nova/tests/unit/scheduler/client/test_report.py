@@ -195,14 +195,70 @@ class TestReportClient(test.NoDBTestCase):
         self.assertEqual(2, self.client.get_usages(
             self.context, self.rp_a)[PMEM])
 
-    def test_revert_move_can_keep_destination_reserved(self):
-        inst, migration = self._moved()
-        self.client.revert_move_allocations(self.context, inst, migration,
-                                            keep_destination=True)
-        kept = self.client.get_allocations_for_consumer(self.context,
-                                                        migration)
-        self.assertEqual({self.rp_b}, set(kept['allocations']))
-        self.assertEqual(report.CONSUMER_TYPE_MIGRATION,
-                         kept['consumer_type'])
+    def _hold(self, rp):
+        return self.client.get_quarantine_hold(self.context, rp)
+
+    def test_move_to_quarantine_is_one_write_within_capacity(self):
+        # Both namespaces of rp_a are allocated: a two-step hand-over
+        # (hold first) would exceed the capacity and be refused.
+        inst = str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_a: {PMEM: 2, 'VCPU': 1}},
+                                    self.project, self.user)
+        self.assertTrue(self.client.move_to_quarantine(
+            self.context, self.rp_a, inst, {PMEM: 1}))
+        self.assertEqual({PMEM: 1}, self._hold(self.rp_a))
+        self.assertEqual(
+            {PMEM: 1, 'VCPU': 1},
+            self.client.get_allocations_for_consumer(
+                self.context, inst)['allocations'][self.rp_a]['resources'])
         self.assertEqual(2, self.client.get_usages(
-            self.context, self.rp_b)[PMEM])
+            self.context, self.rp_a)[PMEM])
+        hold = self.client.get_allocations_for_consumer(
+            self.context, report.quarantine_consumer(self.rp_a))
+        self.assertEqual(report.CONSUMER_TYPE_QUARANTINE,
+                         hold['consumer_type'])
+        self.assertEqual(report.QUARANTINE_PROJECT_ID, hold['project_id'])
+
+    def test_concurrent_quarantines_add_up(self):
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        for inst in (first, second):
+            self.client.claim_resources(self.context, inst,
+                                        {self.rp_a: {PMEM: 1}},
+                                        self.project, self.user)
+        self.client.move_to_quarantine(self.context, self.rp_a, first,
+                                       {PMEM: 1})
+        self.client.move_to_quarantine(self.context, self.rp_a, second,
+                                       {PMEM: 1})
+        self.assertEqual({PMEM: 2}, self._hold(self.rp_a))
+        for inst in (first, second):
+            self.assertEqual({}, self.client.get_allocations_for_consumer(
+                self.context, inst)['allocations'])
+
+    def test_giver_that_holds_nothing_still_adds_to_the_hold(self):
+        gone = str(uuid.uuid4())
+        self.client.move_to_quarantine(self.context, self.rp_b, gone,
+                                       {PMEM: 1})
+        self.assertEqual({PMEM: 1}, self._hold(self.rp_b))
+
+    def test_hold_is_set_to_a_level_and_dropped_at_zero(self):
+        self.assertTrue(self.client.set_quarantine_hold(
+            self.context, self.rp_a, {PMEM: 2}))
+        self.assertFalse(self.client.set_quarantine_hold(
+            self.context, self.rp_a, {PMEM: 2}))
+        # The scheduler no longer offers rp_a's namespaces.
+        reqs, _summaries = self.client.get_allocation_candidates(
+            self.context, {PMEM: 1})
+        self.assertEqual([self.rp_b],
+                         [rp for r in reqs for rp in r['allocations']])
+        self.assertTrue(self.client.set_quarantine_hold(
+            self.context, self.rp_a, {PMEM: 0}))
+        self.assertEqual({}, self._hold(self.rp_a))
+        self.assertEqual(0, self.client.get_usages(
+            self.context, self.rp_a)[PMEM])
+
+    def test_quarantine_consumer_is_per_provider_and_stable(self):
+        self.assertEqual(report.quarantine_consumer(self.rp_a),
+                         report.quarantine_consumer(self.rp_a))
+        self.assertNotEqual(report.quarantine_consumer(self.rp_a),
+                            report.quarantine_consumer(self.rp_b))

@@ -457,20 +457,24 @@ class DestroyTestCase(DriverTestBase):
         self.paths = [self.ns_path(n) for n in ('ns_s1', 'ns_b1', 'ns_s2')]
         self.sizes = [fill(path) for path in self.paths]
 
-    def test_destroy_erases_the_namespaces(self):
-        erased = self.drv.destroy(self.context, self.instance)
-        self.assertEqual(['ns_s1', 'ns_b1', 'ns_s2'],
-                         [r.identifier for r in erased])
+    def test_destroy_removes_the_guest_and_leaves_the_data(self):
+        # The resource tracker erases afterwards, through erase_vpmems.
+        self.drv.destroy(self.context, self.instance)
         self.assertFalse(self.drv.instance_exists(self.instance))
         self.assertEqual(set(), self.emulated_guest_uuids())
+        for path in self.paths:
+            self.assertEqual(0, first_nonzero(path))
+        erased = self.drv.erase_vpmems(self.context, self.instance.resources)
+        self.assertEqual(['ns_s1', 'ns_b1', 'ns_s2'],
+                         [r.identifier for r in erased])
         for path, size in zip(self.paths, self.sizes, strict=True):
             self.assertIsNone(first_nonzero(path), path)
             self.assertEqual(size, os.path.getsize(path))
 
     def test_destroy_is_idempotent(self):
         self.drv.destroy(self.context, self.instance)
-        again = self.drv.destroy(self.context, self.instance)
-        self.assertEqual(3, len(again))
+        self.drv.destroy(self.context, self.instance)
+        self.assertFalse(self.drv.instance_exists(self.instance))
         self.assertEqual(power_state.NOSTATE,
                          self.drv.get_info(self.instance).state)
 
@@ -478,14 +482,14 @@ class DestroyTestCase(DriverTestBase):
         self.drv.host.get_guest(self.instance).poweroff()
         self.assertEqual(power_state.SHUTDOWN,
                          self.drv.get_info(self.instance).state)
-        self.assertEqual(3, len(self.drv.destroy(self.context,
-                                                 self.instance)))
+        self.drv.destroy(self.context, self.instance)
         self.assertFalse(self.drv.instance_exists(self.instance))
 
-    def test_destroy_without_erase_keeps_the_data(self):
-        self.assertEqual([], self.drv.destroy(self.context, self.instance,
-                                              erase_resources=False))
-        self.assertFalse(self.drv.instance_exists(self.instance))
+    def test_erase_refused_while_a_guest_runs_on_the_namespace(self):
+        exc = self.assertRaises(exception.VPMEMEraseRefused,
+                                self.drv.erase_vpmems, self.context,
+                                self.instance.resources)
+        self.assertIn('backs running domain', str(exc))
         for path in self.paths:
             self.assertEqual(0, first_nonzero(path))
 

@@ -270,8 +270,11 @@ class MigrateTestCase(LiveMigrationTestBase):
         self.b.drv.post_live_migration_at_destination(self.context,
                                                       instance)
         self.assertEqual(power_state.RUNNING, self.state('b', instance))
-        erased = self.a.drv.post_live_migration_at_source(
-            self.context, instance, instance.resources)
+        self.a.drv.post_live_migration_at_source(self.context, instance)
+        self.assertFalse(self.a.drv.instance_exists(instance))
+        # The source's data stays until the resource tracker erases it.
+        self.assertFalse(is_zero(self.path('a', 'ns_s2')))
+        erased = self.a.drv.erase_vpmems(self.context, instance.resources)
         self.assertEqual(['ns_s1', 'ns_s2'],
                          sorted(r.identifier for r in erased))
         for resource in instance.resources:
@@ -457,8 +460,10 @@ class FailureTestCase(LiveMigrationTestBase):
         self.assertRaises(exception.InstanceNotInMigration,
                           self.a.drv.live_migration_abort, instance)
 
-        erased = self.b.drv.rollback_live_migration_at_destination(
-            self.context, instance, dest)
+        self.b.drv.rollback_live_migration_at_destination(self.context,
+                                                          instance)
+        self.assertFalse(self.b.drv.instance_exists(instance))
+        erased = self.b.drv.erase_vpmems(self.context, dest)
         self.assertEqual(['ns_s2', 'ns_s3'],
                          sorted(r.identifier for r in erased))
         for name in ('ns_s2', 'ns_s3'):
@@ -497,7 +502,7 @@ class FailureTestCase(LiveMigrationTestBase):
         instance = self.boot(self.make_instance())
         self.assertRaises(exception.InstanceInvalidState,
                           self.a.drv.rollback_live_migration_at_destination,
-                          self.context, instance, instance.resources)
+                          self.context, instance)
         self.assertEqual(power_state.RUNNING, self.state('a', instance))
         self.assertFalse(is_zero(instance.resources[0].metadata.devpath))
 

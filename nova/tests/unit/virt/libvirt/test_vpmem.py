@@ -54,7 +54,8 @@ def _make_conf(**libvirt):
     conf.register_opts(compute_conf.compute_opts, group='compute')
     conf([], project='nova', default_config_files=[])
     for name, value in libvirt.items():
-        group = 'compute' if name == 'pmem_verify_erase' else 'libvirt'
+        group = ('compute' if name in ('pmem_verify_erase',
+                                       'pmem_erase_verify') else 'libvirt')
         conf.set_override(name, value, group=group)
     return conf
 
@@ -294,7 +295,7 @@ class NdctlBackendTestCase(BaseTestCase):
         with mock.patch.object(privsep_pmem, 'first_nonzero_in_mapping',
                                return_value=None) as scan:
             self.backend.verify(self._device())
-        scan.assert_called_once_with('/dev/dax0.1', SIZE_4G)
+        scan.assert_called_once_with('/dev/dax0.1', SIZE_4G, None)
 
     def test_verify_finds_data(self):
         with mock.patch.object(privsep_pmem, 'first_nonzero_in_mapping',
@@ -723,13 +724,44 @@ class HostNamespacesTestCase(BaseTestCase):
         self.assertIsInstance(error, exception.VPMEMEraseVerifyFailed)
         self.assertIn('offset 0', error.format_message())
 
-    def test_erase_unverified_when_disabled(self):
+    def test_deprecated_verify_off_still_checks_a_sample(self):
+        # Only a verified erase frees a namespace: the old switch now
+        # selects the sampled check, which always reads the first block.
         host = self._file_host(['SMALL:ns0'], pmem_verify_erase=False)
         device = host.by_name['ns0']
         self._fill(device.devpath)
         with mock.patch.object(vpmem_backends, 'zero_file') as zero:
-            self.assertEqual([device], host.erase([device]))
+            exc = self.assertRaises(exception.VPMEMEraseIncomplete,
+                                    host.erase, [device])
         zero.assert_called_once_with(device.devpath)
+        self.assertIn('offset 0', str(exc))
+
+    def test_sampled_check_reads_the_last_block_too(self):
+        host = self._file_host(['SMALL:ns0'], pmem_erase_verify='sample')
+        device = host.by_name['ns0']
+        with open(device.devpath, 'r+b') as f:
+            f.seek(device.size - 1)
+            f.write(b'!')
+        with mock.patch.object(vpmem_backends, 'zero_file'):
+            exc = self.assertRaises(exception.VPMEMEraseIncomplete,
+                                    host.erase, [device])
+        self.assertIn('offset %d' % (device.size - 1), str(exc))
+
+    def test_full_check_finds_data_anywhere(self):
+        host = self._file_host(['SMALL:ns0'])
+        device = host.by_name['ns0']
+        with open(device.devpath, 'r+b') as f:
+            f.seek(device.size // 2 + 12345)
+            f.write(b'!')
+        with mock.patch.object(vpmem_backends, 'zero_file'):
+            exc = self.assertRaises(exception.VPMEMEraseIncomplete,
+                                    host.erase, [device])
+        self.assertIn('offset %d' % (device.size // 2 + 12345), str(exc))
+
+    def test_unknown_verify_mode_is_refused(self):
+        self.assertRaises(exception.InvalidConfiguration,
+                          vpmem.HostNamespaces, [], mock.Mock(),
+                          erase_verify='never')
 
     def test_ndctl_erase_goes_through_daxio_and_read_back(self):
         host = self._ndctl_host(['4G:ns0|ns1'])
@@ -739,7 +771,7 @@ class HostNamespacesTestCase(BaseTestCase):
             erased = host.erase([host.by_name['ns1']])
         self.assertEqual(['ns1'], [d.name for d in erased])
         zero.assert_called_once_with('/dev/dax0.2')
-        scan.assert_called_once_with('/dev/dax0.2', SIZE_4G)
+        scan.assert_called_once_with('/dev/dax0.2', SIZE_4G, None)
 
     def test_from_global_conf_with_default_file_dir(self):
         # The default directory lives under [DEFAULT]state_path.

@@ -635,7 +635,11 @@ class MigrationMonitor:
             self._resume_source()
         lv = self.libvirt
         reason = str(error)
-        if (isinstance(error, lv.libvirtError) and
+        # After abortJob, QEMU may end the job on the broken stream
+        # ("Unable to write to socket") rather than as cancelled: the
+        # abort caused it either way.
+        if self._abort_sent or (
+                isinstance(error, lv.libvirtError) and
                 error.get_error_code() == lv.VIR_ERR_OPERATION_ABORTED):
             if self._abort_cause == 'timeout':
                 raise exception.LiveMigrationTimedOut(

@@ -579,6 +579,18 @@ class MonitorTestCase(test.NoDBTestCase):
         self.assertNotIsInstance(exc, exception.LiveMigrationFailed)
         self.assertEqual([('abortJob', 2.0)], run.calls)
 
+    def test_abort_that_ends_on_a_broken_stream_is_an_abort(self):
+        # Real QEMU may report the cancelled job as a write error once the
+        # destination hung up first.
+        run = FakeRun(self.clock)
+        run.abortJob = lambda: run._end(emu_errors.error(
+            LV.VIR_ERR_OPERATION_FAILED, "job 'migration out' failed: "
+            "Unable to write to socket: Broken pipe"))
+        monitor = self.monitor(run, callback=lambda p: (
+            monitor.request_abort() if p['memory_processed'] >= 16 * MiB
+            else None))
+        self.assertRaises(exception.LiveMigrationAborted, monitor.run)
+
     def test_abort_waits_for_the_job_and_is_retried(self):
         run = FakeRun(self.clock, start=1.2, abort_failures=1)
         monitor = self.monitor(run)

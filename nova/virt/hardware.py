@@ -74,22 +74,27 @@ def _first_bad_character(text, allowed):
     return None
 
 
+def _name_problem(what, value, max_length, pattern, allowed, rule):
+    """None if ``value`` is a good ``what`` (label, name), else why not."""
+    if not isinstance(value, str):
+        return 'the %s is of type %s, not a string; %s' % (
+            what, type(value).__name__, rule)
+    if not value:
+        return 'the %s is empty; %s' % (what, rule)
+    if len(value) > max_length:
+        return '%s %s is too long; %s' % (what, shorten(value), rule)
+    if not pattern.fullmatch(value):
+        bad = _first_bad_character(value, allowed)
+        # Every character allowed: only the first one is out of place.
+        problem = 'holds %s' % bad if bad else 'starts with %r' % value[0]
+        return '%s %s %s; %s' % (what, shorten(value), problem, rule)
+    return None
+
+
 def pmem_label_problem(label):
     """None if ``label`` may be a persistent memory label, else why not."""
-    if not isinstance(label, str):
-        return 'the label is of type %s, not a string; %s' % (
-            type(label).__name__, PMEM_LABEL_RULE)
-    if not label:
-        return 'the label is empty; %s' % PMEM_LABEL_RULE
-    if len(label) > PMEM_LABEL_MAX_LENGTH:
-        return ('label %s is too long; %s'
-                % (shorten(label), PMEM_LABEL_RULE))
-    if not _PMEM_LABEL.fullmatch(label):
-        return ('label %s holds %s; %s'
-                % (shorten(label),
-                   _first_bad_character(label, _PMEM_LABEL_CHAR),
-                   PMEM_LABEL_RULE))
-    return None
+    return _name_problem('label', label, PMEM_LABEL_MAX_LENGTH, _PMEM_LABEL,
+                         _PMEM_LABEL_CHAR, PMEM_LABEL_RULE)
 
 
 def is_valid_pmem_label(label):
@@ -98,20 +103,9 @@ def is_valid_pmem_label(label):
 
 def pmem_namespace_name_problem(name):
     """None if ``name`` may name a persistent memory namespace, else why."""
-    if not isinstance(name, str):
-        return 'the namespace name is of type %s, not a string; %s' % (
-            type(name).__name__, PMEM_NAMESPACE_NAME_RULE)
-    if not name:
-        return 'the namespace name is empty; %s' % PMEM_NAMESPACE_NAME_RULE
-    if len(name) > PMEM_NAMESPACE_NAME_MAX_LENGTH:
-        return ('namespace name %s is too long; %s'
-                % (shorten(name), PMEM_NAMESPACE_NAME_RULE))
-    if not _PMEM_NAMESPACE_NAME.fullmatch(name):
-        bad = _first_bad_character(name, _PMEM_NAMESPACE_NAME_CHAR)
-        what = 'holds %s' % bad if bad else 'starts with %r' % name[0]
-        return ('namespace name %s %s; %s'
-                % (shorten(name), what, PMEM_NAMESPACE_NAME_RULE))
-    return None
+    return _name_problem('namespace name', name,
+                         PMEM_NAMESPACE_NAME_MAX_LENGTH, _PMEM_NAMESPACE_NAME,
+                         _PMEM_NAMESPACE_NAME_CHAR, PMEM_NAMESPACE_NAME_RULE)
 
 
 def is_valid_pmem_namespace_name(name):

@@ -123,6 +123,19 @@ class LifecycleTestBase(lm_base.LiveMigrationTestBase):
         return self.useFixture(EraseFault(self.manager(host).driver, [name],
                                           mode=mode))
 
+    def quarantine_by_delete(self, mode='error'):
+        """A tenant's server on A deleted while its erase fails.
+
+        Returns (server, namespace name, the fault).
+        """
+        server = self.boot_as(self.context, A)
+        name = self.tenant_writes(server)
+        fault = self.fail_erase(A, name, mode=mode)
+        self.api.delete(self.context, server)
+        # The delete goes through; the namespace stays behind, held.
+        self.wait_for_deleted(server.uuid)
+        return server, name, fault
+
     # -- what the owners of state say --------------------------------------
 
     def record(self, host, name):
@@ -295,12 +308,7 @@ class TestEraseFailures(LifecycleTestBase):
         self.assertEqual('failed', self.migration_status(migration))
 
     def test_erase_fails_on_delete(self):
-        server = self.boot_as(self.context, A)
-        name = self.tenant_writes(server)
-        fault = self.fail_erase(A, name)
-        self.api.delete(self.context, server)
-        # The delete goes through; the namespace stays behind, held.
-        self.wait_for_deleted(server.uuid)
+        server, name, fault = self.quarantine_by_delete()
         self.assertEqual({}, self.consumer_allocations(server.uuid))
         record = self.assert_quarantined(A, name)
         self.assertEqual(server.uuid, record.instance_uuid)
@@ -359,11 +367,7 @@ class TestEraseFailures(LifecycleTestBase):
         self.assertEqual('confirmed', self.migration_status(migration))
 
     def test_erase_that_leaves_the_data_is_caught_by_the_check(self):
-        server = self.boot_as(self.context, A)
-        name = self.tenant_writes(server)
-        fault = self.fail_erase(A, name, mode='silent')
-        self.api.delete(self.context, server)
-        self.wait_for_deleted(server.uuid)
+        _server, name, fault = self.quarantine_by_delete(mode='silent')
         self.assertEqual(1, fault.attempts)
         record = self.record(A, name)
         self.assertEqual('quarantined', record.state)
@@ -507,16 +511,8 @@ class TestOtherFailures(LifecycleTestBase):
 
 class TestQuarantineLasts(LifecycleTestBase):
 
-    def _quarantine_one(self):
-        server = self.boot_as(self.context, A)
-        name = self.tenant_writes(server)
-        fault = self.fail_erase(A, name)
-        self.api.delete(self.context, server)
-        self.wait_for_deleted(server.uuid)
-        return name, fault
-
     def test_quarantine_survives_a_restart(self):
-        name, _fault = self._quarantine_one()
+        _server, name, _fault = self.quarantine_by_delete()
         self.restart_compute(A)
         self.assertEqual('quarantined', self.record(A, name).state)
         self.assertEqual(1, self.hold(A))
@@ -529,7 +525,7 @@ class TestQuarantineLasts(LifecycleTestBase):
         start = timeutils.utcnow()
         timeutils.set_time_override(start)
         self.addCleanup(timeutils.clear_time_override)
-        name, fault = self._quarantine_one()
+        _server, name, fault = self.quarantine_by_delete()
         manager = self.manager(A)
         timeutils.advance_time_seconds(59)
         manager.retry_vpmem_erases_periodic(self.context)
@@ -556,7 +552,7 @@ class TestQuarantineLasts(LifecycleTestBase):
                           self.retry_erase, A, 'nope')
 
     def test_list_shows_states_and_holders(self):
-        name, _fault = self._quarantine_one()
+        _server, name, _fault = self.quarantine_by_delete()
         holder = self.boot_as(self.context, A, name='holder')
         rc, out = self.manage('list', A, None)
         self.assertEqual(0, rc)
@@ -646,7 +642,7 @@ class TestAudit(LifecycleTestBase):
         self.assertEqual(server.uuid, self.record(A, name).instance_uuid)
 
     def test_placement_that_lost_the_hold_is_corrected(self):
-        name, _fault = TestQuarantineLasts._quarantine_one(self)
+        _server, name, _fault = self.quarantine_by_delete()
         node = self.node(A)
         self.reportclient.delete_allocations(
             self.context, report.quarantine_consumer(node.uuid))

@@ -12,25 +12,10 @@
 
 """hw:pmem labels are checked when a flavor's extra specs are set."""
 
-from nova import objects
 from nova.tests.unit.api import test_wsgi
 
 
-class TestPmemLabelsInExtraSpecs(test_wsgi.APITestCase):
-
-    def setUp(self):
-        super().setUp()
-        self.flavor = objects.Flavor(id=1, flavorid='f1', name='f1',
-                                     memory_mb=16, vcpus=1, root_gb=0,
-                                     ephemeral_gb=0, swap=0, disabled=False,
-                                     is_public=True, description=None,
-                                     extra_specs={})
-        self.useFixture_patch('nova.objects.Flavor.get_by_flavor_id',
-                              return_value=self.flavor)
-        self.saved = []
-        self.useFixture_patch(
-            'nova.objects.Flavor.save_extra_specs',
-            side_effect=lambda **kw: self.saved.append(kw))
+class TestPmemLabelsInExtraSpecs(test_wsgi.FlavorAPITestCase):
 
     def _post(self, value):
         return self.request('/v2.1/flavors/f1/os-extra_specs', 'POST',

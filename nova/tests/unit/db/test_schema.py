@@ -178,3 +178,29 @@ class NovaManageTestCase(testtools.TestCase):
         self.assertIn('feedface', result.stderr)
         self.assertEqual(1, len(result.stderr.strip().splitlines()),
                          result.stderr)
+
+    def test_vpmem_commands_on_a_new_cloud(self):
+        result = self._manage('--config-file', self.config, 'db', 'sync')
+        self.assertEqual(0, result.returncode, result.stderr)
+        result = self._manage('--config-file', self.config, 'vpmem', 'list')
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertIn('No namespace records', result.stdout)
+        # Nothing recorded, so nothing to compare with placement.
+        result = self._manage('--config-file', self.config, 'vpmem',
+                              'audit')
+        self.assertEqual(0, result.returncode, result.stdout)
+        self.assertIn('audit: clean: 0 namespace(s)', result.stdout)
+        result = self._manage('--config-file', self.config, 'vpmem',
+                              'retry-erase', 'compute-a', 'ns0')
+        self.assertEqual(1, result.returncode)
+        self.assertEqual(
+            ['nova-manage vpmem retry-erase failed: '
+             'VPMEMNamespaceNotFound: Persistent memory namespace record '
+             'ns0 on compute-a not found.'],
+            result.stderr.strip().splitlines())
+
+    def test_vpmem_list_refuses_an_unknown_state(self):
+        result = self._manage('--config-file', self.config, 'vpmem', 'list',
+                              '--state', 'lost')
+        self.assertEqual(2, result.returncode)
+        self.assertIn("invalid choice: 'lost'", result.stderr)

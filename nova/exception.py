@@ -245,9 +245,21 @@ class DBMigrationError(NovaException):
 
 # Placement.
 
-class PlacementAPIConnectFailure(NovaException):
-    msg_fmt = ("Unable to reach the placement service at %(endpoint)s: "
-               "%(error)s. Check the [placement] options.")
+class PlacementUnavailable(NovaException):
+    """Placement cannot be reached or answered with a server error.
+
+    Not a conflict: the request may well succeed once placement is back,
+    and the work that needs it is kept until then.
+    """
+
+    msg_fmt = ("Placement unreachable: %(reason)s. Try again when the "
+               "placement service answers.")
+    code = 503
+
+
+class PlacementAPIConnectFailure(PlacementUnavailable):
+    msg_fmt = ("Placement unreachable: unable to reach the placement service "
+               "at %(endpoint)s: %(error)s. Check the [placement] options.")
 
 
 class PlacementRequestFailed(NovaException):
@@ -489,3 +501,15 @@ class VPMEMNamespaceStateConflict(Conflict):
 class VPMEMNamespaceNotQuarantined(Invalid):
     msg_fmt = ("Persistent memory namespace %(namespace)s is %(state)s, not "
                "quarantined: there is no erase to retry.")
+
+
+# Instance actions (nova.compute.instance_actions).
+
+class InstanceActionNotFound(NotFound):
+    msg_fmt = ("Action for request %(request_id)s on instance "
+               "%(instance_uuid)s could not be found.")
+
+
+class InstanceActionEventNotFound(NotFound):
+    msg_fmt = ("Unfinished event %(event)s of action %(action_id)s could "
+               "not be found.")

@@ -65,6 +65,7 @@ ERROR_KINDS = {
     413: 'overLimit',
     415: 'badMediaType',
     501: 'notImplemented',
+    503: 'serviceUnavailable',
 }
 
 # Internal exceptions that mean "the instance is busy or in the wrong
@@ -195,13 +196,14 @@ def build_router():
     from nova.api.handlers import flavors
     from nova.api.handlers import hypervisors
     from nova.api.handlers import images
+    from nova.api.handlers import instance_actions
     from nova.api.handlers import migrations
     from nova.api.handlers import server_migrations
     from nova.api.handlers import servers
     from nova.api.handlers import services
     router = Router()
-    for module in (servers, server_migrations, migrations, flavors,
-                   services, hypervisors, images):
+    for module in (servers, server_migrations, instance_actions,
+                   migrations, flavors, services, hypervisors, images):
         for method, template, handler in module.ROUTES:
             router.add(method, '/v2.1' + template, handler)
     return router

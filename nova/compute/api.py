@@ -19,9 +19,11 @@ host. Live migration lives in :mod:`nova.compute.live_migrate_api`.
 """
 
 from oslo_log import log as logging
+from oslo_utils import excutils
 from oslo_utils import uuidutils
 
 from nova.compute import cold_migrate_api
+from nova.compute import instance_actions
 from nova.compute import live_migrate_api
 from nova.compute import power_state
 from nova.compute import rpcapi as compute_rpcapi
@@ -67,6 +69,8 @@ class API(cold_migrate_api.ColdMigrationAPIMixin,
             task_state=task_states.SCHEDULING,
             power_state=power_state.NOSTATE)
         instance.create()
+        instance_actions.start_action(context, instance.uuid,
+                                      instance_actions.CREATE)
         self.conductor_rpcapi.build_instances(context, instance,
                                               image_meta=image_meta)
         return instance
@@ -77,11 +81,22 @@ class API(cold_migrate_api.ColdMigrationAPIMixin,
         Refused with a conflict while another operation (a live migration,
         say) holds the instance.
         """
-        if (instance.vm_state == vm_states.RESIZED and
-                instance.task_state is None):
+        confirm_first = (instance.vm_state == vm_states.RESIZED and
+                         instance.task_state is None)
+        if confirm_first:
+            # The confirm is a step of this delete, not a request of its
+            # own: its events belong to the delete action.
+            instance_actions.start_action(context, instance.uuid,
+                                          instance_actions.DELETE)
             # The source still holds the guest's old namespaces: confirm
             # first, so they are erased and freed rather than orphaned.
-            self.confirm_resize(context, instance, wait=True)
+            try:
+                self._confirm_resize(context, instance, wait=True)
+            except Exception:
+                with excutils.save_and_reraise_exception():
+                    instance_actions.finish_action(
+                        context, instance.uuid,
+                        message=instance_actions.ERROR_MESSAGE)
             instance.refresh()
         expected = [None, task_states.SCHEDULING, task_states.SPAWNING]
         if instance.vm_state == vm_states.ERROR:
@@ -89,6 +104,9 @@ class API(cold_migrate_api.ColdMigrationAPIMixin,
         previous_host = instance.host
         instance.task_state = task_states.DELETING
         instance.save(expected_task_state=expected)
+        if not confirm_first:
+            instance_actions.start_action(context, instance.uuid,
+                                          instance_actions.DELETE)
         if previous_host:
             self.compute_rpcapi.terminate_instance(context, instance,
                                                    host=previous_host)
@@ -99,3 +117,4 @@ class API(cold_migrate_api.ColdMigrationAPIMixin,
         instance.task_state = None
         instance.save()
         instance.destroy()
+        instance_actions.finish_action(context, instance.uuid)

@@ -25,6 +25,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
 
+from nova.compute import instance_actions
 from nova.compute import move_api
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -58,6 +59,8 @@ class ColdMigrationAPIMixin:
             status=Status.PRE_MIGRATING,
             old_instance_type_id=instance.flavor.id,
             new_instance_type_id=instance.flavor.id)
+        instance_actions.start_action(context, instance.uuid,
+                                      instance_actions.MIGRATE)
         LOG.info('Cold migration of instance %(uuid)s from %(source)s to '
                  '%(dest)s accepted (migration %(migration)s)',
                  {'uuid': instance.uuid, 'source': instance.host,
@@ -81,12 +84,22 @@ class ColdMigrationAPIMixin:
     def confirm_resize(self, context, instance, wait=False):
         """Make the cold migration final; the source erases its copy.
 
-        With ``wait``, returns once the source is done (a delete waits
-        for it).
+        With ``wait``, returns once the source is done.
+        """
+        self._confirm_resize(context, instance, wait=wait,
+                             action=instance_actions.CONFIRM_RESIZE)
+
+    def _confirm_resize(self, context, instance, wait=False, action=None):
+        """Confirm; record ``action`` unless a caller's request holds it.
+
+        A delete confirms first and waits: the confirm is then a step of
+        the delete's action, not an action of its own.
         """
         migration = self._finished_migration(context, instance,
                                              'confirm resize',
                                              task_states.RESIZE_CONFIRMING)
+        if action is not None:
+            instance_actions.start_action(context, instance.uuid, action)
         LOG.info('Confirming migration %s of instance %s', migration.uuid,
                  instance.uuid)
         self.compute_rpcapi.confirm_resize(context, instance, migration,
@@ -98,6 +111,8 @@ class ColdMigrationAPIMixin:
         migration = self._finished_migration(context, instance,
                                              'revert resize',
                                              task_states.RESIZE_REVERTING)
+        instance_actions.start_action(context, instance.uuid,
+                                      instance_actions.REVERT_RESIZE)
         LOG.info('Reverting migration %s of instance %s', migration.uuid,
                  instance.uuid)
         self.compute_rpcapi.revert_resize(context, instance, migration,
@@ -128,9 +143,12 @@ class ColdMigrationAPIMixin:
 def _migrate_refused(context, instance, migration):
     """Make sure a refused migration left the instance idle (idempotent).
 
-    The conductor's task normally did this in its rollback; this covers a
-    conductor that never ran the task (RPC refused, say).
+    The conductor's task normally did this in its rollback (and finished
+    the action); this covers a conductor that never ran the task (RPC
+    refused, say).
     """
+    instance_actions.finish_action(context, instance.uuid,
+                                   message=instance_actions.ERROR_MESSAGE)
     try:
         current = objects.Migration.get_by_id(context, migration.id)
         if current.status == Status.PRE_MIGRATING:

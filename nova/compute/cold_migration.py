@@ -46,7 +46,9 @@ import time
 
 from oslo_log import log as logging
 
+from nova.compute import instance_actions as actions
 from nova.compute import moves
+from nova.compute import placement_work
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -90,6 +92,7 @@ class ColdMigrationMixin:
 
     # -- destination ---------------------------------------------------------
 
+    @actions.wrap_event('compute_prep_resize', actions.MIGRATE)
     def prep_resize(self, context, instance, migration):
         """Claim this host's namespaces for the instance and check them.
 
@@ -114,25 +117,44 @@ class ColdMigrationMixin:
         return self.driver.receive_vpmems(
             instance, instance.migration_context.new_resources)
 
+    @actions.wrap_event('compute_finish_resize', actions.MIGRATE)
     def finish_resize(self, context, instance, migration, image_meta=None):
         """The data is here: start the guest, the instance lives here now.
 
         Until the guest started nothing in the database changes, so a
         failure leaves the source's rollback a consistent instance.
+        Idempotent: a guest started here already (a repeated call, from
+        the recovery of a move a stopped service left) is not started
+        again.
         """
         self._reload(instance)
+        if (instance.host == self.host and
+                instance.vm_state == vm_states.RESIZED):
+            LOG.info('Instance %s was taken over by %s already',
+                     instance.uuid, self.host)
+            self._mark_finished(migration)
+            return
         instance.apply_migration_context()
-        self.driver.finish_migration(context, instance, image_meta)
+        if self.driver.guest_state(instance)['power_state'] == (
+                power_state.RUNNING):
+            LOG.info('Instance %s runs here already', instance.uuid)
+        else:
+            self.driver.finish_migration(context, instance, image_meta)
         instance.host = self.host
         instance.node = self._nodename()
         instance.power_state = power_state.RUNNING
         instance.vm_state = vm_states.RESIZED
         instance.task_state = None
         instance.save(expected_task_state=[task_states.RESIZE_MIGRATED])
-        migration.status = Status.FINISHED
-        migration.save()
+        self._mark_finished(migration)
+        actions.finish_action(context, instance.uuid, action=actions.MIGRATE)
         LOG.info('Instance %s now runs on %s; confirm or revert its '
                  'migration %s', instance.uuid, self.host, migration.uuid)
+
+    @staticmethod
+    def _mark_finished(migration):
+        migration.status = Status.FINISHED
+        migration.save()
 
     def rollback_resize_at_destination(self, context, instance, migration,
                                        outcome=None):
@@ -146,6 +168,7 @@ class ColdMigrationMixin:
         return self._drop_incoming(context, instance, migration,
                                    outcome or Status.FAILED)
 
+    @actions.wrap_event('compute_revert_resize', actions.REVERT_RESIZE)
     def revert_resize(self, context, instance, migration):
         """The user reverts: drop the guest here, then the source resumes."""
         self._reload(instance)
@@ -159,7 +182,6 @@ class ColdMigrationMixin:
             context, instance, migration, host=migration.source_compute)
 
     def _drop_incoming(self, context, instance, migration, outcome):
-        dest_resources = moves.incoming_resources(instance, migration)
         try:
             self.driver.remove_migrated_guest(context, instance)
         except Exception:
@@ -170,14 +192,19 @@ class ColdMigrationMixin:
                           self.host)
             return False
         given_up = self.rt.give_up(
-            context, dest_resources, instance.uuid, giver=instance.uuid,
-            migration=migration, final_status=outcome)
+            context, self.rt.held_by(instance.uuid),
+            instance.uuid, giver=instance.uuid, migration=migration,
+            final_status=outcome)
         return given_up.clean
 
     # -- source --------------------------------------------------------------
 
     def resize_instance(self, context, instance, migration, image_meta=None):
         """Stop the guest, copy its data, start it on the destination."""
+        with self._in_flight(migration):
+            self._resize_instance(context, instance, migration, image_meta)
+
+    def _resize_instance(self, context, instance, migration, image_meta):
         self._reload(instance)
         dest = migration.dest_compute
         instance.task_state = task_states.RESIZE_MIGRATING
@@ -212,15 +239,22 @@ class ColdMigrationMixin:
         """Undo a failed move: the guest runs here again with its data."""
         dest = migration.dest_compute
         dest_clean = moves.undo_at_destination(
-            context, self.reportclient, instance, migration,
+            context, self.reportclient, self.host, instance, migration,
             self.compute_rpcapi.rollback_resize_at_destination,
             outcome=Status.FAILED)
-        objects.InstanceFault.from_exception(
-            context, instance.uuid, error, host=self.host).create()
-        self._restart_here(instance, [task_states.RESIZE_MIGRATING,
-                                      task_states.RESIZE_MIGRATED])
+        moves.run_step('record the fault of %s' % instance.uuid,
+                       moves.record_fault, context, instance, error,
+                       self.host)
+        moves.run_step('start %s again' % instance.uuid, self._restart_here,
+                       instance, [task_states.RESIZE_MIGRATING,
+                                  task_states.RESIZE_MIGRATED])
         migration.status = Status.FAILED if dest_clean else Status.ERROR
-        migration.save()
+        moves.run_step('end migration %s' % migration.uuid, migration.save)
+        actions.record_event(context, instance.uuid, 'compute_resize_instance',
+                             self.host, error=error, action=actions.MIGRATE)
+        actions.finish_action(context, instance.uuid,
+                              message=actions.ERROR_MESSAGE,
+                              action=actions.MIGRATE)
         LOG.warning('Cold migration of %s to %s ended %s: %s; the instance '
                     'runs on %s again', instance.uuid, dest,
                     migration.status, error, self.host)
@@ -243,15 +277,19 @@ class ColdMigrationMixin:
             instance.power_state = power_state.RUNNING
         instance.save(expected_task_state=expected_task_states)
 
+    @actions.wrap_event('compute_confirm_resize', actions.CONFIRM_RESIZE)
     def confirm_resize(self, context, instance, migration):
         """The move is final: erase what the guest left here.
 
         A namespace that cannot be erased is quarantined and the
         migration ends in ``error`` until a retried erase succeeds (then
-        ``confirmed``).
+        ``confirmed``). Idempotent (the recovery re-runs it).
         """
+        with self._in_flight(migration):
+            self._confirm_resize(context, instance, migration)
+
+    def _confirm_resize(self, context, instance, migration):
         self._reload(instance)
-        source_resources = instance.migration_context.old_resources
         try:
             self.driver.confirm_migration(context, instance)
         except Exception:
@@ -261,27 +299,35 @@ class ColdMigrationMixin:
                           '%s', instance.uuid, self.host)
         # The migration consumer counted the source's namespaces.
         given_up = self.rt.give_up(
-            context, source_resources, instance.uuid, giver=migration.uuid,
-            migration=migration, final_status=Status.CONFIRMED)
-        self.reportclient.delete_allocations(context, migration.uuid)
+            context, self.rt.held_by(instance.uuid), instance.uuid,
+            giver=migration.uuid, migration=migration,
+            final_status=Status.CONFIRMED)
+        placement_work.delete_allocations(context, self.reportclient,
+                                          self.host, migration.uuid)
         instance.drop_migration_context()
         instance.vm_state = vm_states.ACTIVE
         instance.task_state = None
-        instance.save(expected_task_state=[task_states.RESIZE_CONFIRMING])
+        # None too: a confirm re-run by recovery after this save.
+        instance.save(expected_task_state=[task_states.RESIZE_CONFIRMING,
+                                           None])
         migration.status = (Status.CONFIRMED if given_up.clean
                             else Status.ERROR)
         migration.save()
+        actions.finish_action(context, instance.uuid,
+                              action=actions.CONFIRM_RESIZE)
         LOG.info('Cold migration %s of instance %s confirmed; the '
                  'namespaces it left on %s: %s', migration.uuid,
                  instance.uuid, self.host, given_up.describe())
 
+    @actions.wrap_event('compute_finish_revert_resize',
+                        actions.REVERT_RESIZE)
     def finish_revert_resize(self, context, instance, migration):
         """Take the instance back: its guest starts here on its own data."""
         self._reload(instance)
         dest_clean = objects.Migration.get_by_id(
             context, migration.id).status != Status.ERROR
-        self.reportclient.revert_move_allocations(
-            context, instance.uuid, migration.uuid)
+        placement_work.revert_move(context, self.reportclient, self.host,
+                                   instance.uuid, migration.uuid)
         instance.revert_migration_context()
         instance.drop_migration_context()
         instance.host = self.host
@@ -289,5 +335,7 @@ class ColdMigrationMixin:
         self._restart_here(instance, [task_states.RESIZE_REVERTING])
         migration.status = Status.REVERTED if dest_clean else Status.ERROR
         migration.save()
+        actions.finish_action(context, instance.uuid,
+                              action=actions.REVERT_RESIZE)
         LOG.info('Cold migration %s of instance %s reverted; it runs on %s',
                  migration.uuid, instance.uuid, self.host)

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
 
+from nova.compute import instance_actions
 from nova.compute import move_api
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -62,6 +63,8 @@ class LiveMigrationAPIMixin:
             task_states.MIGRATING,
             migration_type=fields.MigrationType.LIVE_MIGRATION,
             status=fields.MigrationStatus.ACCEPTED)
+        instance_actions.start_action(context, instance.uuid,
+                                      instance_actions.LIVE_MIGRATION)
         LOG.info('Live migration of instance %(uuid)s from %(source)s to '
                  '%(dest)s accepted (migration %(migration)s)',
                  {'uuid': instance.uuid, 'source': instance.host,
@@ -87,10 +90,12 @@ class LiveMigrationAPIMixin:
     def _live_migrate_refused(context, instance, migration):
         """Make sure a refused migration left the instance idle.
 
-        The conductor's task normally did this in its rollback; this
-        covers a conductor that never ran the task (RPC refused, say).
-        Idempotent.
+        The conductor's task normally did this in its rollback (and
+        finished the action); this covers a conductor that never ran the
+        task (RPC refused, say). Idempotent.
         """
+        instance_actions.finish_action(
+            context, instance.uuid, message=instance_actions.ERROR_MESSAGE)
         try:
             current = objects.Migration.get_by_id(context, migration.id)
             never_ran = current.status == fields.MigrationStatus.ACCEPTED
@@ -109,6 +114,8 @@ class LiveMigrationAPIMixin:
         """Ask the source to abort live migration ``migration_id``."""
         migration = _live_migration_of(context, instance, migration_id,
                                        ABORTABLE_STATUSES, 'abort')
+        instance_actions.start_action(context, instance.uuid,
+                                      instance_actions.LIVE_MIGRATION_CANCEL)
         LOG.info('Aborting live migration %s of instance %s',
                  migration.uuid, instance.uuid)
         self.compute_rpcapi.live_migration_abort(
@@ -123,6 +130,9 @@ class LiveMigrationAPIMixin:
         migration = _live_migration_of(context, instance, migration_id,
                                        FORCE_COMPLETABLE_STATUSES,
                                        'force-complete')
+        instance_actions.start_action(
+            context, instance.uuid,
+            instance_actions.LIVE_MIGRATION_FORCE_COMPLETE)
         LOG.info('Forcing live migration %s of instance %s to complete',
                  migration.uuid, instance.uuid)
         self.compute_rpcapi.live_migration_force_complete(

@@ -38,7 +38,9 @@ import time
 
 from oslo_log import log as logging
 
+from nova.compute import instance_actions as actions
 from nova.compute import moves
+from nova.compute import placement_work
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -51,6 +53,7 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 Status = fields.MigrationStatus
+LIVE = actions.LIVE_MIGRATION
 # How long an abort waits for a just-started copy to become abortable.
 ABORT_WAIT_SECONDS = 10
 
@@ -62,7 +65,11 @@ class LiveMigrationMixin:
         # instance uuid -> migration, for abort/force-complete requests.
         self._live_migrations = {}
         self._live_migrations_lock = threading.Lock()
+        # Migration ids an abort was asked for.
         self._aborts_requested = set()
+        # Migration ids a step of which runs in this process (cold moves;
+        # live ones are in _live_migrations).
+        self._moves_in_flight = set()
         limit = CONF.max_concurrent_live_migrations
         self._live_migration_slots = (
             threading.BoundedSemaphore(limit) if limit > 0 else None)
@@ -107,22 +114,38 @@ class LiveMigrationMixin:
         self._reload(instance)
         self.rt.drop_move_claim(context, instance, migration)
 
+    @actions.wrap_event('compute_pre_live_migration', LIVE)
     def pre_live_migration(self, context, instance, migrate_data):
         """Get this host ready to receive the guest."""
         self._reload(instance)
+        migration = migrate_data.migration
+        if moves.incoming_resources(instance, migration) is None:
+            # A late request: the source gave up waiting and rolled back.
+            raise exception.MigrationError(
+                reason='instance %s has no claim of migration %s on %s any '
+                       'more' % (instance.uuid, migration.uuid, self.host))
         return self.driver.pre_live_migration(
             context, instance, instance.migration_context.new_resources,
             migrate_data)
 
+    @actions.wrap_event('compute_post_live_migration_at_destination', LIVE)
     def post_live_migration_at_destination(self, context, instance,
                                            migration):
         """The guest runs here now: the instance takes this host's values.
 
-        Whatever the source could not erase is quarantined in its own
-        records, so the migration context is not needed any more.
+        Idempotent: a repeated call (a retry, or the recovery of a move
+        whose source or destination stopped at the handover) only makes
+        sure the guest is persistent and running here. Whatever the source
+        cannot erase afterwards it quarantines in its own records, so the
+        migration context is not needed any more.
         """
         self._reload(instance)
         self.driver.post_live_migration_at_destination(context, instance)
+        if (instance.host == self.host and
+                moves.incoming_resources(instance, migration) is None):
+            LOG.info('Instance %s was taken over by %s already',
+                     instance.uuid, self.host)
+            return
         instance.apply_migration_context()
         instance.drop_migration_context()
         instance.host = self.host
@@ -134,19 +157,22 @@ class LiveMigrationMixin:
         instance.save(expected_task_state=[task_states.MIGRATING])
         LOG.info('Instance %s now runs on %s', instance.uuid, self.host)
 
+    @actions.wrap_event('compute_rollback_live_migration_at_destination',
+                        LIVE)
     def rollback_live_migration_at_destination(self, context, instance,
                                                migration, outcome=None):
         """Remove the guest here and erase the namespaces it was given.
 
-        Only the namespaces of this host's claim (the migration context's
-        new resources) are erased, never anything looked up by name.
+        Only the namespaces this host's records assign to the instance
+        (its claim: the instance does not live here) are erased, never
+        anything looked up by name.
         ``outcome`` is how the migration ends (failed or cancelled); it
         takes that status once a namespace quarantined here is erased.
         Returns True when they were erased and are free; False when the
         guest could not be removed or an erase failed (quarantined).
+        Idempotent: once done, there is nothing left to remove or erase.
         """
         self._reload(instance)
-        dest_resources = moves.incoming_resources(instance, migration)
         try:
             self.driver.rollback_live_migration_at_destination(context,
                                                                instance)
@@ -158,8 +184,9 @@ class LiveMigrationMixin:
                           instance.uuid, self.host)
             return False
         given_up = self.rt.give_up(
-            context, dest_resources, instance.uuid, giver=instance.uuid,
-            migration=migration, final_status=outcome or Status.FAILED)
+            context, self.rt.held_by(instance.uuid),
+            instance.uuid, giver=instance.uuid, migration=migration,
+            final_status=outcome or Status.FAILED)
         return given_up.clean
 
     # -- source --------------------------------------------------------------
@@ -167,30 +194,31 @@ class LiveMigrationMixin:
     def live_migration(self, context, instance, dest, migration,
                        migrate_data):
         """Move the guest to ``dest``; on any failure put everything back."""
+        with self._live_migrations_lock:
+            self._live_migrations[instance.uuid] = migration
         slots = self._live_migration_slots
-        if slots is not None:
-            migration.status = Status.QUEUED
-            migration.save()
-            slots.acquire()
         try:
-            with self._live_migrations_lock:
-                self._live_migrations[instance.uuid] = migration
-            self._do_live_migration(context, instance, dest, migration,
-                                    migrate_data)
+            # Queued (by the conductor) while it waits for a slot.
+            if slots is not None:
+                slots.acquire()
+            try:
+                self._do_live_migration(context, instance, dest, migration,
+                                        migrate_data)
+            finally:
+                if slots is not None:
+                    slots.release()
         finally:
             with self._live_migrations_lock:
                 self._live_migrations.pop(instance.uuid, None)
-                self._aborts_requested.discard(instance.uuid)
-            if slots is not None:
-                slots.release()
+                self._aborts_requested.discard(migration.id)
 
-    def _abort_requested(self, instance):
+    def _abort_requested(self, migration):
         with self._live_migrations_lock:
-            return instance.uuid in self._aborts_requested
+            return migration.id in self._aborts_requested
 
     def _cancelled_before_copy(self, context, instance, dest, migration):
         """Roll back as cancelled if an abort came before the copy."""
-        if not self._abort_requested(instance):
+        if not self._abort_requested(migration):
             return False
         self._rollback_live_migration(
             context, instance, dest, migration,
@@ -198,11 +226,35 @@ class LiveMigrationMixin:
             status=Status.CANCELLED)
         return True
 
+    def _may_start(self, context, instance, dest, migration):
+        """False (and the migration settled) when it must not start.
+
+        An abort may have come before this cast (the migration is
+        'cancelling'), and a cast that arrives after the recovery of its
+        migration (this host restarted meanwhile) is stale.
+        """
+        status = objects.Migration.get_by_id(context, migration.id).status
+        if status == Status.CANCELLING:
+            self._rollback_live_migration(
+                context, instance, dest, migration,
+                exception.LiveMigrationAborted(instance_uuid=instance.uuid),
+                status=Status.CANCELLED)
+            return False
+        if status not in (Status.ACCEPTED, Status.QUEUED):
+            LOG.warning('Not starting live migration %s of %s: it is %s '
+                        'already', migration.uuid, instance.uuid, status)
+            return False
+        return True
+
     def _do_live_migration(self, context, instance, dest, migration,
                            migrate_data):
         self._reload(instance)
+        if not self._may_start(context, instance, dest, migration):
+            return
         migration.status = Status.PREPARING
         migration.save()
+        if self._cancelled_before_copy(context, instance, dest, migration):
+            return
         try:
             migrate_data = self.compute_rpcapi.pre_live_migration(
                 context, instance, migrate_data, host=dest)
@@ -233,23 +285,38 @@ class LiveMigrationMixin:
             self._rollback_live_migration(context, instance, dest,
                                           migration, err)
             return
-        try:
-            self._post_live_migration(context, instance, dest, migration)
-        except Exception:
-            # The guest already runs on the destination: nothing to roll
-            # back, but the record must not claim the move is running.
-            LOG.exception('Finishing the live migration of %s to %s failed',
-                          instance.uuid, dest)
-            migration.status = Status.ERROR
-            migration.save()
+        self._complete_live_migration(context, instance, dest, migration)
 
-    def _post_live_migration(self, context, instance, dest, migration):
-        """The guest runs on ``dest``: erase this side's namespaces.
+    def _complete_live_migration(self, context, instance, dest, migration):
+        """The guest runs on ``dest``: it takes over, then this side lets go.
 
-        One that cannot be erased is quarantined, and the migration ends
-        in ``error`` until a retried erase succeeds (then ``completed``).
+        The destination records the instance first; only then are this
+        host's namespaces erased, so a failure in between never leaves
+        the database pointing at erased data. If the destination cannot
+        be told now, the move stays 'post-migrating' and the recovery
+        sweep (of either host) finishes it: the guest's location decides.
         """
-        source_resources = instance.migration_context.old_resources
+        migration.status = Status.POST_MIGRATING
+        migration.save()
+        try:
+            self.compute_rpcapi.post_live_migration_at_destination(
+                context, instance, migration, host=dest)
+        except Exception as err:
+            LOG.warning('Instance %s runs on %s, which could not take it '
+                        'over yet (%s); the recovery of migration %s '
+                        'finishes the move', instance.uuid, dest, err,
+                        migration.uuid)
+            return
+        self._release_source(context, instance, migration)
+
+    def _release_source(self, context, instance, migration):
+        """Give up what the instance left here after a move; idempotent.
+
+        Its namespaces (those this host's records still assign to it) are
+        erased, or quarantined if that fails, and the migration ends in
+        'error' until a retried erase succeeds; the migration consumer's
+        allocations go (now, or when placement is back).
+        """
         try:
             self.driver.post_live_migration_at_source(context, instance)
         except Exception:
@@ -258,51 +325,77 @@ class LiveMigrationMixin:
                           instance.uuid, self.host)
         # The migration consumer counted the source's namespaces.
         given_up = self.rt.give_up(
-            context, source_resources, instance.uuid, giver=migration.uuid,
-            migration=migration, final_status=Status.COMPLETED)
-        if not given_up.clean:
-            migration.status = Status.ERROR
-            migration.save()
-
-        self.compute_rpcapi.post_live_migration_at_destination(
-            context, instance, migration, host=dest)
-        self.reportclient.delete_allocations(context, migration.uuid)
-        if given_up.clean:
-            migration.status = Status.COMPLETED
-            migration.save()
-        LOG.info('Live migration of %s to %s completed; source namespaces: '
-                 '%s', instance.uuid, dest, given_up.describe())
+            context, self.rt.held_by(instance.uuid), instance.uuid,
+            giver=migration.uuid, migration=migration,
+            final_status=Status.COMPLETED)
+        placement_work.delete_allocations(context, self.reportclient,
+                                          self.host, migration.uuid)
+        migration.status = (Status.COMPLETED if given_up.clean
+                            else Status.ERROR)
+        migration.save()
+        # The move itself succeeded; a namespace left quarantined is the
+        # operator's (nova-manage vpmem), not the user's, problem.
+        actions.record_event(context, instance.uuid, 'compute_live_migration',
+                             self.host, action=LIVE)
+        actions.finish_action(context, instance.uuid, action=LIVE)
+        LOG.info('Live migration %s of %s to %s %s; source namespaces: %s',
+                 migration.uuid, instance.uuid, migration.dest_compute,
+                 migration.status, given_up.describe())
 
     def _rollback_live_migration(self, context, instance, dest, migration,
                                  error, status=Status.FAILED):
         """Undo a failed or cancelled move; the guest stays here.
 
         The destination removes what it got and erases the namespaces it
-        claimed; placement gets the pre-migration allocations back. If the
-        destination could not erase, it quarantined those namespaces and
-        the migration ends in ``error`` until a retried erase succeeds
-        (then ``status``).
+        claimed; placement gets the pre-migration allocations back (now,
+        or when placement is back). If the destination could not erase,
+        it quarantined those namespaces and the migration ends in 'error'
+        until a retried erase succeeds (then ``status``). Every step runs
+        even when one before it failed, and the instance is never left
+        migrating. Idempotent.
         """
         dest_clean = moves.undo_at_destination(
-            context, self.reportclient, instance, migration,
+            context, self.reportclient, self.host, instance, migration,
             self.compute_rpcapi.rollback_live_migration_at_destination,
             outcome=status)
-        instance.task_state = None
-        instance.save(expected_task_state=[task_states.MIGRATING])
+        moves.run_step('settle instance %s' % instance.uuid,
+                       moves.release_instance, instance,
+                       task_states.MIGRATING)
+        if status != Status.CANCELLED:
+            moves.run_step('record the fault of %s' % instance.uuid,
+                           moves.record_fault, context, instance, error,
+                           self.host)
         migration.status = status if dest_clean else Status.ERROR
-        migration.save()
+        moves.run_step('end migration %s' % migration.uuid, migration.save)
+        # What the user reads in the server's events.
+        actions.record_event(context, instance.uuid, 'compute_live_migration',
+                             self.host, error=error, action=LIVE)
+        actions.finish_action(context, instance.uuid,
+                              message=actions.ERROR_MESSAGE, action=LIVE)
         LOG.warning('Live migration of %s to %s ended %s: %s; the instance '
                     'keeps running on %s', instance.uuid, dest,
                     migration.status, error, self.host)
 
+    @actions.wrap_event('compute_live_migration_abort',
+                        actions.LIVE_MIGRATION_CANCEL)
     def live_migration_abort(self, context, instance, migration_id):
-        """Cancel the running (or about to run) migration of ``instance``."""
+        """Cancel the running (or about to run) migration of ``instance``.
+
+        A migration that is queued here, or whose cast has not arrived
+        yet, is marked 'cancelling': it ends cancelled when it would have
+        started (or when the recovery sweep finds it).
+        """
         with self._live_migrations_lock:
             migration = self._live_migrations.get(instance.uuid)
-            if migration is None or migration.id != migration_id:
-                raise exception.InstanceNotInMigration(
-                    instance_uuid=instance.uuid)
-            self._aborts_requested.add(instance.uuid)
+            registered = migration is not None and migration.id == migration_id
+            self._aborts_requested.add(migration_id)
+        if not registered:
+            if self._cancel_before_start(context, migration_id):
+                return
+            with self._live_migrations_lock:
+                self._aborts_requested.discard(migration_id)
+            raise exception.InstanceNotInMigration(
+                instance_uuid=instance.uuid)
         if migration.status != Status.RUNNING:
             return  # the flow sees the request before the copy starts
         # Between 'running' and the driver registering its job there is a
@@ -320,6 +413,20 @@ class LiveMigrationMixin:
                     raise
                 time.sleep(0.1)
 
+    @staticmethod
+    def _cancel_before_start(context, migration_id):
+        migration = objects.Migration.get_by_id(context, migration_id)
+        if migration.status not in (Status.ACCEPTED, Status.QUEUED,
+                                    Status.CANCELLING):
+            return False
+        migration.status = Status.CANCELLING
+        migration.save()
+        LOG.info('Live migration %s of %s is cancelled before it started',
+                 migration.uuid, migration.instance_uuid)
+        return True
+
+    @actions.wrap_event('compute_live_migration_force_complete',
+                        actions.LIVE_MIGRATION_FORCE_COMPLETE)
     def live_migration_force_complete(self, context, instance):
         """Make the running migration converge (pauses a vpmem guest)."""
         with self._live_migrations_lock:

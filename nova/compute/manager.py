@@ -24,7 +24,11 @@ from oslo_service import periodic_task
 from oslo_utils import timeutils
 
 from nova.compute import cold_migration
+from nova.compute import instance_actions as actions
 from nova.compute import live_migration
+from nova.compute import move_recovery
+from nova.compute import moves
+from nova.compute import placement_work
 from nova.compute import power_state
 from nova.compute import resource_tracker
 from nova.compute import rpcapi as compute_rpcapi
@@ -42,7 +46,8 @@ LOG = logging.getLogger(__name__)
 
 
 class ComputeManager(cold_migration.ColdMigrationMixin,
-                     live_migration.LiveMigrationMixin, manager.Manager):
+                     live_migration.LiveMigrationMixin,
+                     move_recovery.MoveRecoveryMixin, manager.Manager):
     """Manages the instances of one compute host."""
 
     target = messaging.Target(version='1.4')
@@ -59,6 +64,8 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         # namespace keeps the time of its next attempt).
         self._periodic_spacing['retry_vpmem_erases_periodic'] = (
             CONF.compute.vpmem_erase_retry_interval)
+        self._periodic_spacing['recover_moves_periodic'] = (
+            CONF.compute.move_recovery_interval or CONF.periodic_interval)
         self.driver = compute_driver or virt_driver.load_compute_driver()
         self.reportclient = report.SchedulerReportClient()
         self.rt = resource_tracker.ResourceTracker(
@@ -82,6 +89,10 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
             self.rt.update_available_resource(context, nodename,
                                               startup=True)
         self._retry_vpmem_erases(context)
+        # Moves this host took part in when it stopped: settled where
+        # their guests run now.
+        self._recover_moves(context, startup=True)
+        placement_work.settle(context, self.reportclient, self.host)
 
     def cleanup_host(self):
         LOG.info('Compute service on host %s stopping.', self.host)
@@ -110,8 +121,30 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         turns those allocations into specific namespaces. On any failure
         the guest is removed, the namespaces it may have touched are erased
         and released, the allocations dropped, and the instance goes to
-        ERROR with a fault saying why.
+        ERROR with a fault saying why. An instance deleted while it was
+        being built is undone the same way, without a fault: nothing of
+        it may stay (its delete may have run before anything was here).
         """
+        try:
+            self._build_and_run(context, instance, node, image_meta)
+        except (exception.InstanceNotFound,
+                exception.UnexpectedDeletingTaskStateError):
+            self._undo_deleted_build(context, instance)
+
+    def _undo_deleted_build(self, context, instance):
+        LOG.info('Instance %s was deleted while it was being built on %s; '
+                 'undoing the build', instance.uuid, self.host)
+        moves.run_step('remove the guest of %s' % instance.uuid,
+                       self.driver.destroy, context, instance)
+        moves.run_step('erase the namespaces of %s' % instance.uuid,
+                       self.rt.give_up, context,
+                       self.rt.held_by(instance.uuid), instance.uuid,
+                       instance.uuid)
+        moves.run_step('drop the allocations of %s' % instance.uuid,
+                       placement_work.delete_allocations, context,
+                       self.reportclient, self.host, instance.uuid)
+
+    def _build_and_run(self, context, instance, node, image_meta):
         allocations = self.reportclient.get_allocations_for_consumer(
             context, instance.uuid)['allocations']
         try:
@@ -132,9 +165,16 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         instance.power_state = power_state.RUNNING
         instance.launched_at = timeutils.utcnow()
         instance.save(expected_task_state=[task_states.SPAWNING])
+        actions.record_event(context, instance.uuid,
+                             'compute_build_and_run_instance', self.host,
+                             action=actions.CREATE)
+        actions.finish_action(context, instance.uuid, action=actions.CREATE)
         LOG.info('Instance %s is running on %s', instance.uuid, self.host)
 
     def _fail_build(self, context, instance, error, claimed):
+        actions.record_event(context, instance.uuid,
+                             'compute_build_and_run_instance', self.host,
+                             error=error, action=actions.CREATE)
         if claimed:
             try:
                 self.driver.destroy(context, instance)
@@ -150,7 +190,8 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
             self.rt.give_up(context, instance.resources, instance.uuid,
                             giver=instance.uuid)
             instance.resources = None
-        self.reportclient.delete_allocations(context, instance.uuid)
+        placement_work.delete_allocations(context, self.reportclient,
+                                          self.host, instance.uuid)
         instance.host = None
         instance.node = None
         self._set_error(context, instance, error)
@@ -158,6 +199,8 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
     def _set_error(self, context, instance, error):
         objects.InstanceFault.from_exception(
             context, instance.uuid, error, host=self.host).create()
+        actions.finish_action(context, instance.uuid,
+                              message=actions.ERROR_MESSAGE)
         instance.vm_state = vm_states.ERROR
         instance.task_state = None
         instance.save()
@@ -174,19 +217,31 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         finds it.
         """
         try:
+            # A write owed from a move of the instance, made after the
+            # delete, would allocate to a deleted instance.
+            placement_work.settle_consumer(context, self.reportclient,
+                                           instance.uuid)
             self.driver.destroy(context, instance)
         except Exception as err:
             LOG.exception('Failed to delete instance %s', instance.uuid)
+            actions.record_event(context, instance.uuid,
+                                 'compute_terminate_instance', self.host,
+                                 error=err, action=actions.DELETE)
             self._set_error(context, instance, err)
             return
         given_up = self.rt.give_up(context, instance.resources,
                                    instance.uuid, giver=instance.uuid)
-        self.reportclient.delete_allocations(context, instance.uuid)
+        placement_work.delete_allocations(context, self.reportclient,
+                                          self.host, instance.uuid)
         instance.vm_state = vm_states.DELETED
         instance.task_state = None
         instance.terminated_at = timeutils.utcnow()
         instance.save(expected_task_state=[task_states.DELETING])
         instance.destroy()
+        actions.record_event(context, instance.uuid,
+                             'compute_terminate_instance', self.host,
+                             action=actions.DELETE)
+        actions.finish_action(context, instance.uuid, action=actions.DELETE)
         LOG.info('Deleted instance %s; its namespaces: %s', instance.uuid,
                  given_up.describe())
 
@@ -241,3 +296,17 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         except Exception:
             LOG.exception('Retrying the erase of quarantined namespaces on '
                           '%s failed', self.host)
+
+    @periodic_task.periodic_task
+    def recover_moves_periodic(self, context):
+        """Settle the moves of this host that a stopped service left."""
+        self._recover_moves(context)
+
+    @periodic_task.periodic_task(spacing=0)
+    def settle_placement_work_periodic(self, context):
+        """Make the placement writes kept while placement was away."""
+        try:
+            placement_work.settle(context, self.reportclient, self.host)
+        except Exception:
+            LOG.exception('Pending placement work of %s could not be made',
+                          self.host)

@@ -23,7 +23,23 @@ needs to be kept to hold it.
 
 from oslo_log import log as logging
 
+from nova.compute import placement_work
+from nova import exception
+from nova import objects
+
 LOG = logging.getLogger(__name__)
+
+
+def run_step(what, func, *args, **kwargs):
+    """Run one step of an undo; log a failure and go on to the next.
+
+    Returns the step's result, or None when it failed.
+    """
+    try:
+        return func(*args, **kwargs)
+    except Exception:
+        LOG.exception('Could not %s; going on with the rest', what)
+        return None
 
 
 def incoming_resources(instance, migration):
@@ -36,15 +52,17 @@ def incoming_resources(instance, migration):
     return migration_context.new_resources
 
 
-def undo_at_destination(context, reportclient, instance, migration,
+def undo_at_destination(context, reportclient, host, instance, migration,
                         rollback_at_destination, outcome):
     """Undo a move on its destination and in placement.
 
     ``rollback_at_destination(context, instance, migration, host=dest,
     outcome=outcome)`` is the RPC call that cleans the destination; it
     returns True when the destination's namespaces were erased and are
-    free. Reloads ``instance`` and drops its migration context (not
-    saved). Returns that boolean.
+    free. Placement gets the source allocations back (now, or as work
+    ``host`` keeps until placement answers). Reloads ``instance`` and
+    drops its migration context (not saved). Every step runs even if one
+    before it failed. Returns whether the destination is clean.
     """
     dest = migration.dest_compute
     try:
@@ -54,8 +72,27 @@ def undo_at_destination(context, reportclient, instance, migration,
         # Its resource update quarantines what nobody holds any more.
         LOG.exception('Rollback on destination %s failed', dest)
         dest_clean = False
-    reportclient.revert_move_allocations(context, instance.uuid,
-                                         migration.uuid)
-    instance.refresh()
+    run_step('give instance %s its source allocations back' % instance.uuid,
+             placement_work.revert_move, context, reportclient, host,
+             instance.uuid, migration.uuid)
+    run_step('reload instance %s' % instance.uuid, instance.refresh)
     instance.drop_migration_context()
     return dest_clean
+
+
+def release_instance(instance, task_state):
+    """The move is over: clear ``task_state`` (and save the dropped
+    migration context). An instance another operation took meanwhile is
+    left to it."""
+    instance.task_state = None
+    try:
+        instance.save(expected_task_state=[task_state])
+    except exception.UnexpectedTaskStateError as err:
+        LOG.info('Instance %s is not %s any more (%s); leaving it as it is',
+                 instance.uuid, task_state, err)
+
+
+def record_fault(context, instance, error, host):
+    """Tell the user why the move failed: the server's fault."""
+    objects.InstanceFault.from_exception(context, instance.uuid, error,
+                                         host=host).create()

@@ -135,6 +135,15 @@ class ResourceTracker:
         try:
             self.namespaces.sync_quarantine_hold(
                 context, node.uuid, self.provider_resources[node.uuid])
+        except exception.PlacementRequestFailed as err:
+            if err.kwargs.get('status') != 409:
+                raise
+            # Placement still counts a quarantined namespace elsewhere (the
+            # instance or migration that gave it up, until its recovery
+            # drops that): the hold follows at a later update.
+            LOG.info('Placement does not take the quarantined namespaces of '
+                     '%s yet: %s', node.hypervisor_hostname,
+                     err.format_message())
         except Exception:
             LOG.exception('Could not set the placement count of the '
                           'quarantined namespaces of %s; the next update '
@@ -294,6 +303,27 @@ class ResourceTracker:
         return self.namespaces.give_up(context, resources, instance_uuid,
                                        giver, migration=migration,
                                        final_status=final_status)
+
+    def held_by(self, instance_uuid):
+        """This host's namespaces assigned to an instance (as Resources).
+
+        The records, not a copy in the instance, say which: a step re-run
+        after a crash finds exactly what is still held. A move's side that
+        gives its namespaces up (its source after the move, its
+        destination after a rollback or a revert) gives up all of them.
+        """
+        held = []
+        with self._lock:
+            for rp_uuid, offered in self.provider_resources.items():
+                for (rc, name), record in self.namespaces.records.get(
+                        rp_uuid, {}).items():
+                    if (record.state != State.ASSIGNED or
+                            record.instance_uuid != instance_uuid):
+                        continue
+                    resource = offered.get((rp_uuid, rc, name))
+                    if resource is not None:
+                        held.append(resource)
+        return objects.ResourceList(objects=held)
 
     def retry_erases(self, context, names=None):
         """Erase the quarantined namespaces that are due (or ``names``).

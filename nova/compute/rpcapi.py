@@ -38,7 +38,8 @@ class ComputeAPI(rpc.VersionedAPI):
         * 1.3 - cold migration: prep_resize, resize_instance,
                 receive_vpmems, finish_resize, rollback_resize_at_destination,
                 confirm_resize, revert_resize, finish_revert_resize
-        * 1.4 - namespace lifecycle: retry_vpmem_erases; ``outcome`` of
+        * 1.4 - namespace lifecycle and recovery: retry_vpmem_erases,
+                get_guest_state, recover_live_migration; ``outcome`` of
                 rollback_live_migration_at_destination and
                 rollback_resize_at_destination
 
@@ -112,21 +113,21 @@ class ComputeAPI(rpc.VersionedAPI):
                           instance=instance)
 
     def post_live_migration_at_destination(self, ctxt, instance, migration,
-                                           host):
+                                           host, timeout=None):
         cctxt = self._prepare('post_live_migration_at_destination', '1.2',
-                              server=host)
+                              server=host, timeout=timeout)
         return cctxt.call(ctxt, 'post_live_migration_at_destination',
                           instance=instance, migration=migration)
 
     def rollback_live_migration_at_destination(self, ctxt, instance,
                                                migration, host,
-                                               outcome=None):
+                                               outcome=None, timeout=None):
         return self._rollback_at_destination(
             ctxt, 'rollback_live_migration_at_destination', '1.2', host,
-            instance, migration, outcome)
+            instance, migration, outcome, timeout)
 
     def _rollback_at_destination(self, ctxt, method, version, host,
-                                 instance, migration, outcome):
+                                 instance, migration, outcome, timeout=None):
         # A 1.4 destination is told how the migration ends, so a namespace
         # it quarantines settles the migration right once erased; an
         # older one settles it as failed.
@@ -134,7 +135,7 @@ class ComputeAPI(rpc.VersionedAPI):
         if outcome is not None and self._host_can_send(host, '1.4'):
             version = '1.4'
             kwargs['outcome'] = outcome
-        cctxt = self._prepare(method, version, server=host)
+        cctxt = self._prepare(method, version, server=host, timeout=timeout)
         return cctxt.call(ctxt, method, **kwargs)
 
     def _host_can_send(self, host, version):
@@ -199,3 +200,17 @@ class ComputeAPI(rpc.VersionedAPI):
         """
         cctxt = self._prepare('retry_vpmem_erases', '1.4', server=host)
         cctxt.cast(ctxt, 'retry_vpmem_erases', names=names)
+
+    def get_guest_state(self, ctxt, instance, host, timeout=None):
+        """What ``host``'s hypervisor says of the instance's guest.
+
+        ``{'power_state': ..., 'migration_job': 'in' | 'out' | None}``.
+        """
+        cctxt = self._prepare('get_guest_state', '1.4', server=host,
+                              timeout=timeout)
+        return cctxt.call(ctxt, 'get_guest_state', instance=instance)
+
+    def recover_live_migration(self, ctxt, migration, host):
+        """Ask ``host`` (the source) to settle a migration now (cast)."""
+        cctxt = self._prepare('recover_live_migration', '1.4', server=host)
+        cctxt.cast(ctxt, 'recover_live_migration', migration=migration)

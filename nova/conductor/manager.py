@@ -19,7 +19,9 @@ live migration run here as tasks (``nova/conductor/tasks/``, later).
 from oslo_log import log as logging
 import oslo_messaging as messaging
 
+from nova.compute import instance_actions
 from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor.tasks import live_migrate
 from nova.conductor.tasks import migrate
@@ -54,11 +56,16 @@ class ConductorManager(manager.Manager):
         No host with enough free namespaces (or other resources) leaves
         the instance in ERROR with a fault that says what was missing;
         so does any other failure to schedule (placement answering an
-        error, say), rather than leaving it in BUILD for ever.
+        error, say), rather than leaving it in BUILD for ever. The
+        scheduling is the ``conductor_schedule_and_build_instances``
+        event of the create action; a failure ends that action.
         """
         try:
-            chosen = selection.select_and_claim(
-                context, self.reportclient, instance.flavor, instance)
+            with instance_actions.event(
+                    context, instance.uuid,
+                    'conductor_schedule_and_build_instances', self.host):
+                chosen = selection.select_and_claim(
+                    context, self.reportclient, instance.flavor, instance)
         except exception.NoValidHost as err:
             LOG.warning('Cannot build instance %s: %s', instance.uuid,
                         err.format_message())
@@ -68,9 +75,26 @@ class ConductorManager(manager.Manager):
             LOG.exception('Scheduling instance %s failed', instance.uuid)
             self._build_failed(context, instance, err)
             return
+        if self._deleted_meanwhile(context, instance):
+            return
         self.compute_rpcapi.build_and_run_instance(
             context, instance, host=chosen.host, node=chosen.nodename,
             image_meta=image_meta)
+
+    def _deleted_meanwhile(self, context, instance):
+        """True (and the claim dropped) if the instance went while it was
+        scheduled: its delete found no host and no allocation to drop."""
+        try:
+            instance.refresh()
+        except exception.InstanceNotFound:
+            pass
+        else:
+            if instance.task_state != task_states.DELETING:
+                return False
+        LOG.info('Instance %s was deleted while it was scheduled; dropping '
+                 'its claim', instance.uuid)
+        self.reportclient.delete_allocations(context, instance.uuid)
+        return True
 
     def _build_failed(self, context, instance, err):
         objects.InstanceFault.from_exception(
@@ -78,6 +102,24 @@ class ConductorManager(manager.Manager):
         instance.vm_state = vm_states.ERROR
         instance.task_state = None
         instance.save()
+        instance_actions.finish_action(
+            context, instance.uuid, message=instance_actions.ERROR_MESSAGE)
+
+    def _run_as_event(self, context, instance, event_name, run):
+        """Run a move's task as event ``event_name`` of its action.
+
+        A refusal is the event's ``Error`` (with the reason) and ends the
+        action, then reaches the caller unchanged.
+        """
+        try:
+            with instance_actions.event(context, instance.uuid, event_name,
+                                        self.host):
+                run()
+        except Exception:
+            instance_actions.finish_action(
+                context, instance.uuid,
+                message=instance_actions.ERROR_MESSAGE)
+            raise
 
     def live_migrate_instance(self, context, instance, migration, host=None,
                               force=False, block_migration=False):
@@ -86,12 +128,14 @@ class ConductorManager(manager.Manager):
         Returns once the source was told to migrate. A failure was rolled
         back by the task (placement, the destination's claim, the
         instance's task_state, the migration 'error') before it reaches
-        the caller with its nova exception type.
+        the caller with its nova exception type; the action shows it as
+        a failed ``conductor_live_migrate_instance`` event.
         """
         task = live_migrate.LiveMigrationTask(
             context, instance, host, force, block_migration, migration,
             self.compute_rpcapi, self.reportclient)
-        task.execute()
+        self._run_as_event(context, instance,
+                           'conductor_live_migrate_instance', task.execute)
 
     def migrate_server(self, context, instance, migration, host=None,
                        image_meta=None):
@@ -99,9 +143,11 @@ class ConductorManager(manager.Manager):
 
         Returns once the source was told to go. A failure was rolled back
         by the task before it reaches the caller with its nova exception
-        type.
+        type; the action shows it as a failed ``conductor_migrate_server``
+        event.
         """
         task = migrate.ColdMigrationTask(
             context, instance, host, migration, self.compute_rpcapi,
             self.reportclient, image_meta=image_meta)
-        task.execute()
+        self._run_as_event(context, instance, 'conductor_migrate_server',
+                           task.execute)

@@ -92,6 +92,32 @@ erased again. Each further failure doubles the wait, up to
 vpmem_erase_retry_max_interval. A quarantined namespace is never given
 to an instance; placement keeps counting it as used.
 """),
+    cfg.IntOpt('move_recovery_interval',
+               default=60,
+               min=0,
+               help="""
+Seconds between two sweeps of the moves (live and cold migrations) this
+host takes part in that are not over: each is settled where its guest
+runs (completed if it runs on the destination, rolled back if it runs on
+the source). The same sweep runs when nova-compute starts. 0 runs it on
+every periodic tick.
+"""),
+    cfg.IntOpt('migration_stuck_timeout',
+               default=600,
+               min=1,
+               help="""
+Seconds after which a migration still 'accepted' or 'queued' (its
+conductor stopped, or the request to start it was lost) is rolled back by
+its source host's recovery sweep. Moves this host ran itself are
+recovered at once when it starts.
+"""),
+    cfg.IntOpt('recovery_rpc_timeout',
+               default=30,
+               min=1,
+               help="""
+Seconds the recovery of a move waits for an answer from the other host of
+the move before it tries again at the next sweep.
+"""),
     cfg.IntOpt('vpmem_erase_retry_max_interval',
                default=3600,
                min=1,

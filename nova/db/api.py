@@ -26,8 +26,10 @@ from oslo_db import exception as db_exc
 from oslo_utils import uuidutils
 
 from nova.db import engine as db_engine
+from nova.db import instance_action_api
 from nova.db import instance_api
 from nova.db import models
+from nova.db import placement_work_api
 from nova.db import utils
 from nova.db import vpmem_api
 from nova import exception
@@ -58,6 +60,31 @@ vpmem_namespace_get = vpmem_api.vpmem_namespace_get
 vpmem_namespace_get_all = vpmem_api.vpmem_namespace_get_all
 vpmem_namespace_update = vpmem_api.vpmem_namespace_update
 vpmem_namespace_destroy = vpmem_api.vpmem_namespace_destroy
+
+# Placement writes owed while placement is away live in placement_work_api.
+pending_placement_work_record = (
+    placement_work_api.pending_placement_work_record)
+pending_placement_work_get_by_host = (
+    placement_work_api.pending_placement_work_get_by_host)
+pending_placement_work_get_by_consumer = (
+    placement_work_api.pending_placement_work_get_by_consumer)
+pending_placement_work_update = (
+    placement_work_api.pending_placement_work_update)
+pending_placement_work_delete = (
+    placement_work_api.pending_placement_work_delete)
+
+# Instance actions and their events live in instance_action_api.
+instance_action_create = instance_action_api.instance_action_create
+instance_action_get_by_request_id = (
+    instance_action_api.instance_action_get_by_request_id)
+instance_action_get_newest = instance_action_api.instance_action_get_newest
+instance_action_get_all_by_instance = (
+    instance_action_api.instance_action_get_all_by_instance)
+instance_action_finish = instance_action_api.instance_action_finish
+instance_action_event_start = instance_action_api.instance_action_event_start
+instance_action_event_finish = (
+    instance_action_api.instance_action_event_finish)
+instance_action_events_get = instance_action_api.instance_action_events_get
 
 # Statuses after which a migration no longer holds resources anywhere.
 _MIGRATION_DONE_STATUSES = ('confirmed', 'reverted', 'completed', 'failed',

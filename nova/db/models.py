@@ -315,3 +315,78 @@ class VPMEMNamespace(TimestampMixin, Base):
     erase_attempts = orm.mapped_column(sa.Integer, nullable=False,
                                        default=0)
     next_erase_at = orm.mapped_column(sa.DateTime)
+
+
+# What a pending placement write does (nova/compute/placement_work.py).
+PENDING_PLACEMENT_KINDS = ('delete_allocations', 'revert_move')
+
+
+class PendingPlacementWork(TimestampMixin, Base):
+    """A placement write a compute owes, kept while placement is away.
+
+    ``delete_allocations``: drop every allocation of ``consumer_uuid``;
+    ``revert_move``: give instance ``consumer_uuid`` the source
+    allocations migration ``migration_uuid`` holds. Both are idempotent.
+    """
+
+    __tablename__ = 'pending_placement_work'
+    __table_args__ = (
+        sa.UniqueConstraint(
+            'host', 'kind', 'consumer_uuid',
+            name='uniq_pending_placement_work0host0kind0consumer_uuid'),
+        sa.CheckConstraint(
+            sa.column('kind').in_(PENDING_PLACEMENT_KINDS),
+            name='ck_pending_placement_work_kind'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    host = orm.mapped_column(sa.String(255), nullable=False)
+    kind = orm.mapped_column(sa.String(32), nullable=False)
+    consumer_uuid = orm.mapped_column(sa.String(36), nullable=False)
+    migration_uuid = orm.mapped_column(sa.String(36))
+    attempts = orm.mapped_column(sa.Integer, nullable=False, default=0)
+    last_error = orm.mapped_column(sa.Text)
+    next_attempt_at = orm.mapped_column(sa.DateTime)
+
+
+class InstanceAction(SoftDeleteMixin, Base):
+    """One thing done to an instance (a live migration, a delete...)."""
+
+    __tablename__ = 'instance_actions'
+    __table_args__ = (
+        sa.Index('instance_actions_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('instance_actions_request_id_idx', 'request_id'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    action = orm.mapped_column(sa.String(255))
+    instance_uuid = orm.mapped_column(sa.String(36), nullable=False)
+    request_id = orm.mapped_column(sa.String(255))
+    user_id = orm.mapped_column(sa.String(255))
+    project_id = orm.mapped_column(sa.String(255))
+    start_time = orm.mapped_column(sa.DateTime)
+    finish_time = orm.mapped_column(sa.DateTime)
+    message = orm.mapped_column(sa.String(255))
+
+
+class InstanceActionEvent(SoftDeleteMixin, Base):
+    """One step of an instance action and how it ended."""
+
+    __tablename__ = 'instance_actions_events'
+    __table_args__ = (
+        sa.Index('instance_actions_events_action_id_idx', 'action_id'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    event = orm.mapped_column(sa.String(255))
+    action_id = orm.mapped_column(
+        sa.Integer,
+        sa.ForeignKey('instance_actions.id',
+                      name='instance_actions_events_action_id_fkey'),
+        nullable=False)
+    start_time = orm.mapped_column(sa.DateTime)
+    finish_time = orm.mapped_column(sa.DateTime)
+    result = orm.mapped_column(sa.String(255))
+    traceback = orm.mapped_column(sa.Text)
+    host = orm.mapped_column(sa.String(255))
+    details = orm.mapped_column(sa.Text)

@@ -36,6 +36,7 @@ _OBJECT_MODULES = (
     'nova.objects.request_spec',
     'nova.objects.migrate_data',
     'nova.objects.vpmem_namespace',
+    'nova.objects.instance_action',
 )
 
 

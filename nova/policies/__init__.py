@@ -21,6 +21,7 @@ from oslo_policy import policy
 
 ADMIN = 'rule:admin_api'
 ADMIN_OR_OWNER = 'rule:admin_or_owner'
+PROJECT_READER_OR_ADMIN = 'rule:project_reader_or_admin'
 
 BASE_RULES = [
     policy.RuleDefault('context_is_admin', 'role:admin',
@@ -30,6 +31,16 @@ BASE_RULES = [
     policy.RuleDefault('admin_or_owner',
                        'is_admin:True or project_id:%(project_id)s',
                        "The target's project or an administrator."),
+    # Keystone puts the roles a role implies in the token (member implies
+    # reader); noauth2 contexts carry only 'member', so it is named too.
+    policy.RuleDefault('project_reader_api',
+                       '(role:reader or role:member) and '
+                       'project_id:%(project_id)s',
+                       "A reader of the target's project."),
+    policy.RuleDefault('project_reader_or_admin',
+                       'rule:project_reader_api or rule:admin_api',
+                       "A reader of the target's project or an "
+                       "administrator."),
 ]
 
 
@@ -41,6 +52,8 @@ def _rule(name, check_str, description, method, path):
 
 SERVERS = 'os_compute_api:servers:%s'
 MIGRATIONS = 'os_compute_api:servers:migrations:%s'
+INSTANCE_ACTIONS = 'os_compute_api:os-instance-actions:%s'
+_ACTION_PATH = '/servers/{server_id}/os-instance-actions/{request_id}'
 
 API_RULES = [
     _rule(SERVERS % 'create', ADMIN_OR_OWNER, 'Create a server.', 'POST',
@@ -74,6 +87,21 @@ API_RULES = [
     _rule(MIGRATIONS % 'force_complete', ADMIN,
           'Force a live migration to complete.', 'POST',
           '/servers/{server_id}/migrations/{migration_id}/action'),
+    _rule(INSTANCE_ACTIONS % 'list', PROJECT_READER_OR_ADMIN,
+          'List the actions of a server.', 'GET',
+          '/servers/{server_id}/os-instance-actions'),
+    _rule(INSTANCE_ACTIONS % 'show', PROJECT_READER_OR_ADMIN,
+          'Show an action of a server.', 'GET', _ACTION_PATH),
+    _rule(INSTANCE_ACTIONS % 'events', ADMIN,
+          'Show the events of an action at every microversion, with '
+          'their traceback, and from 2.62 their host. Checked after '
+          ':show passes; without it events appear only from 2.51, '
+          'without traceback or host.', 'GET', _ACTION_PATH),
+    _rule(INSTANCE_ACTIONS % 'events:details', ADMIN,
+          "Show the 'details' of action events (2.84), why an event "
+          'failed. Checked after :show passes; the text may say more '
+          'about the deployment than its users need.', 'GET',
+          _ACTION_PATH),
     _rule('os_compute_api:os-migrations:index', ADMIN,
           'List all migrations.', 'GET', '/os-migrations'),
     _rule('os_compute_api:os-services:list', ADMIN, 'List services.',

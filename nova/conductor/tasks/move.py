@@ -41,13 +41,13 @@ from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
 
+from nova.compute import placement_work
 from nova.conductor.tasks import base
 import nova.conf
 from nova import exception
 from nova import objects
 from nova.objects import fields
 from nova.objects import resource as resource_obj
-from nova.scheduler.client import report
 from nova.scheduler import request as sched_request
 from nova.scheduler import selection
 from nova import servicegroup
@@ -171,7 +171,11 @@ class MoveTask(base.TaskBase):
                      'migration': self.migration.uuid, 'error': ex})
         # Reverse order of the steps; each runs even if one before failed,
         # so one unreachable owner does not leave the others dirty.
-        for undo in (self._drop_destination_claim, self._release_claim,
+        # The stored migration context goes even when the destination's
+        # answer never came (it may have claimed): nothing may hold a claim
+        # of a move that ended.
+        for undo in (self._drop_destination_claim,
+                     self._drop_stored_migration_context,
                      self._restore_source_allocations,
                      self._clear_task_state, self._mark_migration_error):
             try:
@@ -233,6 +237,10 @@ class MoveTask(base.TaskBase):
     # -- placement ---------------------------------------------------------
 
     def _move_source_allocations(self):
+        # A write owed from an earlier move of the instance comes first:
+        # made later, it would undo this one.
+        placement_work.settle_consumer(self.context, self.reportclient,
+                                       self.instance.uuid)
         # The migration consumer keeps the source's resources reserved
         # while the instance consumer claims the destination.
         self._moved_source_allocations = self.reportclient.move_allocations(
@@ -241,12 +249,16 @@ class MoveTask(base.TaskBase):
 
     def _restore_source_allocations(self):
         if self._moved_source_allocations is None:
+            self._release_claim()
             return
-        # Replaces whatever the instance consumer holds by the source's.
-        self.reportclient.move_allocations(
-            self.context, self.migration.uuid, self.instance.uuid,
-            target_type=report.CONSUMER_TYPE_INSTANCE)
+        # One write gives the instance its source allocations back and
+        # drops any destination claim; while placement is away the source
+        # host makes it once placement answers.
+        placement_work.revert_move(self.context, self.reportclient,
+                                   self.source, self.instance.uuid,
+                                   self.migration.uuid)
         self._moved_source_allocations = None
+        self._claimed_node = None
 
     def _claim(self, chosen):
         # Placement checks the instance consumer's generation; after the
@@ -370,8 +382,9 @@ class MoveTask(base.TaskBase):
             self.compute_rpcapi.drop_move_claim_at_destination(
                 self.context, self.instance, self.migration, host)
         except Exception:
-            # Its next resource update frees them: without the migration
-            # context below nothing in the database holds them any more.
+            # Its next resource update quarantines and erases them: once
+            # the migration context is gone (next undo step) nothing in
+            # the database holds them any more.
             LOG.exception('Could not ask %s to release the namespaces it '
                           'assigned to instance %s', host, self.instance.uuid)
         self._drop_stored_migration_context()

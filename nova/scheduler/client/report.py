@@ -125,13 +125,19 @@ class SchedulerReportClient:
         if global_request_id:
             kwargs['global_request_id'] = global_request_id
         try:
-            return self.adapter.request(url, method, **kwargs)
+            resp = self.adapter.request(url, method, **kwargs)
         except ks_exc.ClientException as e:
             endpoint = (CONF.placement.endpoint_override or
                         getattr(CONF.placement, 'endpoint', None) or
                         'the catalog endpoint')
             raise exception.PlacementAPIConnectFailure(
                 endpoint=endpoint, error=e)
+        if resp.status_code >= 500:
+            # An outage, not an answer: no caller may read it as a refusal.
+            raise exception.PlacementUnavailable(
+                reason='placement answered %d to %s %s: %s' % (
+                    resp.status_code, method, url, _error_detail(resp)))
+        return resp
 
     def _get(self, url, context=None):
         return self._request('GET', url, global_request_id=_req_id(context))
@@ -368,43 +374,39 @@ class SchedulerReportClient:
 
     def revert_move_allocations(self, context, instance_uuid,
                                 migration_uuid):
-        """Undo a move's allocations in one atomic write.
+        """Undo a move's allocations in one atomic write; idempotent.
 
         During a move the migration consumer holds the source's allocations
         and the instance consumer the destination's. This gives the
         instance its source allocations back and drops the destination's
         (a namespace the destination could not erase was already moved to
-        its quarantine consumer).
+        its quarantine consumer). Returns False when the migration holds
+        nothing any more (reverted already, or never moved).
         """
-        instance = self.get_allocations_for_consumer(context, instance_uuid)
-        migration = self.get_allocations_for_consumer(context,
-                                                      migration_uuid)
-        if not migration['allocations']:
-            raise exception.AllocationMoveFailed(
-                source=migration_uuid, target=instance_uuid,
-                error='the migration holds no source allocations')
-        owner = migration if migration.get('project_id') else instance
-
-        def doc(allocs, generation, consumer_type):
-            return {'allocations': {rp: {'resources': a['resources']}
-                                    for rp, a in allocs.items()},
-                    'project_id': owner['project_id'],
-                    'user_id': owner['user_id'],
-                    'consumer_generation': generation,
-                    'consumer_type': consumer_type}
-
-        body = {
-            instance_uuid: doc(migration['allocations'],
-                               instance.get('consumer_generation'),
-                               CONSUMER_TYPE_INSTANCE),
-            migration_uuid: doc({}, migration.get('consumer_generation'),
-                                CONSUMER_TYPE_MIGRATION),
-        }
-        resp = self._post('/allocations', body, context)
-        if resp.status_code != 204:
+        retries = CONF.placement.generation_conflict_retries
+        for _attempt in range(retries + 1):
+            instance = self.get_allocations_for_consumer(context,
+                                                         instance_uuid)
+            migration = self.get_allocations_for_consumer(context,
+                                                          migration_uuid)
+            if not migration['allocations']:
+                LOG.debug('Migration %s holds no allocations: nothing to '
+                          'give back to instance %s', migration_uuid,
+                          instance_uuid)
+                return False
+            resp = self._post('/allocations', _revert_body(
+                instance_uuid, instance, migration_uuid, migration), context)
+            if resp.status_code == 204:
+                return True
+            if (resp.status_code == 409 and
+                    _error_code(resp) == _CONCURRENT_UPDATE):
+                continue
             raise exception.AllocationMoveFailed(
                 source=migration_uuid, target=instance_uuid,
                 error=_error_detail(resp))
+        raise exception.AllocationMoveFailed(
+            source=migration_uuid, target=instance_uuid,
+            error='the consumers changed %d times meanwhile' % (retries + 1))
 
     def set_quarantine_hold(self, context, rp_uuid, amounts):
         """Make the provider's quarantine consumer hold exactly ``amounts``.
@@ -525,6 +527,27 @@ class SchedulerReportClient:
             if self._get(url, context).status_code == 404:
                 unknown.append(rc)
         return unknown
+
+
+def _revert_body(instance_uuid, instance, migration_uuid, migration):
+    """The POST /allocations body that gives the instance its source back."""
+    owner = migration if migration.get('project_id') else instance
+
+    def doc(allocs, generation, consumer_type):
+        return {'allocations': {rp: {'resources': a['resources']}
+                                for rp, a in allocs.items()},
+                'project_id': owner['project_id'],
+                'user_id': owner['user_id'],
+                'consumer_generation': generation,
+                'consumer_type': consumer_type}
+
+    return {
+        instance_uuid: doc(migration['allocations'],
+                           instance.get('consumer_generation'),
+                           CONSUMER_TYPE_INSTANCE),
+        migration_uuid: doc({}, migration.get('consumer_generation'),
+                            CONSUMER_TYPE_MIGRATION),
+    }
 
 
 def _without(doc, rp_uuid, amounts):

@@ -19,10 +19,13 @@ nova-compute services, each on its own emulated host with file-backed
 namespaces in its own directory.
 """
 
+import datetime
 import os
+import threading
 import time
 
 import fixtures
+from oslo_utils import timeutils
 
 from nova.compute import api as compute_api
 from nova.compute import vm_states
@@ -34,6 +37,14 @@ from nova.tests import fixtures as nova_fixtures
 from nova.virt.libvirt import emulator
 
 MiB = 1 << 20
+
+
+class ServiceCrashed(BaseException):
+    """Unwinds a thread of a killed service.
+
+    Not an Exception: no ``except Exception`` of the flow it interrupts
+    runs, as none of a killed process's handlers would.
+    """
 
 
 class EmulatorFixture(fixtures.Fixture):
@@ -89,6 +100,8 @@ class VPMEMTestBase(test.TestCase):
         self._compute_flags(host, namespaces)
         service = self.start_service('nova-compute', host=host,
                                      periodic_enable=False)
+        # Up for the others at once (its heartbeat thread may lag).
+        service.report_state()
         self.computes[host] = service
         return service
 
@@ -98,6 +111,53 @@ class VPMEMTestBase(test.TestCase):
     def restart_compute(self, host, namespaces=None):
         self.stop_compute(host)
         return self.start_compute(host, namespaces)
+
+    def crash_compute(self, host):
+        """``kill -9`` of nova-compute on ``host``.
+
+        It takes no more requests, sends no heartbeats and runs no
+        periodic tasks; nothing is cleaned up, and the other services see
+        it down at once. Its emulated host (libvirtd, its guests, their
+        namespace files) stays as it is, as a real host's would.
+        """
+        svc = self.computes.pop(host)
+        svc._stop_event.set()
+        if svc._rpcserver is not None:
+            svc._rpcserver.stop()
+        ref = objects.Service.get_by_compute_host(self.context, host)
+        ref.last_seen_up = timeutils.utcnow() - datetime.timedelta(days=1)
+        ref.save()
+        return svc
+
+    def crash_when(self, host, target, name, after=False, when=None,
+                   unwind=True):
+        """Kill nova-compute on ``host`` when ``target.name`` is called.
+
+        ``target`` is an object (a service's manager, driver, tracker) or
+        a module.
+
+        With ``after``, once the call returned. ``when(*args, **kwargs)``
+        limits it to matching calls. The calling thread then unwinds with
+        ServiceCrashed, unless ``unwind`` is False (the call was made by
+        another host's service, which goes on). Returns an Event set at
+        the crash.
+        """
+        real = getattr(target, name)
+        crashed = threading.Event()
+
+        def crashing(*args, **kwargs):
+            if crashed.is_set() or (when and not when(*args, **kwargs)):
+                return real(*args, **kwargs)
+            result = real(*args, **kwargs) if after else None
+            self.crash_compute(host)
+            crashed.set()
+            if not unwind:
+                return result if after else real(*args, **kwargs)
+            raise ServiceCrashed('nova-compute on %s killed in %s'
+                                 % (host, name))
+
+        self.useFixture(_AttributeFixture(target, name, crashing))
+        return crashed
 
     def manager(self, host):
         return self.computes[host].manager
@@ -197,3 +257,24 @@ class VPMEMTestBase(test.TestCase):
                        for r in (i.resources or []))
         self.assertEqual(in_db, self.rt_assigned(host))
         self.assertEqual(len(in_db), self.placement_usage(host))
+
+
+class _AttributeFixture(fixtures.Fixture):
+    """Set an attribute of an object for the test; restore it after."""
+
+    def __init__(self, target, name, value):
+        super().__init__()
+        self.target, self.name, self.value = target, name, value
+
+    def _setUp(self):
+        missing = object()
+        previous = self.target.__dict__.get(self.name, missing)
+        setattr(self.target, self.name, self.value)
+
+        def restore():
+            if previous is missing:
+                delattr(self.target, self.name)
+            else:
+                setattr(self.target, self.name, previous)
+
+        self.addCleanup(restore)

@@ -12,8 +12,14 @@
 
 """Instances with vpmem: boot, exhaustion, delete and erase, restarts."""
 
+import logging
+import time
+
+import fixtures
+
 from nova.compute import vm_states
 from nova import exception
+from nova import objects
 from nova.tests.functional import base
 from nova.virt.libvirt import domain_xml
 
@@ -124,3 +130,78 @@ class TestComputeStartupChecks(base.VPMEMTestBase):
                                 ['SMALL:%s' % kept])
         self.assertIn(server.uuid, str(err))
         self.assertIn(held, str(err))
+
+
+class TestDeleteWhileBuilding(base.VPMEMTestBase):
+    """A server deleted at any moment of its build leaves nothing behind."""
+
+    COMPUTES = {'compute-a': ['SMALL:ns0|ns1']}
+
+    def setUp(self):
+        super().setUp()
+        self.flavor = self.create_flavor(pmem='SMALL')
+        self.errors = self.useFixture(fixtures.FakeLogger(
+            name='nova', level=logging.ERROR))
+
+    def _delete_now(self, instance_uuid):
+        instance = objects.Instance.get_by_uuid(self.context, instance_uuid)
+        self.api.delete(self.context, instance)
+
+    def _create_and_delete_during(self, target, name, after=False):
+        """Create a server; delete it as ``target.name`` is called (or
+        once it returned)."""
+        real = getattr(target, name)
+        deleted = []
+
+        def deleting(*args, **kwargs):
+            instance = next(a for a in args + tuple(kwargs.values())
+                            if isinstance(a, objects.Instance))
+            result = real(*args, **kwargs) if after else None
+            if not deleted:
+                deleted.append(instance.uuid)
+                self._delete_now(instance.uuid)
+            return result if after else real(*args, **kwargs)
+
+        self.useFixture(base._AttributeFixture(target, name, deleting))
+        instance = self.api.create(self.context, self.flavor, 'doomed')
+        self.wait_for_deleted(instance.uuid)
+        return instance
+
+    def _assert_nothing_left(self, instance):
+        deadline = time.monotonic() + self.TIMEOUT
+        while self.reportclient.get_allocations_for_consumer(
+                self.context, instance.uuid)['allocations']:
+            self.assertLess(time.monotonic(), deadline,
+                            'instance %s kept its allocations'
+                            % instance.uuid)
+            time.sleep(0.1)
+        self.assertEqual([], self.domain_hosts(instance.uuid))
+        self.assert_host_consistent('compute-a')
+        self.assertEqual({'ns0': 'free', 'ns1': 'free'},
+                         self.manager('compute-a').rt.namespace_states(
+                             'compute-a'))
+        self.assertNotIn('Traceback', self.errors.output)
+        # The host is as good as new.
+        self.boot(self.flavor, 'after')
+
+    def test_deleted_before_it_is_scheduled(self):
+        instance = self.api.create(self.context, self.flavor, 'doomed')
+        self._delete_now(instance.uuid)
+        self.wait_for_deleted(instance.uuid)
+        self._assert_nothing_left(instance)
+
+    def test_deleted_after_the_conductor_claimed(self):
+        from nova.scheduler import selection
+        instance = self._create_and_delete_during(
+            selection, 'select_and_claim', after=True)
+        self._assert_nothing_left(instance)
+
+    def test_deleted_as_the_compute_claims(self):
+        instance = self._create_and_delete_during(
+            self.manager('compute-a').rt, 'instance_claim')
+        self._assert_nothing_left(instance)
+
+    def test_deleted_while_it_spawns(self):
+        instance = self._create_and_delete_during(
+            self.manager('compute-a').driver, 'spawn')
+        self._assert_nothing_left(instance)

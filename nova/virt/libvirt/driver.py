@@ -582,6 +582,13 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
                            for r in erased))
         return erased
 
+    def resume_guest(self, instance):
+        """Let a paused guest run again."""
+        guest = self._host.get_guest(instance)
+        if guest.get_power_state() == power_state.PAUSED:
+            guest.resume()
+            LOG.info('Resumed instance %s', instance.uuid)
+
     def get_info(self, instance):
         libvirt = self._host.libvirt
         try:

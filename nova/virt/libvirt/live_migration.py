@@ -25,6 +25,7 @@ monitor in :mod:`nova.virt.libvirt.migration`.
 """
 
 import threading
+import time
 import urllib.parse
 import xml.etree.ElementTree as ET
 
@@ -428,3 +429,52 @@ class LiveMigrationMixin:
                         'after its migration; removing it', instance.uuid,
                         self._conf.host)
             self._remove_guest(instance)
+
+    # -- recovery ------------------------------------------------------------
+
+    def guest_state(self, instance):
+        """``{'power_state': ..., 'migration_job': 'in' | 'out' | None}``.
+
+        What the hypervisor says about the instance's guest here, for the
+        recovery of a move whose service stopped: whether it runs, and
+        whether libvirt still migrates it.
+        """
+        libvirt = self._host.libvirt
+        state = self.get_info(instance).state
+        job = None
+        try:
+            stats = self._host.get_guest(instance).domain.jobStats()
+        except (exception.InstanceNotFound, libvirt.libvirtError):
+            stats = {}
+        if stats.get('type') not in (None, libvirt.VIR_DOMAIN_JOB_NONE):
+            incoming = (stats.get(libvirt.VIR_DOMAIN_JOB_OPERATION) ==
+                        libvirt.VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN)
+            job = 'in' if incoming else 'out'
+        return {'power_state': state, 'migration_job': job}
+
+    def abort_stray_migration(self, instance, timeout=30.0):
+        """Abort an outgoing migration job nothing here watches any more.
+
+        Left by a service that stopped while libvirt migrated the guest;
+        once aborted the guest keeps running here. Returns True when no
+        job runs any more (within ``timeout`` seconds).
+        """
+        with self._running_migrations_lock:
+            if instance.uuid in self._running_migrations:
+                return False  # ours, watched by its monitor
+        libvirt = self._host.libvirt
+        try:
+            self._host.get_guest(instance).domain.abortJob()
+            LOG.warning('Aborted the migration job of instance %s that no '
+                        'service watched any more', instance.uuid)
+        except exception.InstanceNotFound:
+            return True
+        except libvirt.libvirtError as exc:
+            LOG.info('No migration job of instance %s to abort: %s',
+                     instance.uuid, exc)
+        deadline = time.monotonic() + timeout
+        while self.guest_state(instance)['migration_job'] == 'out':
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.2)
+        return True

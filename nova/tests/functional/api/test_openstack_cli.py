@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+import fixtures
+
 from nova.api import wsgi
 from nova.compute import vm_states
 from nova import objects
@@ -39,7 +41,8 @@ def _openstack_path():
     return beside if os.path.exists(beside) else shutil.which('openstack')
 
 
-class OpenStackCLITest(base.VPMEMTestBase):
+class CLITestBase(base.VPMEMTestBase):
+    """The real ``openstack`` CLI against the in-process API."""
 
     def setUp(self):
         super().setUp()
@@ -47,6 +50,9 @@ class OpenStackCLITest(base.VPMEMTestBase):
         if self.cli is None:
             self.skipTest('python-openstackclient is not installed')
         self.flags(auth_strategy='noauth2', group='api')
+        # The API keeps one compute API; this test's services are new.
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.api.handlers.servers._API', None))
         self.server = service.WSGIService(
             'nova-api', wsgi.APIApplication(auth_strategy='noauth2'),
             '127.0.0.1', 0)
@@ -72,6 +78,9 @@ class OpenStackCLITest(base.VPMEMTestBase):
 
     def openstack_json(self, *args):
         return json.loads(self.openstack(*(args + ('-f', 'json'))))
+
+
+class OpenStackCLITest(CLITestBase):
 
     def test_flavor_server_and_live_migrations(self):
         flavor = self.openstack_json(

@@ -27,6 +27,7 @@ from oslo_utils import uuidutils
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
+from nova.conductor import rpcapi as conductor_rpcapi
 from nova import context as nova_context
 from nova import objects
 from nova.objects import fields
@@ -107,6 +108,15 @@ class LiveMigrationTestBase(test.TestCase):
 
     USES_PLACEMENT = True
     SOURCE = 'compute-a'
+
+    def start_conductor(self):
+        """A conductor whose compute hosts are these stand-ins."""
+        self.conductor = self.start_service('nova-conductor',
+                                            host='conductor',
+                                            periodic_enable=False)
+        self.conductor.manager.compute_rpcapi = self.dests.rpc
+        self.rpcapi = conductor_rpcapi.ConductorAPI()
+        return self.conductor
 
     def setUp(self):
         super().setUp()

@@ -16,7 +16,6 @@ from unittest import mock
 
 from nova.compute import task_states
 from nova.compute import vm_states
-from nova.conductor import rpcapi as conductor_rpcapi
 from nova import exception
 from nova import objects
 from nova.objects import fields
@@ -27,12 +26,7 @@ class LiveMigrateInstanceTestCase(base.LiveMigrationTestBase):
 
     def setUp(self):
         super().setUp()
-        self.conductor = self.start_service('nova-conductor',
-                                            host='conductor',
-                                            periodic_enable=False)
-        # The compute hosts are stand-ins; the conductor talks to them.
-        self.conductor.manager.compute_rpcapi = self.dests.rpc
-        self.rpcapi = conductor_rpcapi.ConductorAPI()
+        self.start_conductor()
 
     def test_started(self):
         migration = self.create_migration('compute-b')

@@ -35,7 +35,8 @@ from nova.tests.fixtures import conf as conf_fixture
 
 TABLES = {'services', 'compute_nodes', 'flavors', 'flavor_extra_specs',
           'instances', 'instance_extra', 'instance_faults', 'migrations',
-          'vpmem_namespaces'}
+          'vpmem_namespaces', 'pending_placement_work', 'instance_actions',
+          'instance_actions_events'}
 
 
 def sqlite_tables(path):

@@ -198,6 +198,28 @@ def vpmem_namespace(**overrides):
     return objects.VPMEMNamespace(**values)
 
 
+def instance_action(**overrides):
+    values = dict(id=11, action='live-migration',
+                  instance_uuid=uuidutils.generate_uuid(),
+                  request_id='req-' + uuidutils.generate_uuid(),
+                  user_id='fake-user', project_id='fake-project',
+                  start_time=NOW, finish_time=NOW, message='Error',
+                  **timestamps(updated_at=NOW))
+    values.update(overrides)
+    return objects.InstanceAction(**values)
+
+
+def instance_action_event(**overrides):
+    values = dict(id=12, event='conductor_live_migrate_instance',
+                  action_id=11, start_time=NOW, finish_time=NOW,
+                  result='Error', traceback='Traceback (most recent call '
+                  'last):\n  ...', host='conductor',
+                  details='Migration pre-check error: same host',
+                  **timestamps())
+    values.update(overrides)
+    return objects.InstanceActionEvent(**values)
+
+
 def every_object():
     """{object name: a fully populated object of that class}."""
     inst = instance()
@@ -209,6 +231,16 @@ def every_object():
         'Flavor': flavor(),
         'FlavorList': objects.FlavorList(objects=[flavor()]),
         'Instance': inst,
+        'InstanceAction': instance_action(instance_uuid=inst.uuid),
+        'InstanceActionEvent': instance_action_event(),
+        'InstanceActionEventList': objects.InstanceActionEventList(
+            objects=[instance_action_event(), instance_action_event(
+                id=13, event='compute_live_migration', finish_time=None,
+                result=None, traceback=None, details=None)]),
+        'InstanceActionList': objects.InstanceActionList(
+            objects=[instance_action(instance_uuid=inst.uuid),
+                     instance_action(id=10, action='create', message=None,
+                                     instance_uuid=inst.uuid)]),
         'InstanceFault': instance_fault(inst.uuid),
         'InstanceFaultList': objects.InstanceFaultList(
             objects=[instance_fault(inst.uuid)]),

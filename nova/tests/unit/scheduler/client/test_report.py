@@ -12,6 +12,7 @@
 
 """Tests of the placement client against the real placement service."""
 
+from unittest import mock
 import uuid
 
 from nova import exception
@@ -262,3 +263,33 @@ class TestReportClient(test.NoDBTestCase):
                          report.quarantine_consumer(self.rp_a))
         self.assertNotEqual(report.quarantine_consumer(self.rp_a),
                             report.quarantine_consumer(self.rp_b))
+
+    def test_revert_move_is_idempotent(self):
+        inst, migration = self._moved()
+        self.assertTrue(self.client.revert_move_allocations(
+            self.context, inst, migration))
+        self.assertFalse(self.client.revert_move_allocations(
+            self.context, inst, migration))
+        self.assertEqual(
+            {self.rp_a}, set(self.client.get_allocations_for_consumer(
+                self.context, inst)['allocations']))
+
+    def test_server_error_is_an_outage_not_an_answer(self):
+        client = report.SchedulerReportClient(adapter=mock.Mock())
+        client.adapter.request.return_value = mock.Mock(
+            status_code=503, text='down',
+            json=mock.Mock(return_value={'errors': [{'detail': 'down'}]}))
+        err = self.assertRaises(exception.PlacementUnavailable,
+                                client.delete_allocations, self.context,
+                                str(uuid.uuid4()))
+        self.assertEqual(503, err.code)
+        self.assertIn('Placement unreachable', err.format_message())
+        self.assertIn('503', err.format_message())
+
+    def test_refused_connection_is_an_outage(self):
+        report.configure_token_auth(self.conf, 'http://127.0.0.1:9', 'admin')
+        client = report.SchedulerReportClient()
+        err = self.assertRaises(exception.PlacementUnavailable,
+                                client.move_allocations, self.context,
+                                str(uuid.uuid4()), str(uuid.uuid4()))
+        self.assertEqual(503, err.code)

@@ -1,0 +1,333 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""A compute killed in the middle of a live migration, then started again.
+
+Real placement, the real DB layer, fake:// RPC, emulated hosts. The
+source or the destination's nova-compute is killed (the in-process
+``kill -9``: it stops taking requests, its interrupted thread unwinds
+without running any handler, its emulated host and guests stay) at one of
+five points of a live migration, then started again on the same state.
+After each: the guest runs on exactly one host with the tenant's data,
+placement, the trackers and the database agree on every host, every
+namespace given up reads zeros, ``nova-manage vpmem audit`` is clean, and
+the server takes a new migration and a delete.
+"""
+
+import hashlib
+import time
+
+from oslo_messaging import exceptions as messaging_exc
+
+from nova.compute import vm_states
+from nova import exception
+from nova import objects
+from nova.tests.functional import base
+from nova.tests.functional import test_namespace_lifecycle as lc
+from nova.virt.libvirt import migration as lm
+
+A, B = lc.A, lc.B
+MiB = lc.MiB
+ENDED = ('completed', 'failed', 'cancelled', 'error', 'confirmed',
+         'reverted')
+
+
+def _digest(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+class RecoveryTestBase(lc.LifecycleTestBase):
+
+    TIMEOUT = 60
+
+    def setUp(self):
+        super().setUp()
+        # A killed service never answers: calls to it fail this fast.
+        self.flags(rpc_response_timeout=2)
+        self.flags(recovery_rpc_timeout=2, group='compute')
+
+    def start_move(self, bandwidth=None):
+        """A tenant's server on A, its namespace filled; move it to B."""
+        server = self.boot_as(self.context, A)
+        self.tenant_writes(server)
+        digest = _digest(server.resources[0].metadata.devpath)
+        if bandwidth:
+            base.emulator.get_host(A).configure(default_bandwidth=bandwidth)
+        try:
+            migration = self.live_migrate(server, host=B, force=True)
+        except (messaging_exc.MessagingTimeout,
+                exception.MigrationPreCheckError):
+            # The destination died inside the conductor's checks.
+            migration = objects.MigrationList.get_by_filters(
+                self.context, {'instance_uuid': server.uuid})[0]
+        return server, digest, migration
+
+    def sweep(self):
+        """The recovery sweep of every running compute (its timer)."""
+        for service in list(self.computes.values()):
+            try:
+                service.manager.recover_moves_periodic(self.context)
+            except base.ServiceCrashed:
+                pass  # killed while it recovered: it starts again later
+
+    def wait_until_ended(self, migration):
+        deadline = time.monotonic() + self.TIMEOUT
+        while True:
+            current = objects.Migration.get_by_id(self.context,
+                                                  migration.id)
+            if current.status in ENDED:
+                return current
+            if time.monotonic() > deadline:
+                self.fail('migration %s is still %s' % (migration.uuid,
+                                                        current.status))
+            self.sweep()
+            time.sleep(0.2)
+
+    def assert_recovered(self, server, digest, migration):
+        """The invariants of the issue, then a new migration and a delete."""
+        migration = self.wait_until_ended(migration)
+        instance = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertIsNone(instance.migration_context)
+        # The guest runs on exactly one host: the instance's.
+        self.assertEqual([instance.host], self.domain_hosts(server.uuid))
+        if migration.status == 'completed':
+            self.assertEqual(B, instance.host)
+        elif migration.status in ('failed', 'cancelled'):
+            self.assertEqual(A, instance.host)
+        # The tenant's data is where the guest is.
+        path = instance.resources[0].metadata.devpath
+        self.assertTrue(path.startswith(self.namespace_path(instance.host,
+                                                            '')))
+        self.assertEqual(digest, _digest(path))
+        held = instance.resources[0].identifier
+        for host in self.computes:
+            self.run_periodic(host)
+            self.manager(host).rt.retry_erases(self.context)
+            self.assert_consistent(host)
+            states = self.manager(host).rt.namespace_states(host)
+            for name, state in states.items():
+                if host == instance.host and name == held:
+                    self.assertEqual('assigned', state)
+                    continue
+                # Every namespace given up was erased and is free.
+                self.assertEqual('free', state, '%s:%s' % (host, name))
+                self.assertTrue(self.namespace_is_zero(host, name),
+                                '%s:%s holds data' % (host, name))
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        rc, out = self.audit()
+        self.assertEqual(0, rc, out)
+        # The server is usable: it moves again, then it is deleted.
+        other = B if instance.host == A else A
+        again = self.live_migrate(instance, host=other, force=True)
+        self.wait_for_status(again, 'completed')
+        moved = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(digest, _digest(moved.resources[0].metadata.devpath))
+        self.api.delete(self.context, moved)
+        self.wait_for_deleted(server.uuid)
+        for host in self.computes:
+            self.assert_free_and_erased(host)
+        return migration
+
+
+class TestSourceKilled(RecoveryTestBase):
+
+    def test_after_the_destination_claim(self):
+        # The source dies as the request to start arrives: the migration
+        # stays queued until its source recovery finds it stuck.
+        self.flags(migration_stuck_timeout=1, group='compute')
+        crashed = self.crash_when(A, self.manager(A), '_do_live_migration')
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.assertEqual('queued', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        time.sleep(1.1)
+        self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('failed', ended.status)
+
+    def test_during_the_copy(self):
+        # libvirt goes on without the service: slowly enough that the
+        # restarted source finds the job running and aborts it.
+        crashed = self.crash_when(
+            A, lm, 'record_progress',
+            when=lambda migration, progress: (
+                progress.get('memory_processed') or 0) > 4 * MiB)
+        server, digest, migration = self.start_move(bandwidth=2 * MiB)
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('failed', ended.status)
+
+    def test_after_the_copy_before_the_handover(self):
+        crashed = self.crash_when(A, self.manager(A),
+                                  '_complete_live_migration')
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        # The guest runs on B, the database still says A.
+        self.assertEqual([B], self.domain_hosts(server.uuid))
+        self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('completed', ended.status)
+
+    def test_during_the_handover(self):
+        # B took the instance over; A dies before it let go of its side.
+        crashed = self.crash_when(A, self.manager(A), '_release_source')
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        moved = objects.Instance.get_by_uuid(self.context, server.uuid)
+        self.assertEqual(B, moved.host)
+        self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('completed', ended.status)
+
+    def test_during_the_source_erase(self):
+        crashed = self.crash_when(A, self.manager(A).rt.namespaces,
+                                  '_erase')
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.assertEqual('erasing', self.record(A, 'ns0').state)
+        self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('completed', ended.status)
+
+
+class TestDestinationKilled(RecoveryTestBase):
+
+    def test_after_the_destination_claim(self):
+        crashed = self.crash_when(B, self.manager(B),
+                                  'check_can_live_migrate_destination',
+                                  after=True)
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        # The conductor gave up on B and put everything back but B's claim.
+        self.wait_for_migration(migration, ('error',))
+        self.start_compute(B)
+        self.assert_recovered(server, digest, migration)
+
+    def test_during_the_copy(self):
+        crashed = self.crash_when(
+            B, lm, 'record_progress', unwind=False,
+            when=lambda migration, progress: (
+                progress.get('memory_processed') or 0) > 4 * MiB)
+        server, digest, migration = self.start_move(bandwidth=8 * MiB)
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        # The copy goes on (libvirt on both hosts is alive) and ends; A
+        # cannot hand over to a dead B: the move waits for B.
+        self.wait_for_migration(migration, ('post-migrating',))
+        self.start_compute(B)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('completed', ended.status)
+
+    def test_after_the_copy_before_the_handover(self):
+        crashed = self.crash_when(B, self.manager(B),
+                                  'post_live_migration_at_destination')
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.wait_for_migration(migration, ('post-migrating',))
+        self.start_compute(B)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('completed', ended.status)
+
+    def test_during_the_handover(self):
+        # B's hypervisor made the guest persistent; B dies before it
+        # recorded the instance as its own.
+        crashed = self.crash_when(
+            B, self.manager(B).driver, 'post_live_migration_at_destination',
+            after=True)
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.assertEqual(A, objects.Instance.get_by_uuid(
+            self.context, server.uuid).host)
+        self.start_compute(B)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('completed', ended.status)
+
+    def test_while_the_source_erases(self):
+        # The destination dies once the move is its own; the source goes
+        # on and finishes alone.
+        erasing = self.crash_when(B, self.manager(A).rt.namespaces,
+                                  '_erase', unwind=False)
+        server, digest, migration = self.start_move()
+        self.assertTrue(erasing.wait(self.TIMEOUT))
+        self.start_compute(B)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('completed', ended.status)
+
+
+class TestAbortBeforeStart(RecoveryTestBase):
+
+    def test_abort_of_a_migration_waiting_for_a_slot(self):
+        self.flags(max_concurrent_live_migrations=1)
+        self.restart_compute(A)
+        base.emulator.get_host(A).configure(default_bandwidth=4 * MiB)
+        first = self.boot_as(self.context, A, name='first')
+        second = self.boot_as(self.context, A, name='second')
+        running = self.live_migrate(first, host=B, force=True)
+        self.wait_for_status(running, 'running')
+        queued = self.live_migrate(second, host=B, force=True)
+        self.assertEqual('queued', queued.status)
+        self.api.live_migrate_abort(self.context, second, queued.id)
+        self.wait_for_status(queued, 'cancelled')
+        back = self.wait_for_state(second.uuid, vm_states.ACTIVE)
+        self.assertEqual(A, back.host)
+        self.assertEqual({}, self.consumer_allocations(queued.uuid))
+        self.wait_for_status(running, 'completed')
+        for host in self.computes:
+            self.assert_consistent(host)
+
+    def test_abort_of_a_migration_whose_start_was_lost(self):
+        # The cast to start it never arrives: the abort is recorded in
+        # the migration, and the source's recovery ends it cancelled.
+        crashed = self.crash_when(A, self.manager(A), 'live_migration',
+                                  unwind=True)
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.start_compute(A)
+        instance = self.api.get(self.context, server.uuid)
+        self.api.live_migrate_abort(self.context, instance, migration.id)
+        self.assertEqual('cancelling', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('cancelled', ended.status)
+
+
+class TestColdMigrationSourceKilled(RecoveryTestBase):
+
+    def _cold_move(self):
+        server = self.boot_as(self.context, A)
+        self.tenant_writes(server)
+        digest = _digest(server.resources[0].metadata.devpath)
+        migration = self.api.migrate(self.context, server, host_name=B)
+        return server, digest, migration
+
+    def test_during_the_copy(self):
+        crashed = self.crash_when(A, self.manager(A).driver, 'send_vpmems')
+        server, digest, migration = self._cold_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        # The guest is stopped on A, its copy on B half made.
+        self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('failed', ended.status)
+
+    def test_during_the_confirm(self):
+        server, digest, migration = self._cold_move()
+        self.wait_for_state(server.uuid, vm_states.RESIZED)
+        self.wait_for_status(migration, 'finished')
+        crashed = self.crash_when(A, self.manager(A).rt.namespaces,
+                                  '_erase')
+        resized = self.api.get(self.context, server.uuid)
+        self.api.confirm_resize(self.context, resized)
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('confirmed', ended.status)

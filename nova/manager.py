@@ -47,6 +47,9 @@ class Manager(periodic_task.PeriodicTasks):
     def init_host(self):
         """Prepare the host before the service takes RPC requests."""
 
+    def post_start_hook(self):
+        """Run once the service takes RPC requests (after ``init_host``)."""
+
     def cleanup_host(self):
         """Release what ``init_host`` set up, when the service stops."""
 

@@ -143,6 +143,7 @@ class Service:
                  '(service version %(version)s).',
                  {'binary': self.binary, 'topic': self.topic,
                   'host': self.host, 'version': self.service_ref.version})
+        self.manager.post_start_hook()
 
         self._start_thread(self._heartbeat_loop, 'heartbeat')
         if self.periodic_enable:

@@ -84,6 +84,8 @@ def compute_overrides(options, host, hypervisor_overrides):
             LABEL, '|'.join(namespace_names(options.namespaces_per_host)))],
         ('libvirt', 'live_migration_bandwidth'): options.bandwidth_mib,
         ('compute', 'reserved_host_memory_mb'): 0,
+        # The CLI and the demo show a migration's progress each second.
+        ('compute', 'live_migration_progress_interval'): 1,
     }
     overrides.update(hypervisor_overrides)
     return overrides

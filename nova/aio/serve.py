@@ -41,6 +41,7 @@ class ServeOptions:
     vpmem_mib: int = 64
     namespaces: int = 4
     hypervisor: str = 'emulated'
+    bandwidth_mib: int = 0          # 0: the hypervisor's own limit
 
 
 def cli_options(endpoint):
@@ -102,7 +103,8 @@ def run(options, console):
             os.path.join(options.state_dir, 'images.json')), group='api')
     cloud = aio_cloud.Cloud(aio_cloud.CloudOptions(
         state_dir=options.state_dir, namespace_mib=options.vpmem_mib,
-        namespaces_per_host=options.namespaces, api_port=options.port),
+        namespaces_per_host=options.namespaces, api_port=options.port,
+        bandwidth_mib=options.bandwidth_mib),
         hypervisor_overrides=overrides)
     console.rule('nova-aio serve')
     console.print('%s state directory %s (logs: %s)' % (

@@ -16,6 +16,7 @@
                   [--bandwidth-mib N] [--dirty-pages N] [--state-dir DIR]
                   [--hypervisor emulated|libvirt]
     nova-aio serve [--port N] [--state-dir DIR] [--hypervisor ...]
+                   [--bandwidth-mib N]
 
 ``demo`` live-migrates a server with vpmem through the API and exits 0
 when every check of its report holds, 1 naming the failed checks, 2 when
@@ -88,6 +89,11 @@ def build_parser():
                       help='size of each namespace (default: %(default)s)')
     keep.add_argument('--namespaces', type=_positive, default=4,
                       help='namespaces per host (default: %(default)s)')
+    keep.add_argument('--bandwidth-mib', type=_not_negative, default=0,
+                      help='live migration bandwidth in MiB/s, 0 for '
+                           'unlimited: a slow one leaves time to watch, '
+                           'abort or force-complete a migration '
+                           '(default: %(default)s)')
     return parser
 
 
@@ -111,7 +117,8 @@ def main(argv=None):
             hypervisor=args.hypervisor), console)
     return serve.run(serve.ServeOptions(
         state_dir=state_dir, port=args.port, vpmem_mib=args.vpmem_size_mib,
-        namespaces=args.namespaces, hypervisor=args.hypervisor), console)
+        namespaces=args.namespaces, hypervisor=args.hypervisor,
+        bandwidth_mib=args.bandwidth_mib), console)
 
 
 if __name__ == '__main__':

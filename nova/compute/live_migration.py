@@ -70,6 +70,8 @@ class LiveMigrationMixin:
         # Migration ids a step of which runs in this process (cold moves;
         # live ones are in _live_migrations).
         self._moves_in_flight = set()
+        # One recovery sweep at a time (start, timer, a peer's request).
+        self._recovery_lock = threading.Lock()
         limit = CONF.max_concurrent_live_migrations
         self._live_migration_slots = (
             threading.BoundedSemaphore(limit) if limit > 0 else None)
@@ -343,7 +345,8 @@ class LiveMigrationMixin:
                  migration.status, given_up.describe())
 
     def _rollback_live_migration(self, context, instance, dest, migration,
-                                 error, status=Status.FAILED):
+                                 error, status=Status.FAILED,
+                                 dest_clean=None):
         """Undo a failed or cancelled move; the guest stays here.
 
         The destination removes what it got and erases the namespaces it
@@ -352,12 +355,13 @@ class LiveMigrationMixin:
         it quarantined those namespaces and the migration ends in 'error'
         until a retried erase succeeds (then ``status``). Every step runs
         even when one before it failed, and the instance is never left
-        migrating. Idempotent.
+        migrating. Idempotent. ``dest_clean``: the destination's answer
+        when the caller asked it already (recovery).
         """
         dest_clean = moves.undo_at_destination(
             context, self.reportclient, self.host, instance, migration,
             self.compute_rpcapi.rollback_live_migration_at_destination,
-            outcome=status)
+            outcome=status, dest_clean=dest_clean)
         moves.run_step('settle instance %s' % instance.uuid,
                        moves.release_instance, instance,
                        task_states.MIGRATING)

@@ -18,6 +18,8 @@ module. The manager owns the virt driver and the resource tracker of its
 host. Live migration lives in :mod:`nova.compute.live_migration`.
 """
 
+import threading
+
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_service import periodic_task
@@ -89,10 +91,20 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
             self.rt.update_available_resource(context, nodename,
                                               startup=True)
         self._retry_vpmem_erases(context)
-        # Moves this host took part in when it stopped: settled where
-        # their guests run now.
-        self._recover_moves(context, startup=True)
         placement_work.settle(context, self.reportclient, self.host)
+
+    def post_start_hook(self):
+        """Settle the moves this host took part in when it stopped.
+
+        In a thread, once this host answers RPC: recovery asks the other
+        host of each move, which may be starting too (or may be this
+        process's next service).
+        """
+        thread = threading.Thread(
+            target=self._recover_moves_quietly,
+            args=(self._admin_context(),), kwargs={'startup': True},
+            name='recover-moves-%s' % self.host, daemon=True)
+        thread.start()
 
     def cleanup_host(self):
         LOG.info('Compute service on host %s stopping.', self.host)
@@ -300,7 +312,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
     @periodic_task.periodic_task
     def recover_moves_periodic(self, context):
         """Settle the moves of this host that a stopped service left."""
-        self._recover_moves(context)
+        self._recover_moves_quietly(context)
 
     @periodic_task.periodic_task(spacing=0)
     def settle_placement_work_periodic(self, context):

@@ -73,6 +73,17 @@ NOWHERE = 'nowhere'
 class MoveRecoveryMixin:
     """Recovery of live migrations; part of the ComputeManager."""
 
+    def _recover_moves_quietly(self, context, startup=False):
+        """One sweep at a time: a sweep already running covers this one."""
+        if not self._recovery_lock.acquire(blocking=False):
+            return
+        try:
+            self._recover_moves(context, startup=startup)
+        except Exception:
+            LOG.exception('Recovery sweep of %s failed', self.host)
+        finally:
+            self._recovery_lock.release()
+
     def _recover_moves(self, context, startup=False):
         """Settle every move of this host that a stopped service left.
 
@@ -95,8 +106,14 @@ class MoveRecoveryMixin:
     def recover_live_migration(self, context, migration):
         """Settle ``migration`` now (asked by its destination)."""
         migration = objects.Migration.get_by_id(context, migration.id)
-        if migration.status in _SOURCE_OWNED + _NOT_STARTED:
+        if migration.status not in _SOURCE_OWNED + _NOT_STARTED:
+            return
+        if not self._recovery_lock.acquire(blocking=False):
+            return  # a sweep runs: it settles this one too
+        try:
             self._recover_live_migration(context, migration)
+        finally:
+            self._recovery_lock.release()
 
     def get_guest_state(self, context, instance):
         """What this host's hypervisor says of the instance's guest."""
@@ -150,11 +167,30 @@ class MoveRecoveryMixin:
                  'the guest is %s', migration.uuid, migration.status,
                  instance.uuid, self.host, dest, where)
         if where == ON_SOURCE:
-            cancelled = migration.status == Status.CANCELLING
+            status = (Status.CANCELLED if migration.status ==
+                      Status.CANCELLING else Status.FAILED)
+            dest_clean = None
+            if not _is_up(context, dest):
+                # Its own resource update cleans its claim when it is back
+                # (and settles the migration then).
+                dest_clean = False
+            else:
+                try:
+                    dest_clean = (
+                        self.compute_rpcapi
+                        .rollback_live_migration_at_destination(
+                            context, instance, migration, host=dest,
+                            outcome=status,
+                            timeout=CONF.compute.recovery_rpc_timeout))
+                except Exception as err:
+                    LOG.info('Live migration %s: %s does not answer yet '
+                             '(%s); the next sweep tries again',
+                             migration.uuid, dest, err)
+                    return
             self._rollback_live_migration(
                 context, instance, dest, migration,
-                _interrupted(migration, self.host),
-                status=Status.CANCELLED if cancelled else Status.FAILED)
+                _interrupted(migration, self.host), status=status,
+                dest_clean=dest_clean)
         elif where == ON_DESTINATION:
             try:
                 self.compute_rpcapi.post_live_migration_at_destination(

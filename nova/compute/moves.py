@@ -53,7 +53,7 @@ def incoming_resources(instance, migration):
 
 
 def undo_at_destination(context, reportclient, host, instance, migration,
-                        rollback_at_destination, outcome):
+                        rollback_at_destination, outcome, dest_clean=None):
     """Undo a move on its destination and in placement.
 
     ``rollback_at_destination(context, instance, migration, host=dest,
@@ -63,15 +63,18 @@ def undo_at_destination(context, reportclient, host, instance, migration,
     ``host`` keeps until placement answers). Reloads ``instance`` and
     drops its migration context (not saved). Every step runs even if one
     before it failed. Returns whether the destination is clean.
+    ``dest_clean``: the destination's answer, when the caller asked it
+    already (then it is not asked again).
     """
     dest = migration.dest_compute
-    try:
-        dest_clean = rollback_at_destination(context, instance, migration,
-                                             host=dest, outcome=outcome)
-    except Exception:
-        # Its resource update quarantines what nobody holds any more.
-        LOG.exception('Rollback on destination %s failed', dest)
-        dest_clean = False
+    if dest_clean is None:
+        try:
+            dest_clean = rollback_at_destination(
+                context, instance, migration, host=dest, outcome=outcome)
+        except Exception:
+            # Its resource update quarantines what nobody holds any more.
+            LOG.exception('Rollback on destination %s failed', dest)
+            dest_clean = False
     run_step('give instance %s its source allocations back' % instance.uuid,
              placement_work.revert_move, context, reportclient, host,
              instance.uuid, migration.uuid)

@@ -319,7 +319,14 @@ class NamespaceLifecycle:
                   'it: its contents are unknown' % record.instance_uuid)
         LOG.warning('Namespace %s of %s: %s; quarantined until erased',
                     record.name, self.host, reason)
+        # A claim of a move (it names its migration) that nobody holds is
+        # a move that did not happen here: once erased, it ended failed.
         self._set(record, State.QUARANTINED, reason=reason,
+                  instance_uuid=record.instance_uuid,
+                  migration_uuid=record.migration_uuid,
+                  migration_final_status=(Status.FAILED
+                                          if record.migration_uuid
+                                          else None),
                   next_erase_at=timeutils.utcnow())
 
     def _not_offered(self, context, record, holder):

@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import xml.etree.ElementTree as ET
 
 import fixtures
@@ -65,6 +66,10 @@ def _aio(*args):
 def _sha256(path):
     with open(path, 'rb') as f:
         return hashlib.sha256(f.read()).hexdigest()
+
+
+def _sha256_of_zeros(size):
+    return hashlib.sha256(bytes(size)).hexdigest()
 
 
 class AIOTestCase(testtools.TestCase):
@@ -165,7 +170,7 @@ class TestServe(AIOTestCase):
         self.endpoint = 'http://127.0.0.1:%d/v2.1' % self.port
         self.runs = 0
 
-    def start(self):
+    def start(self, *options):
         self.runs += 1
         out_path = os.path.join(self.tmp, 'serve-%d.out' % self.runs)
         out = open(out_path, 'w+')
@@ -173,7 +178,7 @@ class TestServe(AIOTestCase):
         proc = subprocess.Popen(
             _aio('serve', '--state-dir', self.state_dir, '--port',
                  str(self.port), '--vpmem-size-mib', '4',
-                 '--namespaces', '2'),
+                 '--namespaces', '2', *options),
             stdout=out, stderr=subprocess.STDOUT, env=self.env)
         self.addCleanup(self.attach_file, 'serve-%d' % self.runs, out_path)
         self.addCleanup(self._reap, proc)
@@ -269,3 +274,95 @@ class TestServe(AIOTestCase):
         self.assertEqual(paths, self.guest_paths(host, server['id']))
         self.assertEqual(before, self.namespaces())
         self.interrupt(proc)
+
+    # -- kill -9 in the middle of a live migration ---------------------------
+
+    def rest(self, path):
+        """GET ``path`` of the compute API (noauth2: any token)."""
+        request = urllib.request.Request(
+            self.endpoint + path,
+            headers={'X-Auth-Token': 'admin', 'X-Auth-Project-Id': 'admin',
+                     'OpenStack-API-Version': 'compute 2.80'})
+        with urllib.request.urlopen(request, timeout=30) as resp:
+            return json.loads(resp.read())
+
+    def newest_migration(self, server_id):
+        return self.rest('/os-migrations?instance_uuid=%s' % server_id)[
+            'migrations'][0]
+
+    def kill_during_migration(self, server_id, fraction):
+        """Start a live migration; ``kill -9`` serve once it copied
+        ``fraction`` of the guest's memory; start serve again."""
+        before = self.rest('/os-migrations?instance_uuid=%s' % server_id)[
+            'migrations']
+        self.openstack('server', 'migrate', '--live-migration', 'vm1',
+                       json_output=False)
+        deadline = time.monotonic() + 60
+        while True:
+            migration = self.newest_migration(server_id)
+            self.assertEqual(len(before) + 1, migration['id'], migration)
+            self.assertIn(migration['status'],
+                          ('accepted', 'queued', 'preparing', 'running'),
+                          'the migration ended before the kill: %s'
+                          % migration)
+            if migration['memory_total']:
+                done = (migration['memory_processed'] or 0) / migration[
+                    'memory_total']
+                if done >= fraction:
+                    break
+            self.assertLess(time.monotonic(), deadline,
+                            'no progress: %s' % migration)
+            time.sleep(0.05)
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(STOP_TIMEOUT)
+        self.proc, _text = self.start('--bandwidth-mib', '8')
+        deadline = time.monotonic() + 60
+        while True:
+            ended = self.newest_migration(server_id)
+            if ended['status'] in ('completed', 'failed', 'error',
+                                   'cancelled'):
+                return ended
+            self.assertLess(time.monotonic(), deadline,
+                            'migration not settled: %s' % ended)
+            time.sleep(0.2)
+
+    def test_kill_9_during_a_live_migration_and_restart(self):
+        self.proc, _text = self.start('--bandwidth-mib', '8')
+        server = self.openstack('server', 'create', '--flavor', 'aio-pmem',
+                                '--image', 'cirros', '--nic', 'none',
+                                '--wait', 'vm1')
+        host = self.openstack('server', 'show', 'vm1')[
+            'OS-EXT-SRV-ATTR:host']
+        [path] = self.guest_paths(host, server['id'])
+        with open(path, 'r+b') as f:
+            f.write(b'tenant data before the kills' * 4000)
+        digest = _sha256(path)
+        zeros = _sha256_of_zeros(4 << 20)
+        # Early, mid-copy, near the end. libvirt's job dies with the
+        # process: unless it had just finished, the guest goes on on its
+        # source and recovery rolls the move back; if it had, recovery
+        # completes the move.
+        for fraction in (0.05, 0.5, 0.8):
+            source = host
+            ended = self.kill_during_migration(server['id'], fraction)
+            shown = self.openstack('server', 'show', 'vm1')
+            host = shown['OS-EXT-SRV-ATTR:host']
+            expected = {'failed': source, 'completed': ended['dest_compute']}
+            self.assertIn(ended['status'], expected, ended)
+            self.assertEqual(('ACTIVE', expected[ended['status']]),
+                             (shown['status'], host))
+            # The tenant's data is where the guest runs, nowhere else.
+            [path] = self.guest_paths(host, server['id'])
+            self.assertEqual(digest, _sha256(path))
+            for name, sha in self.namespaces().items():
+                if not path.endswith(name):
+                    self.assertEqual(zeros, sha, name)
+        # The server is usable: it moves, then it is deleted.
+        self.openstack('server', 'migrate', '--live-migration', '--wait',
+                       'vm1', json_output=False)
+        moved = self.openstack('server', 'show', 'vm1')
+        self.assertNotEqual(host, moved['OS-EXT-SRV-ATTR:host'])
+        self.openstack('server', 'delete', '--wait', 'vm1',
+                       json_output=False)
+        self.assertEqual({zeros}, set(self.namespaces().values()))
+        self.interrupt(self.proc)

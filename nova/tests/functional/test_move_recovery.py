@@ -331,3 +331,28 @@ class TestColdMigrationSourceKilled(RecoveryTestBase):
         self.start_compute(A)
         ended = self.assert_recovered(server, digest, migration)
         self.assertEqual('confirmed', ended.status)
+
+
+class TestBothKilled(RecoveryTestBase):
+
+    def test_source_recovers_while_the_destination_is_down(self):
+        crashed = self.crash_when(
+            A, lm, 'record_progress',
+            when=lambda migration, progress: (
+                progress.get('memory_processed') or 0) > 4 * MiB)
+        server, digest, migration = self.start_move(bandwidth=2 * MiB)
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.crash_compute(B)
+        self.start_compute(A)
+        # A rolls its side back at once; B's claim waits for B.
+        current = self.wait_for_migration(migration, ('error',))
+        instance = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(A, instance.host)
+        self.assertEqual(digest,
+                         _digest(instance.resources[0].metadata.devpath))
+        self.assertEqual('assigned', self.record(B, 'ns0').state)
+        self.start_compute(B)
+        # B's start found nobody holds its claim, erased it, and the
+        # migration tells what happened.
+        self.assertEqual('failed', self.migration_status(current))
+        self.assert_recovered(server, digest, migration)

@@ -72,6 +72,14 @@ class RecoveryTestBase(lc.LifecycleTestBase):
                 self.context, {'instance_uuid': server.uuid})[0]
         return server, digest, migration
 
+    def kill_during_copy(self, host):
+        """Kill ``host`` once the copy moved 4 MiB (the source's monitor
+        reports it; a killed destination leaves the source going on)."""
+        return self.crash_when(
+            host, lm, 'record_progress', unwind=host == A,
+            when=lambda migration, progress: (
+                progress.get('memory_processed') or 0) > 4 * MiB)
+
     def sweep(self):
         """The recovery sweep of every running compute (its timer)."""
         for service in list(self.computes.values()):
@@ -158,10 +166,7 @@ class TestSourceKilled(RecoveryTestBase):
     def test_during_the_copy(self):
         # libvirt goes on without the service: slowly enough that the
         # restarted source finds the job running and aborts it.
-        crashed = self.crash_when(
-            A, lm, 'record_progress',
-            when=lambda migration, progress: (
-                progress.get('memory_processed') or 0) > 4 * MiB)
+        crashed = self.kill_during_copy(A)
         server, digest, migration = self.start_move(bandwidth=2 * MiB)
         self.assertTrue(crashed.wait(self.TIMEOUT))
         self.start_compute(A)
@@ -215,10 +220,7 @@ class TestDestinationKilled(RecoveryTestBase):
         self.assert_recovered(server, digest, migration)
 
     def test_during_the_copy(self):
-        crashed = self.crash_when(
-            B, lm, 'record_progress', unwind=False,
-            when=lambda migration, progress: (
-                progress.get('memory_processed') or 0) > 4 * MiB)
+        crashed = self.kill_during_copy(B)
         server, digest, migration = self.start_move(bandwidth=8 * MiB)
         self.assertTrue(crashed.wait(self.TIMEOUT))
         # The copy goes on (libvirt on both hosts is alive) and ends; A
@@ -336,10 +338,7 @@ class TestColdMigrationSourceKilled(RecoveryTestBase):
 class TestBothKilled(RecoveryTestBase):
 
     def test_source_recovers_while_the_destination_is_down(self):
-        crashed = self.crash_when(
-            A, lm, 'record_progress',
-            when=lambda migration, progress: (
-                progress.get('memory_processed') or 0) > 4 * MiB)
+        crashed = self.kill_during_copy(A)
         server, digest, migration = self.start_move(bandwidth=2 * MiB)
         self.assertTrue(crashed.wait(self.TIMEOUT))
         self.crash_compute(B)

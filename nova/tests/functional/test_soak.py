@@ -51,6 +51,8 @@ from nova.tests.functional import test_placement_outage as outage
 from nova.virt.libvirt import migration as lm
 
 MiB = lc.MiB
+# Seconds the whole soak may take (about 3 minutes here).
+SOAK_TIMEOUT = 900
 HOSTS = ['compute-%d' % i for i in range(4)]
 FAULTS = {
     # fault: weight
@@ -83,6 +85,9 @@ class TestSoak(recovery.RecoveryTestBase):
 
     def setUp(self):
         super().setUp()
+        # Hundreds of moves take minutes, more than a test's usual limit
+        # ($OS_TEST_TIMEOUT): this one replaces it.
+        self.useFixture(fixtures.Timeout(SOAK_TIMEOUT, gentle=True))
         # Hundreds of moves at DEBUG make a log larger than a test result
         # may carry; warnings and errors tell what went wrong.
         self.useFixture(fixtures.FakeLogger(level=logging.WARNING))

@@ -18,6 +18,7 @@ import time
 import fixtures
 
 from nova.compute import vm_states
+from nova.conductor import manager as conductor_manager
 from nova import exception
 from nova import objects
 from nova.tests.functional import base
@@ -142,6 +143,21 @@ class TestDeleteWhileBuilding(base.VPMEMTestBase):
         self.flavor = self.create_flavor(pmem='SMALL')
         self.errors = self.useFixture(fixtures.FakeLogger(
             name='nova', level=logging.ERROR))
+        # Which instances the conductor has finished scheduling: it may
+        # claim after the delete (then drops the claim), so a check
+        # must wait for it to be done.
+        self.scheduled = set()
+        real = conductor_manager.ConductorManager.build_instances
+
+        def build_instances(manager, context, instance, *args, **kwargs):
+            try:
+                return real(manager, context, instance, *args, **kwargs)
+            finally:
+                self.scheduled.add(instance.uuid)
+
+        self.useFixture(base._AttributeFixture(
+            conductor_manager.ConductorManager, 'build_instances',
+            build_instances))
 
     def _delete_now(self, instance_uuid):
         instance = objects.Instance.get_by_uuid(self.context, instance_uuid)
@@ -169,8 +185,9 @@ class TestDeleteWhileBuilding(base.VPMEMTestBase):
 
     def _assert_nothing_left(self, instance):
         deadline = time.monotonic() + self.TIMEOUT
-        while self.reportclient.get_allocations_for_consumer(
-                self.context, instance.uuid)['allocations']:
+        while (instance.uuid not in self.scheduled
+               or self.reportclient.get_allocations_for_consumer(
+                   self.context, instance.uuid)['allocations']):
             self.assertLess(time.monotonic(), deadline,
                             'instance %s kept its allocations'
                             % instance.uuid)

@@ -199,6 +199,11 @@ class MigrationNotFound(NotFound):
     msg_fmt = "Migration %(migration_id)s could not be found."
 
 
+class MigrationStatusChanged(Conflict):
+    msg_fmt = ("Migration %(migration_id)s is %(actual)s, expected one of "
+               "%(expected)s: another service settled it meanwhile.")
+
+
 class MigrationNotFoundByStatus(MigrationNotFound):
     msg_fmt = ("Migration not found for instance %(instance_id)s with "
                "status %(status)s.")

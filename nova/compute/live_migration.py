@@ -254,7 +254,13 @@ class LiveMigrationMixin:
         if not self._may_start(context, instance, dest, migration):
             return
         migration.status = Status.PREPARING
-        migration.save()
+        try:
+            migration.save(expected_status=[Status.ACCEPTED, Status.QUEUED])
+        except exception.MigrationStatusChanged as err:
+            # An abort or this host's recovery took it meanwhile.
+            LOG.warning('Not starting live migration %s of %s: %s',
+                        migration.uuid, instance.uuid, err)
+            return
         if self._cancelled_before_copy(context, instance, dest, migration):
             return
         try:
@@ -424,7 +430,11 @@ class LiveMigrationMixin:
                                     Status.CANCELLING):
             return False
         migration.status = Status.CANCELLING
-        migration.save()
+        try:
+            migration.save(expected_status=[Status.ACCEPTED, Status.QUEUED,
+                                            Status.CANCELLING])
+        except exception.MigrationStatusChanged:
+            return False  # it started or ended meanwhile
         LOG.info('Live migration %s of %s is cancelled before it started',
                  migration.uuid, migration.instance_uuid)
         return True

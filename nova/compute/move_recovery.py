@@ -153,6 +153,29 @@ class MoveRecoveryMixin:
         return age > datetime.timedelta(
             seconds=CONF.compute.migration_stuck_timeout)
 
+    def _take_over(self, migration):
+        """Make a migration that never started this host's to settle.
+
+        Its conductor may still be at work (slower than
+        [compute]migration_stuck_timeout): a compare-and-swap to
+        'preparing', the status the source gives a migration it owns,
+        decides. The conductor's own swap to 'queued' then fails and it
+        only drops the destination claim it made; a late start cast finds
+        the migration is not queued and does not start it. False when the
+        conductor won (it started or ended the migration meanwhile).
+        """
+        stuck_as = migration.status
+        migration.status = Status.PREPARING
+        try:
+            migration.save(expected_status=list(_NOT_STARTED))
+        except exception.MigrationStatusChanged as err:
+            LOG.info('Not recovering migration %s: %s', migration.uuid, err)
+            return False
+        LOG.warning('Live migration %s was %s for more than '
+                    '[compute]migration_stuck_timeout; %s rolls it back',
+                    migration.uuid, stuck_as, self.host)
+        return True
+
     def _recover_outgoing(self, context, migration):
         if self._running_here(migration):
             return
@@ -160,6 +183,10 @@ class MoveRecoveryMixin:
             return
         instance = self._instance_of(context, migration)
         if instance is None:
+            return
+        why = _interrupted(migration, self.host)
+        if migration.status in _NOT_STARTED and not self._take_over(
+                migration):
             return
         dest = migration.dest_compute
         where = self._where_is_guest(context, instance, migration)
@@ -170,7 +197,9 @@ class MoveRecoveryMixin:
             status = (Status.CANCELLED if migration.status ==
                       Status.CANCELLING else Status.FAILED)
             dest_clean = None
-            if not _is_up(context, dest):
+            if dest is None:
+                dest_clean = True  # no destination was chosen yet
+            elif not _is_up(context, dest):
                 # Its own resource update cleans its claim when it is back
                 # (and settles the migration then).
                 dest_clean = False
@@ -188,8 +217,7 @@ class MoveRecoveryMixin:
                              migration.uuid, dest, err)
                     return
             self._rollback_live_migration(
-                context, instance, dest, migration,
-                _interrupted(migration, self.host), status=status,
+                context, instance, dest, migration, why, status=status,
                 dest_clean=dest_clean)
         elif where == ON_DESTINATION:
             try:

@@ -109,7 +109,10 @@ every periodic tick.
 Seconds after which a migration still 'accepted' or 'queued' (its
 conductor stopped, or the request to start it was lost) is rolled back by
 its source host's recovery sweep. Moves this host ran itself are
-recovered at once when it starts.
+recovered at once when it starts. Set it well above the time a conductor
+needs to check and claim a destination: a live migration's conductor
+still at work when it passes loses the migration to the source (it is
+rolled back, and the user sees an error).
 """),
     cfg.IntOpt('recovery_rpc_timeout',
                default=30,

@@ -504,17 +504,42 @@ def migration_get_by_uuid(context, migration_uuid):
         return utils.to_dict(row)
 
 
-def migration_update(context, migration_id, values):
+def migration_update(context, migration_id, values, expected_status=None):
+    """Write ``values``; with ``expected_status`` (a list), only if the
+    row's status is one of them: a compare-and-swap in one UPDATE, so two
+    services (a conductor and a recovering compute) never both take the
+    same migration. Raises MigrationStatusChanged otherwise."""
     _check_migration_type(values)
     try:
         with db_engine.transaction() as session:
+            if expected_status is not None:
+                _swap_migration(session, context, migration_id, values,
+                                list(expected_status))
             row = _migration_get(session, context, migration_id)
+            if expected_status is not None:
+                return utils.to_dict(row)  # read after the UPDATE
             return _update_row(session, models.Migration, row, values)
     except db_exc.DBDuplicateEntry:
         raise exception.MigrationExists(uuid=values.get('uuid'))
     except db_exc.DBReferenceError:
         raise exception.InstanceNotFound(
             instance_id=values.get('instance_uuid'))
+
+
+def _swap_migration(session, context, migration_id, values, expected):
+    # Writing the status itself when nothing changed keeps it one UPDATE.
+    prepared = (utils.prepare_values(models.Migration, values) or
+                {'status': models.Migration.status})
+    stmt = (sa.update(models.Migration)
+            .where(models.Migration.id == migration_id,
+                   models.Migration.status.in_(expected))
+            .values(**prepared)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount == 1:
+        return
+    row = _migration_get(session, context, migration_id)
+    raise exception.MigrationStatusChanged(
+        migration_id=row.uuid, actual=row.status, expected=expected)
 
 
 def migration_get_by_id_and_instance(context, migration_id, instance_uuid):

@@ -30,7 +30,8 @@ class LiveMigrateData(base.NovaObject):
 
     # Version 1.0: Initial version (Migration 1.0)
     # Version 1.1: Migration 1.1
-    VERSION = '1.1'
+    # Version 1.2: Migration 1.2
+    VERSION = '1.2'
 
     fields = {
         'migration': fields.ObjectField('Migration', nullable=True),
@@ -39,7 +40,7 @@ class LiveMigrateData(base.NovaObject):
         'block_migration': fields.BooleanField(nullable=True),
     }
     obj_relationships = {
-        'migration': [('1.0', '1.0'), ('1.1', '1.1')],
+        'migration': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.2')],
     }
 
 
@@ -48,7 +49,8 @@ class LibvirtLiveMigrateData(LiveMigrateData):
     # Version 1.0: Initial version (Migration 1.0)
     # Version 1.1: Added dst_vpmems (LibvirtVPMEMDevice 1.0); Migration 1.1
     # Version 1.2: Added target_libvirt_uri
-    VERSION = '1.2'
+    # Version 1.3: Migration 1.2
+    VERSION = '1.3'
 
     fields = {
         'filename': fields.StringField(),
@@ -69,7 +71,7 @@ class LibvirtLiveMigrateData(LiveMigrateData):
         'target_libvirt_uri': fields.StringField(nullable=True),
     }
     obj_relationships = {
-        'migration': [('1.0', '1.0'), ('1.1', '1.1')],
+        'migration': [('1.0', '1.0'), ('1.1', '1.1'), ('1.3', '1.2')],
         'dst_vpmems': [('1.1', '1.0')],
     }
 

@@ -21,6 +21,7 @@ cleanup of moves that were in flight when it stopped.
 from oslo_utils import versionutils
 
 from nova.db import api as db
+from nova import exception
 from nova.objects import base
 from nova.objects import fields
 
@@ -34,7 +35,8 @@ class Migration(base.NovaPersistentObject, base.NovaObject):
     # Version 1.0: Initial version
     # Version 1.1: Added memory_total, memory_processed, memory_remaining,
     #              disk_total, disk_processed and disk_remaining (bytes)
-    VERSION = '1.1'
+    # Version 1.2: save() takes expected_status (a compare-and-swap)
+    VERSION = '1.2'
 
     fields = {
         'id': fields.IntegerField(read_only=True),
@@ -105,8 +107,28 @@ class Migration(base.NovaPersistentObject, base.NovaObject):
         base.create_record(self, db.migration_create)
 
     @base.remotable
-    def save(self):
-        base.save_record(self, db.migration_update)
+    def save(self, expected_status=None):
+        """Write the changed fields.
+
+        ``expected_status``: a list of statuses the row must still be in,
+        else MigrationStatusChanged is raised and nothing is written (the
+        object then holds the row as it is). How the services that may
+        both settle a migration (its conductor, its source's recovery)
+        make sure only one does.
+        """
+        if expected_status is None:
+            base.save_record(self, db.migration_update)
+            return
+        updates = base.changes_for_db(self, skip=('uuid',))
+        try:
+            db_row = db.migration_update(self._context, self.id, updates,
+                                         expected_status=expected_status)
+        except exception.MigrationStatusChanged:
+            self.obj_reset_changes()
+            self._from_db_object(self._context, self,
+                                 db.migration_get(self._context, self.id))
+            raise
+        self._from_db_object(self._context, self, db_row)
 
 
 @base.NovaObjectRegistry.register
@@ -115,13 +137,15 @@ class MigrationList(base.ObjectListBase, base.NovaObject):
     # Version 1.1: Migration 1.1
     # Version 1.2: get_in_progress_by_host_and_node replaces
     #              get_in_progress_and_error_by_host_and_node
-    VERSION = '1.2'
+    # Version 1.3: Migration 1.2
+    VERSION = '1.3'
 
     fields = {
         'objects': fields.ListOfObjectsField('Migration'),
     }
     obj_relationships = {
-        'objects': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.1')],
+        'objects': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.1'),
+                    ('1.3', '1.2')],
     }
 
     @classmethod

@@ -66,6 +66,8 @@ class LiveMigrationTask(move.MoveTask):
     KIND = 'live migration'
     VERB = 'live-migrate'
     TASK_STATE = task_states.MIGRATING
+    OWNED_STATUSES = (fields.MigrationStatus.ACCEPTED,
+                      fields.MigrationStatus.QUEUED)
 
     def __init__(self, context, instance, destination, force,
                  block_migration, migration, compute_rpcapi, reportclient):
@@ -107,8 +109,11 @@ class LiveMigrationTask(move.MoveTask):
             self.block_migration)
 
     def _start(self, chosen, migrate_data):
+        # A compare-and-swap: a source that rolled the migration back as
+        # stuck, or an abort, makes this fail (and the task undo its own
+        # claim) instead of starting a migration that ended.
         self.migration.status = fields.MigrationStatus.QUEUED
-        self.migration.save()
+        self.migration.save(expected_status=[fields.MigrationStatus.ACCEPTED])
         LOG.info('Live migration of instance %(uuid)s from %(source)s to '
                  '%(dest)s queued (migration %(migration)s)',
                  {'uuid': self.instance.uuid, 'source': self.source,

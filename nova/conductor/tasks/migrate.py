@@ -27,6 +27,7 @@ from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor.tasks import move
 from nova import exception
+from nova.objects import fields
 from nova.objects import service as service_obj
 
 LOG = logging.getLogger(__name__)
@@ -44,6 +45,8 @@ class ColdMigrationTask(move.MoveTask):
     KIND = 'cold migration'
     VERB = 'migrate'
     TASK_STATE = task_states.RESIZE_PREP
+    # The source makes it 'migrating' when it takes the move.
+    OWNED_STATUSES = (fields.MigrationStatus.PRE_MIGRATING,)
 
     def __init__(self, context, instance, destination, migration,
                  compute_rpcapi, reportclient, image_meta=None):

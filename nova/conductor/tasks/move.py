@@ -103,6 +103,11 @@ class MoveTask(base.TaskBase):
     VERB = None
     # The task_state the API set and the rollback clears.
     TASK_STATE = None
+    # The migration's statuses while this task owns it. Once it has any
+    # other (its source's recovery took it over after
+    # [compute]migration_stuck_timeout, or the user aborted it), the task
+    # only undoes what it made itself: the destination's claim.
+    OWNED_STATUSES = ()
 
     def __init__(self, context, instance, destination, migration,
                  compute_rpcapi, reportclient):
@@ -177,7 +182,7 @@ class MoveTask(base.TaskBase):
         for undo in (self._drop_destination_claim,
                      self._drop_stored_migration_context,
                      self._restore_source_allocations,
-                     self._clear_task_state, self._mark_migration_error):
+                     self._end_migration):
             try:
                 undo()
             except Exception:
@@ -266,6 +271,13 @@ class MoveTask(base.TaskBase):
         # assume so.
         current = self.reportclient.get_allocations_for_consumer(
             self.context, self.instance.uuid)
+        if current['allocations']:
+            # Its source allocations are back: whoever rolled the move back
+            # meanwhile owns it now, and a claim would replace them.
+            raise exception.MigrationError(
+                reason='instance %s holds its allocations again: migration '
+                       '%s was settled by another service meanwhile'
+                       % (self.instance.uuid, self.migration.uuid))
         if not selection.claim(self.context, self.reportclient, chosen,
                                self.instance.uuid, self.instance.project_id,
                                self.instance.user_id,
@@ -280,7 +292,10 @@ class MoveTask(base.TaskBase):
     def _release_claim(self):
         if self._claimed_node is None:
             return
-        self.reportclient.delete_allocations(self.context, self.instance.uuid)
+        # Only the destination's: the instance may hold its source
+        # allocations again (a recovering source rolled the move back).
+        self.reportclient.drop_provider_allocations(
+            self.context, self.instance.uuid, self._claimed_node)
         self._claimed_node = None
 
     def _shortfall(self, rp_uuid, wanted):
@@ -478,7 +493,20 @@ class MoveTask(base.TaskBase):
 
     # -- the rest of the undo ----------------------------------------------
 
-    def _clear_task_state(self):
+    def _end_migration(self):
+        """Mark the migration 'error' and free the instance, if still ours.
+
+        One compare-and-swap decides between this task and a recovering
+        source: the loser leaves the migration and the instance's
+        task_state (maybe a newer move's by now) to the winner.
+        """
+        self.migration.status = fields.MigrationStatus.ERROR
+        try:
+            self.migration.save(expected_status=self.OWNED_STATUSES)
+        except exception.MigrationStatusChanged as err:
+            LOG.info('Leaving migration %s and instance %s as they are: %s',
+                     self.migration.uuid, self.instance.uuid, err)
+            return
         self.instance.task_state = None
         try:
             self.instance.save(expected_task_state=[self.TASK_STATE])
@@ -486,7 +514,3 @@ class MoveTask(base.TaskBase):
             # Someone else owns the instance now; its state is theirs.
             LOG.warning('Not resetting the task state of instance %s: %s',
                         self.instance.uuid, err)
-
-    def _mark_migration_error(self):
-        self.migration.status = fields.MigrationStatus.ERROR
-        self.migration.save()

@@ -483,6 +483,33 @@ class SchedulerReportClient:
             context, quarantine_consumer(rp_uuid))
         return dict(doc['allocations'].get(rp_uuid, {}).get('resources', {}))
 
+    def drop_provider_allocations(self, context, consumer_uuid, rp_uuid):
+        """Remove the consumer's allocations on one provider, keep the rest.
+
+        One generation-checked write (retried on a concurrent update): a
+        move's conductor drops the destination claim it made without
+        taking away source allocations a recovering compute gave back to
+        the instance meanwhile. Returns False when the consumer held
+        nothing there.
+        """
+        retries = CONF.placement.generation_conflict_retries
+        for _attempt in range(retries + 1):
+            doc = self.get_allocations_for_consumer(context, consumer_uuid)
+            held = doc['allocations'].get(rp_uuid)
+            if not held:
+                return False
+            rest = _without(doc, rp_uuid, held['resources'])
+            resp = self._post('/allocations', {consumer_uuid: rest}, context)
+            if resp.status_code == 204:
+                return True
+            if (resp.status_code == 409 and
+                    _error_code(resp) == _CONCURRENT_UPDATE):
+                continue
+            self._fail(resp, 'POST', '/allocations')
+        raise exception.ResourceProviderUpdateConflict(
+            uuid=rp_uuid, retries=retries + 1,
+            generation='consumer %s' % consumer_uuid)
+
     def delete_allocations(self, context, consumer_uuid):
         """Remove every allocation of the consumer (absent is fine)."""
         url = '/allocations/%s' % consumer_uuid

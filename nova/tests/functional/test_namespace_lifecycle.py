@@ -175,7 +175,8 @@ class LifecycleTestBase(lm_base.LiveMigrationTestBase):
         self.run_periodic(host)
         states = self.manager(host).rt.namespace_states(host)
         in_use = sum(1 for state in states.values() if state != 'free')
-        self.assertEqual(in_use, self.placement_usage(host))
+        self.assertEqual(in_use, self.placement_usage(host),
+                         'placement disagrees with %s: %s' % (host, states))
 
     # -- nova-manage vpmem --------------------------------------------------
 

@@ -90,7 +90,9 @@ class TestSoak(recovery.RecoveryTestBase):
         self.useFixture(fixtures.Timeout(SOAK_TIMEOUT, gentle=True))
         # Hundreds of moves at DEBUG make a log larger than a test result
         # may carry; warnings and errors tell what went wrong.
-        self.useFixture(fixtures.FakeLogger(level=logging.WARNING))
+        self.useFixture(fixtures.FakeLogger(
+            level=logging.WARNING,
+            format='%(asctime)s %(threadName)s %(name)s %(message)s'))
         self.seed = int(os.environ.get('NOVA_SOAK_SEED', '20261205'))
         self.migrations = int(os.environ.get('NOVA_SOAK_MIGRATIONS', '200'))
         self.rng = random.Random(self.seed)

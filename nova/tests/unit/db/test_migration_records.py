@@ -88,6 +88,36 @@ class MigrationRecordTestCase(base.DbTestCase):
                           self.context, migration['id'],
                           {'migration_type': 'teleport'})
 
+    def test_update_with_expected_status_is_a_compare_and_swap(self):
+        migration = self._create(status='accepted')
+        updated = db.migration_update(
+            self.context, migration['id'], {'status': 'queued'},
+            expected_status=['accepted', 'queued'])
+        self.assertEqual('queued', updated['status'])
+        # The second of two services racing for it finds it taken and
+        # writes nothing.
+        err = self.assertRaises(
+            exception.MigrationStatusChanged, db.migration_update,
+            self.context, migration['id'],
+            {'status': 'preparing', 'dest_compute': 'elsewhere'},
+            expected_status=['accepted'])
+        self.assertIn('queued', str(err))
+        stored = db.migration_get(self.context, migration['id'])
+        self.assertEqual(('queued', 'dst'),
+                         (stored['status'], stored['dest_compute']))
+        self.assertRaises(exception.MigrationNotFound, db.migration_update,
+                          self.context, 99, {'status': 'error'},
+                          expected_status=['accepted'])
+
+    def test_swap_without_values_only_checks(self):
+        migration = self._create(status='running')
+        self.assertEqual('running', db.migration_update(
+            self.context, migration['id'], {},
+            expected_status=['running'])['status'])
+        self.assertRaises(exception.MigrationStatusChanged,
+                          db.migration_update, self.context,
+                          migration['id'], {}, expected_status=[])
+
     def test_in_progress_by_instance(self):
         running = self._create(status='running')
         queued = self._create(status='queued', migration_type='migration')

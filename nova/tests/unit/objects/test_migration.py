@@ -94,6 +94,33 @@ class TestMigration(_MigrationTestBase):
         self.assertEqual(4 * GiB, loaded.memory_remaining)
         self.assertIsNone(loaded.disk_total)
 
+    def test_save_expecting_a_status(self):
+        migration = self._create()
+        migration.status = STATUS.QUEUED
+        migration.save(expected_status=[STATUS.ACCEPTED])
+        self.assertEqual(set(), migration.obj_what_changed())
+        self.assertEqual(STATUS.QUEUED, objects.Migration.get_by_id(
+            self.context, migration.id).status)
+
+    def test_save_expecting_a_status_another_service_changed(self):
+        migration = self._create()
+        theirs = objects.Migration.get_by_id(self.context, migration.id)
+        theirs.status = STATUS.FAILED
+        theirs.save()
+        migration.status = STATUS.QUEUED
+        migration.dest_compute = 'other'
+        err = self.assertRaises(exception.MigrationStatusChanged,
+                                migration.save,
+                                expected_status=[STATUS.ACCEPTED])
+        self.assertEqual(STATUS.FAILED, err.kwargs['actual'])
+        # Nothing was written and the object shows the row as it is.
+        self.assertEqual((STATUS.FAILED, 'dst'),
+                         (migration.status, migration.dest_compute))
+        self.assertEqual(set(), migration.obj_what_changed())
+        stored = objects.Migration.get_by_id(self.context, migration.id)
+        self.assertEqual((STATUS.FAILED, 'dst'),
+                         (stored.status, stored.dest_compute))
+
     def test_invalid_status_refused(self):
         migration = objects.Migration()
         self.assertRaises(ValueError, setattr, migration, 'status',

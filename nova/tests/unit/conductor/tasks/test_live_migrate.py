@@ -305,6 +305,74 @@ class ForcedHostTestCase(LiveMigrationTaskTestCase):
         self.assert_rolled_back(self.migration)
 
 
+class SettledMeanwhileTestCase(LiveMigrationTaskTestCase):
+    """The source's recovery rolled the migration back while the task was
+    still at work (it took longer than [compute]migration_stuck_timeout):
+    the task undoes only its own destination claim."""
+
+    def recover(self, new_task_state=None):
+        """What a recovering source does to a migration that never
+        started; ``new_task_state``: a new move the user began since."""
+        self.client.revert_move_allocations(
+            self.context, self.instance.uuid, self.migration.uuid)
+        migration = objects.Migration.get_by_id(self.context,
+                                                self.migration.id)
+        migration.status = fields.MigrationStatus.FAILED
+        migration.save()
+        stored = self.stored_instance()
+        stored.task_state = new_task_state
+        stored.save()
+
+    def assert_settled_by_the_recovery(self, task_state=None):
+        self.assertEqual({self.SOURCE: SOURCE_AMOUNTS},
+                         self.allocations(self.instance.uuid))
+        self.assertEqual({}, self.allocations(self.migration.uuid))
+        self.assertEqual({}, self.usage('compute-b'))
+        self.assertEqual(fields.MigrationStatus.FAILED,
+                         objects.Migration.get_by_id(
+                             self.context, self.migration.id).status)
+        stored = self.stored_instance()
+        self.assertEqual(task_state, stored.task_state)
+        self.assertIsNone(stored.migration_context)
+        self.dests.rpc.live_migration.assert_not_called()
+
+    def test_check_fails_after_the_recovery(self):
+        # The soak test's race: the undo used to delete every allocation
+        # of the instance, the source ones the recovery had given back.
+        self.dests.on_check = lambda host: self.recover('migrating')
+        self.dests.refuse['compute-b'] = exception.MigrationPreCheckError(
+            reason='compute-b gives up')
+        self.assertRaises(exception.MigrationPreCheckError, self.run_task,
+                          'compute-b', force=True)
+        # The newer move's task_state is not the task's to clear.
+        self.assert_settled_by_the_recovery(task_state='migrating')
+
+    def test_check_passes_after_the_recovery_start_refused(self):
+        self.dests.on_check = lambda host: self.recover()
+        err = self.assertRaises(exception.MigrationStatusChanged,
+                                self.run_task, 'compute-b', force=True)
+        self.assertEqual(fields.MigrationStatus.FAILED, err.kwargs['actual'])
+        self.dests.rpc.drop_move_claim_at_destination.assert_called_once_with(
+            self.context, self.instance, self.migration, 'compute-b')
+        self.assert_settled_by_the_recovery()
+
+    def test_recovery_before_the_claim_refuses_it(self):
+        real_move = self.client.move_allocations
+
+        def move_then_recover(*args, **kwargs):
+            moved = real_move(*args, **kwargs)
+            self.recover()
+            return moved
+
+        with mock.patch.object(self.client, 'move_allocations',
+                               side_effect=move_then_recover):
+            err = self.assertRaises(exception.MigrationError, self.run_task,
+                                    'compute-b', force=True)
+        self.assertIn('settled by another service', str(err))
+        self.dests.rpc.check_can_live_migrate_destination.assert_not_called()
+        self.assert_settled_by_the_recovery()
+
+
 class ScheduledTestCase(LiveMigrationTaskTestCase):
     """compute-b (3 namespaces) is the first candidate, compute-c next."""
 

@@ -196,6 +196,53 @@ class TestReportClient(test.NoDBTestCase):
         self.assertEqual(2, self.client.get_usages(
             self.context, self.rp_a)[PMEM])
 
+    def test_drop_provider_allocations_keeps_the_other_providers(self):
+        inst = str(uuid.uuid4())
+        self.client.claim_resources(
+            self.context, inst, {self.rp_a: {PMEM: 1, 'VCPU': 1},
+                                 self.rp_b: {PMEM: 1, 'VCPU': 1}},
+            self.project, self.user)
+        self.assertTrue(self.client.drop_provider_allocations(
+            self.context, inst, self.rp_b))
+        held = self.client.get_allocations_for_consumer(self.context, inst)
+        self.assertEqual({self.rp_a: {PMEM: 1, 'VCPU': 1}},
+                         {rp: a['resources']
+                          for rp, a in held['allocations'].items()})
+        self.assertEqual(0, self.client.get_usages(
+            self.context, self.rp_b)[PMEM])
+        # Nothing left there: nothing to do.
+        self.assertFalse(self.client.drop_provider_allocations(
+            self.context, inst, self.rp_b))
+
+    def test_drop_provider_allocations_retries_a_concurrent_update(self):
+        inst = str(uuid.uuid4())
+        self.client.claim_resources(
+            self.context, inst, {self.rp_a: {PMEM: 1},
+                                 self.rp_b: {PMEM: 1}},
+            self.project, self.user)
+        real_get = self.client.get_allocations_for_consumer
+        calls = []
+
+        def changed_once(context, consumer):
+            doc = real_get(context, consumer)
+            if not calls:
+                calls.append(consumer)
+                # Someone writes the consumer between our read and write.
+                self.client.put_allocations(
+                    context, inst, {self.rp_a: {PMEM: 1, 'VCPU': 1},
+                                    self.rp_b: {PMEM: 1}},
+                    self.project, self.user, doc['consumer_generation'])
+            return doc
+
+        with mock.patch.object(self.client, 'get_allocations_for_consumer',
+                               side_effect=changed_once):
+            self.assertTrue(self.client.drop_provider_allocations(
+                self.context, inst, self.rp_b))
+        held = real_get(self.context, inst)['allocations']
+        # The concurrent write is kept; only rp_b's allocation went.
+        self.assertEqual({self.rp_a: {PMEM: 1, 'VCPU': 1}},
+                         {rp: a['resources'] for rp, a in held.items()})
+
     def _hold(self, rp):
         return self.client.get_quarantine_hold(self.context, rp)
 

@@ -99,6 +99,8 @@ class ComputeNode(SoftDeleteMixin, Base):
     # No server default: MySQL refuses one on TEXT columns.
     cpu_info = orm.mapped_column(sa.Text, default='')
     service_id = orm.mapped_column(sa.Integer)
+    # The address the hypervisor views show (2.88 and before).
+    host_ip = orm.mapped_column(sa.String(39))
 
 
 class Flavor(TimestampMixin, Base):
@@ -173,6 +175,13 @@ class Instance(SoftDeleteMixin, Base):
     launched_at = orm.mapped_column(sa.DateTime)
     terminated_at = orm.mapped_column(sa.DateTime)
     instance_type_id = orm.mapped_column(sa.Integer)
+    display_description = orm.mapped_column(sa.Text)
+    # A locked server refuses actions from non-administrators; locked_by
+    # is 'owner' or 'admin' (who may unlock it).
+    locked = orm.mapped_column(sa.Boolean, nullable=False, default=False,
+                               server_default=sa.false())
+    locked_by = orm.mapped_column(sa.String(255))
+    locked_reason = orm.mapped_column(sa.String(255))
 
 
 # The text columns of instance_extra, each holding one object's JSON.

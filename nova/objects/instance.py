@@ -25,6 +25,7 @@ import contextlib
 
 from oslo_log import log as logging
 from oslo_utils import uuidutils
+from oslo_utils import versionutils
 
 from nova.db import api as db
 from nova import exception
@@ -42,6 +43,9 @@ INSTANCE_OPTIONAL_ATTRS = EXTRA_FIELDS + ('fault',)
 _MIGRATION_CONTEXT_ATTRS = ('resources',)
 # Sizes an instance copies from its flavor when created without them.
 _FLAVOR_SIZES = ('memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb')
+# The fields version 1.2 added (what the compute API shows of a server).
+_API_FIELDS_1_2 = ('display_description', 'locked', 'locked_by',
+                   'locked_reason')
 
 
 def _as_list(value):
@@ -54,7 +58,9 @@ def _as_list(value):
 class Instance(base.NovaPersistentObject, base.NovaObject):
     # Version 1.0: Initial version (MigrationContext 1.0)
     # Version 1.1: MigrationContext 1.1 (old and new resources)
-    VERSION = '1.1'
+    # Version 1.2: Added display_description, locked, locked_by and
+    #              locked_reason
+    VERSION = '1.2'
 
     fields = {
         'id': fields.IntegerField(read_only=True),
@@ -76,6 +82,12 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
         'image_ref': fields.StringField(nullable=True),
         'launched_at': fields.DateTimeField(nullable=True),
         'terminated_at': fields.DateTimeField(nullable=True),
+        'display_description': fields.StringField(nullable=True),
+        # A locked instance refuses actions of non-administrators;
+        # locked_by ('owner' or 'admin') says who may unlock it.
+        'locked': fields.BooleanField(default=False),
+        'locked_by': fields.StringField(nullable=True),
+        'locked_reason': fields.StringField(nullable=True),
 
         'flavor': fields.ObjectField('Flavor'),
         # The specific resources (vpmem namespaces) held on self.host.
@@ -93,6 +105,12 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
         'numa_topology': [('1.0', '1.0')],
         'fault': [('1.0', '1.0')],
     }
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 2):
+            for name in _API_FIELDS_1_2:
+                primitive.pop(name, None)
 
     @staticmethod
     def _from_db_object(context, instance, db_inst, expected_attrs=None):
@@ -310,13 +328,14 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
 class InstanceList(base.ObjectListBase, base.NovaObject):
     # Version 1.0: Initial version (Instance 1.0)
     # Version 1.1: Instance 1.1
-    VERSION = '1.1'
+    # Version 1.2: Instance 1.2
+    VERSION = '1.2'
 
     fields = {
         'objects': fields.ListOfObjectsField('Instance'),
     }
     obj_relationships = {
-        'objects': [('1.0', '1.0'), ('1.1', '1.1')],
+        'objects': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.2')],
     }
 
     @classmethod

@@ -362,8 +362,14 @@ def _finish_resize(req, instance, method):
 
 
 def action(req, server_id):
+    from nova.api.handlers import server_lock
+    from nova.api.handlers import server_power
     body = wsgi.json_body(req)
     instance = get_instance(req, server_id)
+    for actions in (server_power.ACTIONS, server_lock.ACTIONS):
+        for name, handler in actions.items():
+            if name in body:
+                return handler(req, instance, body)
     if 'os-migrateLive' in body:
         validation.validate(LIVE_MIGRATE_SCHEMAS, req, body)
         return _live_migrate(req, instance, body['os-migrateLive'])

@@ -41,14 +41,14 @@ object_data = {
     'Destination': '1.0-08a4af0bae308375c70f4325a196f423',
     'Flavor': '1.0-7634ebfff4672fc25264928c8b076245',
     'FlavorList': '1.0-52f9ffabca21c5591f9c638cd478bedc',
-    'Instance': '1.1-ff29e43617e6744f0d9c61fb24173690',
+    'Instance': '1.2-c5a1ab78537c4731abe6f185919193a0',
     'InstanceAction': '1.0-3a938f9af05b61c88dc4f32aa95b04c0',
     'InstanceActionEvent': '1.0-76971b99b8755c85011c3ec4248a872c',
     'InstanceActionEventList': '1.0-8a76b8d22c0dfe3f309a9a320389f324',
     'InstanceActionList': '1.0-970486df776d9619538d13ca6e111e3a',
     'InstanceFault': '1.0-9cec00033d867a9fa36714d1136d78b1',
     'InstanceFaultList': '1.0-b5299591fc8ea07db9c0291c2cf7bb60',
-    'InstanceList': '1.1-6a743800f8a188345431d53d830d57f9',
+    'InstanceList': '1.2-7052f56e99b739d2c256a6810a06f618',
     'InstanceNUMACell': '1.0-fbdca55498f416e7ad73f010d1167fce',
     'InstanceNUMATopology': '1.0-b00c8f0bdd335de9b63177d7b41a1bd8',
     'LibvirtLiveMigrateData': '1.3-6a09bb73c2446d5307eecd346a96a845',
@@ -354,6 +354,19 @@ class TestBackports(test.NoDBTestCase):
         mc = self._data(primitive)['migration_context']
         self.assertEqual('1.0', self._version(mc))
         self.assertNotIn('old_resources', self._data(mc))
+
+    def test_instance_backport_drops_the_api_fields(self):
+        instance = fake_objects.instance()
+        instance.locked = True
+        instance.locked_by = 'admin'
+        instance.locked_reason = 'maintenance'
+        instance.display_description = 'db primary'
+        old = self._data(instance.obj_to_primitive(target_version='1.1'))
+        for name in ('locked', 'locked_by', 'locked_reason',
+                     'display_description'):
+            self.assertNotIn(name, old)
+        current = self._data(instance.obj_to_primitive())
+        self.assertEqual('admin', current['locked_by'])
 
     def test_manifest_backports_list_children(self):
         manifest = base.obj_tree_get_versions('LibvirtLiveMigrateData')

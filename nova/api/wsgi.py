@@ -161,33 +161,47 @@ def keystone_context(req):
 
 
 class Router:
-    """Path templates like ``/servers/{id}`` mapped to handlers."""
+    """Path templates like ``/servers/{id}`` mapped to handlers.
+
+    A route may be limited to a microversion range, ``(first, last)``
+    with None for an open end: outside it the route does not exist (404,
+    as in Nova), and another route of the same path may serve instead.
+    """
 
     def __init__(self):
-        self._routes = []  # (compiled path, {method: handler})
+        self._routes = []  # (compiled path, template, method, handler, range)
 
-    def add(self, method, template, handler):
+    def add(self, method, template, handler, versions=(None, None)):
         pattern = '^' + re.sub(r'\{(\w+)\}', r'(?P<\1>[^/]+)',
                                template.rstrip('/')) + '/?$'
-        for regex, methods in self._routes:
-            if regex.pattern == pattern:
-                methods[method] = handler
-                return
-        self._routes.append((re.compile(pattern), {method: handler}))
+        self._routes.append((re.compile(pattern), template, method, handler,
+                             tuple(versions)))
 
-    def match(self, method, path):
+    def routes(self):
+        """``(method, template, first, last)`` of every route, in order."""
+        return [(method, template) + versions
+                for _regex, template, method, _handler, versions
+                in self._routes]
+
+    def match(self, method, path, version):
         """(handler, params) or raise HTTPError 404/405."""
-        for regex, methods in self._routes:
+        allowed = set()
+        for regex, _template, route_method, handler, (first, last) in (
+                self._routes):
             found = regex.match(path)
-            if found:
-                if method == 'HEAD' and 'GET' in methods:
-                    method = 'GET'
-                if method not in methods:
-                    raise HTTPError(
-                        405, 'Method %s is not allowed on %s.'
-                        % (method, path),
-                        headers=[('Allow', ', '.join(sorted(methods)))])
-                return methods[method], found.groupdict()
+            if not found:
+                continue
+            if ((first is not None and version < first) or
+                    (last is not None and version > last)):
+                continue
+            allowed.add(route_method)
+            if route_method == method or (method == 'HEAD' and
+                                          route_method == 'GET'):
+                return handler, found.groupdict()
+        if allowed:
+            raise HTTPError(
+                405, 'Method %s is not allowed on %s.' % (method, path),
+                headers=[('Allow', ', '.join(sorted(allowed)))])
         raise HTTPError(404, 'No resource at %s.' % path)
 
 
@@ -204,8 +218,10 @@ def build_router():
     router = Router()
     for module in (servers, server_migrations, instance_actions,
                    migrations, flavors, services, hypervisors, images):
-        for method, template, handler in module.ROUTES:
-            router.add(method, '/v2.1' + template, handler)
+        for route in module.ROUTES:
+            # (method, template, handler[, (first, last) microversions])
+            method, template, handler = route[:3]
+            router.add(method, '/v2.1' + template, handler, *route[3:])
     return router
 
 
@@ -246,12 +262,13 @@ class APIApplication:
             return self._documents_response(req, build)
         version_headers = []
         try:
-            handler, params = self.router.match(req.method, path)
             try:
                 req.version = microversion.negotiate(req.headers)
             except microversion.VersionNotAcceptable as e:
                 raise HTTPError(406, str(e))
             version_headers = microversion.response_headers(req.version)
+            handler, params = self.router.match(req.method, path,
+                                                req.version)
             if self.auth_strategy == 'noauth2':
                 req.context = noauth_context(req)
             else:

@@ -53,6 +53,7 @@ from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
 import nova.conf
+from nova import exception
 from nova import objects
 from nova.objects import fields
 
@@ -207,10 +208,17 @@ class ColdMigrationMixin:
     def _resize_instance(self, context, instance, migration, image_meta):
         self._reload(instance)
         dest = migration.dest_compute
+        # A compare-and-swap first: this host's recovery may have rolled a
+        # late request's migration back as stuck meanwhile.
+        migration.status = Status.MIGRATING
+        try:
+            migration.save(expected_status=[Status.PRE_MIGRATING])
+        except exception.MigrationStatusChanged as err:
+            LOG.warning('Not starting cold migration %s of %s: %s',
+                        migration.uuid, instance.uuid, err)
+            return
         instance.task_state = task_states.RESIZE_MIGRATING
         instance.save(expected_task_state=[task_states.RESIZE_PREP])
-        migration.status = Status.MIGRATING
-        migration.save()
         try:
             self.driver.power_off_for_migration(
                 instance, CONF.compute.shutdown_timeout)
@@ -245,8 +253,11 @@ class ColdMigrationMixin:
         moves.run_step('record the fault of %s' % instance.uuid,
                        moves.record_fault, context, instance, error,
                        self.host)
+        # RESIZE_PREP: a move the recovery took over before the copy began
+        # (the guest never stopped; starting it again changes nothing).
         moves.run_step('start %s again' % instance.uuid, self._restart_here,
-                       instance, [task_states.RESIZE_MIGRATING,
+                       instance, [task_states.RESIZE_PREP,
+                                  task_states.RESIZE_MIGRATING,
                                   task_states.RESIZE_MIGRATED])
         migration.status = Status.FAILED if dest_clean else Status.ERROR
         moves.run_step('end migration %s' % migration.uuid, migration.save)

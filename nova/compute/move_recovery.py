@@ -153,25 +153,26 @@ class MoveRecoveryMixin:
         return age > datetime.timedelta(
             seconds=CONF.compute.migration_stuck_timeout)
 
-    def _take_over(self, migration):
-        """Make a migration that never started this host's to settle.
+    def _take_over(self, migration, status=Status.PREPARING,
+                   expected=_NOT_STARTED):
+        """Make a move that never started this host's to settle.
 
         Its conductor may still be at work (slower than
-        [compute]migration_stuck_timeout): a compare-and-swap to
-        'preparing', the status the source gives a migration it owns,
-        decides. The conductor's own swap to 'queued' then fails and it
-        only drops the destination claim it made; a late start cast finds
-        the migration is not queued and does not start it. False when the
-        conductor won (it started or ended the migration meanwhile).
+        [compute]migration_stuck_timeout): a compare-and-swap to the status
+        the source gives a move it owns ('preparing' for a live migration,
+        'migrating' for a cold one) decides. The conductor's own swap then
+        fails and it only drops the destination claim it made; a late
+        start request finds the move taken and does not start it. False
+        when the conductor won (it started or ended the move meanwhile).
         """
         stuck_as = migration.status
-        migration.status = Status.PREPARING
+        migration.status = status
         try:
-            migration.save(expected_status=list(_NOT_STARTED))
+            migration.save(expected_status=list(expected))
         except exception.MigrationStatusChanged as err:
             LOG.info('Not recovering migration %s: %s', migration.uuid, err)
             return False
-        LOG.warning('Live migration %s was %s for more than '
+        LOG.warning('Migration %s was %s for more than '
                     '[compute]migration_stuck_timeout; %s rolls it back',
                     migration.uuid, stuck_as, self.host)
         return True
@@ -339,6 +340,10 @@ class MoveRecoveryMixin:
         instance = self._instance_of(context, migration)
         if instance is None:
             return
+        why = _interrupted(migration, self.host)
+        if status == Status.PRE_MIGRATING and not self._take_over(
+                migration, Status.MIGRATING, [Status.PRE_MIGRATING]):
+            return
         if status == Status.POST_MIGRATING:
             remote = self._remote_state(context, instance, migration)
             if remote is None:
@@ -352,8 +357,7 @@ class MoveRecoveryMixin:
         LOG.info('Recovering cold migration %s (%s) of %s from %s to %s: '
                  'rolling it back', migration.uuid, status, instance.uuid,
                  self.host, migration.dest_compute)
-        self._rollback_cold_migration(
-            context, instance, migration, _interrupted(migration, self.host))
+        self._rollback_cold_migration(context, instance, migration, why)
 
     def _recover_cold_decision(self, context, migration, startup):
         """A confirm or a revert its service stopped in the middle of."""
@@ -416,11 +420,13 @@ def _is_up(context, host):
 
 
 def _interrupted(migration, host):
-    if migration.status in _NOT_STARTED:
+    if migration.status in _NOT_STARTED + (Status.PRE_MIGRATING,):
         why = ('it did not start within [compute]migration_stuck_timeout '
                '(its conductor stopped, or the request was lost)')
     else:
         why = 'it was interrupted (a nova-compute service stopped)'
+    kind = ('live migration' if migration.is_live_migration
+            else 'cold migration')
     return exception.MigrationError(
-        reason='live migration %s is rolled back: %s; the guest still runs '
-               'on %s' % (migration.uuid, why, host))
+        reason='%s %s is rolled back: %s; the guest still runs on %s'
+               % (kind, migration.uuid, why, host))

@@ -177,3 +177,38 @@ class TestRecoveryOvertakesTheConductor(recovery.RecoveryTestBase):
         self.assertEqual(A, instance.host)
         self.assert_consistent(A)
         self.assert_consistent(B)
+
+
+class TestRecoveryOvertakesALateColdMigration(recovery.RecoveryTestBase):
+    """A cold migration still 'pre-migrating' after the timeout: its start
+    request reaches the source only after the sweep rolled it back."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(migration_stuck_timeout=1, group='compute')
+
+    def test_late_start_request_changes_nothing(self):
+        gate = _Gate(self, self.manager(A), 'resize_instance')
+        server = self.boot_as(self.context, A)
+        self.tenant_writes(server)
+        digest = recovery._digest(server.resources[0].metadata.devpath)
+        migration = self.api.migrate(self.context, server, host_name=B)
+        self.assertTrue(gate.entered.wait(GATE_TIMEOUT))
+        self.assertEqual('pre-migrating', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        time.sleep(1.2)  # past migration_stuck_timeout
+        self.manager(A).recover_moves_periodic(self.context)
+        self.assertEqual('failed', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        instance = self.api.get(self.context, server.uuid)
+        self.assertEqual(('active', None, A), (
+            instance.vm_state, instance.task_state, instance.host))
+        self.assertEqual([], self.rt_assigned(B))
+        # The request arrives now: the guest is not stopped, nothing moves.
+        gate.opened.set()
+        self.wait_for_state(server.uuid, 'active')
+        time.sleep(0.5)
+        self.assertEqual([A], self.domain_hosts(server.uuid))
+        self.assertEqual('failed', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        self.assert_recovered(server, digest, migration)

@@ -188,6 +188,16 @@ class FlavorIdExists(Conflict):
     msg_fmt = "Flavor with ID %(flavor_id)s already exists."
 
 
+class FlavorAccessExists(Conflict):
+    msg_fmt = ("Flavor access already exists for flavor %(flavor_id)s "
+               "and project %(project_id)s combination.")
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = ("Flavor access not found for %(flavor_id)s / "
+               "%(project_id)s combination.")
+
+
 class FlavorExtraSpecsNotFound(NotFound):
     msg_fmt = ("Flavor %(flavor_id)s has no extra specs with key "
                "%(extra_specs_key)s.")
@@ -421,6 +431,20 @@ class InstanceSpawnFailed(NovaException):
 class InstanceDestroyFailed(NovaException):
     msg_fmt = ("The guest of instance %(instance_uuid)s could not be removed "
                "from the hypervisor: %(reason)s")
+
+
+class InstancePowerOffFailure(NovaException):
+    msg_fmt = ("The guest of instance %(instance_uuid)s could not be "
+               "stopped: %(reason)s")
+
+
+class InstancePowerOnFailure(NovaException):
+    msg_fmt = ("The guest of instance %(instance_uuid)s could not be "
+               "started again: %(reason)s")
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = ("Instance %(instance_uuid)s cannot %(method)s: %(reason)s")
 
 
 class VPMEMResourcesMismatch(Invalid):

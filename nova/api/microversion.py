@@ -14,12 +14,16 @@
 
 A request names its microversion in ``OpenStack-API-Version: compute X``
 or the older ``X-OpenStack-Nova-API-Version: X`` (the first wins when both
-are sent, as the CLI does, with the same value). No header means the
-minimum; ``latest`` means the maximum. Handlers compare the request's
-version with tuples, e.g. ``req.version >= (2, 68)``.
+are sent, as the CLI does, with the same value); microversion-parse reads
+the headers, as in Nova and placement. No header means the minimum;
+``latest`` means the maximum. A malformed version is a bad request (400),
+a well-formed one outside the range is not acceptable (406). Handlers
+compare the request's version with tuples, e.g. ``req.version >= (2, 68)``.
 """
 
 import re
+
+import microversion_parse
 
 SERVICE_TYPE = 'compute'
 MIN_VERSION = (2, 1)
@@ -29,11 +33,26 @@ MAX_VERSION = (2, 100)
 HEADER = 'OpenStack-API-Version'
 LEGACY_HEADER = 'X-OpenStack-Nova-API-Version'
 
+# Nova's grammar: no leading zeros, so "2.01" is not 2.1.
 _VERSION_RE = re.compile(r'^([1-9][0-9]*)\.(0|[1-9][0-9]*)$')
 
 
-class VersionNotAcceptable(Exception):
-    """The requested microversion is malformed or outside the range."""
+class VersionError(Exception):
+    """The requested microversion cannot be served; ``code`` says why."""
+
+    code = 400
+
+
+class InvalidVersion(VersionError):
+    """The version is not of the form X.Y (or ``latest``): 400."""
+
+    code = 400
+
+
+class VersionNotAcceptable(VersionError):
+    """A well-formed version outside MIN_VERSION..MAX_VERSION: 406."""
+
+    code = 406
 
 
 def to_string(version):
@@ -47,32 +66,28 @@ def parse(text):
         return MAX_VERSION
     match = _VERSION_RE.match(text)
     if not match:
-        raise VersionNotAcceptable('Invalid microversion %r.' % text)
+        raise InvalidVersion(
+            'Invalid microversion %r: send "compute X.Y" with X and Y '
+            'whole numbers (e.g. "compute 2.60") or "compute latest".'
+            % text)
     return int(match.group(1)), int(match.group(2))
 
 
-def _from_new_header(value):
-    # "compute 2.30", possibly among other services: "placement 1.2, ...".
-    for part in value.split(','):
-        words = part.split()
-        if len(words) == 2 and words[0].lower() == SERVICE_TYPE:
-            return words[1]
-    return None
+def requested(headers):
+    """The version text the headers (any mapping) ask for, or None."""
+    return microversion_parse.get_version(
+        headers, service_type=SERVICE_TYPE, legacy_headers=[LEGACY_HEADER])
 
 
 def negotiate(headers):
     """The microversion of a request, given its headers (a mapping).
 
-    Raises VersionNotAcceptable for a bad or unsupported version.
+    Raises InvalidVersion (400) or VersionNotAcceptable (406).
     """
-    requested = None
-    if headers.get(HEADER):
-        requested = _from_new_header(headers[HEADER])
-    if requested is None and headers.get(LEGACY_HEADER):
-        requested = headers[LEGACY_HEADER]
-    if requested is None:
+    text = requested(headers)
+    if text is None:
         return MIN_VERSION
-    version = parse(requested)
+    version = parse(text)
     if not MIN_VERSION <= version <= MAX_VERSION:
         raise VersionNotAcceptable(
             'Version %s is not supported by the API. Minimum is %s and '

@@ -31,6 +31,11 @@ Authentication (``[api]auth_strategy``):
 
 Version discovery (``/``, ``/v2.1``, ``/v2.1/``) needs neither a token nor
 a microversion.
+
+Catalog endpoints may carry the project id (``/v2.1/{project_id}/...``, as
+Nova's did for years): such a path reaches the same handler as the path
+without it, the project must be the token's (400 otherwise, as Nova) and
+the links of the response name it again (:func:`links`).
 """
 
 import json
@@ -52,6 +57,10 @@ LOG = logging.getLogger(__name__)
 
 JSON_TYPE = 'application/json'
 REQUEST_ID_HEADER = 'x-openstack-request-id'
+# Where the request's path named a project: /v2.1/{project_id}/...
+URL_PROJECT_KEY = 'nova.url_project_id'
+_PROJECT_PATH_RE = re.compile(r'^(/%s)/([^/]+)(/.+)$'
+                              % re.escape(versions.API_VERSION_ID))
 
 # HTTP status -> the key of Nova's error body.
 ERROR_KINDS = {
@@ -122,6 +131,30 @@ def authorize(req, action, target=None):
                         % action)
 
 
+def link_prefix(req, versioned=True):
+    """The start of this API's URLs in links, as Nova builds them.
+
+    The application URL, then the API version (self links; bookmarks go
+    without it), then the project id when the request's path named one.
+    """
+    prefix = req.host_url + req.script_name
+    if versioned:
+        prefix += '/' + versions.API_VERSION_ID
+    project_id = req.environ.get(URL_PROJECT_KEY)
+    if project_id:
+        prefix += '/' + project_id
+    return prefix
+
+
+def links(req, *path):
+    """Nova's ``self`` and ``bookmark`` links of the resource at ``path``
+    (its segments, e.g. ``'flavors', flavor_id``)."""
+    tail = '/'.join(str(part) for part in path)
+    return [{'rel': 'self', 'href': '%s/%s' % (link_prefix(req), tail)},
+            {'rel': 'bookmark',
+             'href': '%s/%s' % (link_prefix(req, versioned=False), tail)}]
+
+
 def json_body(req):
     try:
         body = json.loads(req.body or b'null')
@@ -140,7 +173,6 @@ def noauth_context(req):
         user_id, project_id = token.split(':', 1)
     else:
         user_id = project_id = token
-    # A project named in the URL (/v2.1/{project}/...) is not supported.
     is_admin = user_id == 'admin' or token == 'notused'
     return nova_context.RequestContext(
         user_id=user_id, project_id=project_id, is_admin=is_admin,
@@ -158,6 +190,16 @@ def keystone_context(req):
         user_id=req.headers.get('X-User-Id'),
         project_id=req.headers.get('X-Project-Id'),
         roles=roles, request_id=req.environ['nova.request_id'])
+
+
+def check_url_project(context, project_id):
+    """400 unless the project in the URL is the token's, as Nova answers
+    (administrators included: the URL names the caller's own project)."""
+    if project_id != context.project_id:
+        raise HTTPError(400, "Malformed request URL: URL's project_id '%s' "
+                             "doesn't match Context's project_id '%s'. Use "
+                             "the endpoint of your own project, or none."
+                        % (project_id, context.project_id))
 
 
 class Router:
@@ -186,6 +228,7 @@ class Router:
     def match(self, method, path, version):
         """(handler, params) or raise HTTPError 404/405."""
         allowed = set()
+        other_version = False
         for regex, _template, route_method, handler, (first, last) in (
                 self._routes):
             found = regex.match(path)
@@ -193,12 +236,15 @@ class Router:
                 continue
             if ((first is not None and version < first) or
                     (last is not None and version > last)):
+                # Nova: a method of another microversion is not found here
+                # (404), not a method the path never takes (405).
+                other_version = other_version or route_method == method
                 continue
             allowed.add(route_method)
             if route_method == method or (method == 'HEAD' and
                                           route_method == 'GET'):
                 return handler, found.groupdict()
-        if allowed:
+        if allowed and not other_version:
             raise HTTPError(
                 405, 'Method %s is not allowed on %s.' % (method, path),
                 headers=[('Allow', ', '.join(sorted(allowed)))])
@@ -207,6 +253,8 @@ class Router:
 
 def build_router():
     # Imported here: handler modules import this module for HTTPError.
+    from nova.api.handlers import aggregates
+    from nova.api.handlers import flavor_access
     from nova.api.handlers import flavors
     from nova.api.handlers import hypervisors
     from nova.api.handlers import images
@@ -217,7 +265,8 @@ def build_router():
     from nova.api.handlers import services
     router = Router()
     for module in (servers, server_migrations, instance_actions,
-                   migrations, flavors, services, hypervisors, images):
+                   migrations, flavors, flavor_access, services,
+                   hypervisors, aggregates, images):
         for route in module.ROUTES:
             # (method, template, handler[, (first, last) microversions])
             method, template, handler = route[:3]
@@ -255,6 +304,28 @@ class APIApplication:
         base_url = wsgi_util.application_uri(req.environ)
         return _json_response(200, build(base_url))
 
+    def _route(self, req, path):
+        """(handler, params, project id named in the path or None)."""
+        try:
+            handler, params = self.router.match(req.method, path,
+                                                req.version)
+            return handler, params, None
+        except HTTPError as e:
+            found = e.code == 404 and _PROJECT_PATH_RE.match(path)
+            if not found:
+                raise
+            not_found = e
+        # Only when the path is nothing without it: /v2.1/servers/detail
+        # is the server list, never the project "servers".
+        version_prefix, project_id, rest = found.groups()
+        try:
+            handler, params = self.router.match(
+                req.method, version_prefix + rest, req.version)
+        except HTTPError as e:
+            # Nothing with a project either: name the path as asked.
+            raise not_found if e.code == 404 else e
+        return handler, params, project_id
+
     def _handle(self, req):
         path = req.path_info or '/'
         build = self._documents.get(path)
@@ -264,15 +335,17 @@ class APIApplication:
         try:
             try:
                 req.version = microversion.negotiate(req.headers)
-            except microversion.VersionNotAcceptable as e:
-                raise HTTPError(406, str(e))
+            except microversion.VersionError as e:
+                raise HTTPError(e.code, str(e))
             version_headers = microversion.response_headers(req.version)
-            handler, params = self.router.match(req.method, path,
-                                                req.version)
+            handler, params, project_id = self._route(req, path)
             if self.auth_strategy == 'noauth2':
                 req.context = noauth_context(req)
             else:
                 req.context = keystone_context(req)
+            if project_id is not None:
+                check_url_project(req.context, project_id)
+                req.environ[URL_PROJECT_KEY] = project_id
             resp = handler(req, **params)
         except HTTPError as e:
             resp = error_response(e.code, e.message, e.headers)

@@ -15,7 +15,8 @@
 Each operation checks the instance's state, takes it with a
 compare-and-swap on ``task_state`` (so two operations on one instance
 cannot both start), and hands the work to the conductor or the compute
-host. Live migration lives in :mod:`nova.compute.live_migrate_api`.
+host. Live migration lives in :mod:`nova.compute.live_migrate_api`; the
+power actions in :mod:`nova.compute.power_api`.
 """
 
 from oslo_log import log as logging
@@ -25,6 +26,7 @@ from oslo_utils import uuidutils
 from nova.compute import cold_migrate_api
 from nova.compute import instance_actions
 from nova.compute import live_migrate_api
+from nova.compute import power_api
 from nova.compute import power_state
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
@@ -38,7 +40,7 @@ LOG = logging.getLogger(__name__)
 
 
 class API(cold_migrate_api.ColdMigrationAPIMixin,
-          live_migrate_api.LiveMigrationAPIMixin):
+          live_migrate_api.LiveMigrationAPIMixin, power_api.PowerAPIMixin):
     """Instance operations, as the REST API offers them."""
 
     def __init__(self):
@@ -118,3 +120,43 @@ class API(cold_migrate_api.ColdMigrationAPIMixin,
         instance.save()
         instance.destroy()
         instance_actions.finish_action(context, instance.uuid)
+
+    # -- lock, unlock, update (PUT /servers/{id}) ----------------------------
+
+    def lock(self, context, instance, reason=None):
+        """Lock ``instance``: only administrators act on it until unlocked.
+
+        Who locked it ('owner': its project; 'admin': anyone else) decides
+        who may unlock it. Locking a server its owner already locked does
+        nothing; an administrator's lock replaces an owner's.
+        """
+        is_owner = instance.project_id == context.project_id
+        if instance.locked and is_owner:
+            return
+        instance_actions.start_action(context, instance.uuid, LOCK_ACTION)
+        instance.locked = True
+        instance.locked_by = 'owner' if is_owner else 'admin'
+        instance.locked_reason = reason
+        instance.save()
+        instance_actions.finish_action(context, instance.uuid)
+
+    def unlock(self, context, instance):
+        instance_actions.start_action(context, instance.uuid,
+                                      UNLOCK_ACTION)
+        instance.locked = False
+        instance.locked_by = None
+        instance.locked_reason = None
+        instance.save()
+        instance_actions.finish_action(context, instance.uuid)
+
+    def update_instance(self, context, instance, updates):
+        """Change the user's fields of ``instance`` (name, description)."""
+        for name, value in updates.items():
+            setattr(instance, name, value)
+        instance.save()
+        return instance
+
+
+# The instance actions the lock calls record (as Nova names them).
+LOCK_ACTION = 'lock'
+UNLOCK_ACTION = 'unlock'

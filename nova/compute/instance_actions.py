@@ -49,6 +49,11 @@ REVERT_RESIZE = 'revertResize'
 LIVE_MIGRATION = 'live-migration'
 LIVE_MIGRATION_CANCEL = 'live_migration_cancel'
 LIVE_MIGRATION_FORCE_COMPLETE = 'live_migration_force_complete'
+STOP = 'stop'
+START = 'start'
+REBOOT = 'reboot'
+PAUSE = 'pause'
+UNPAUSE = 'unpause'
 
 SUCCESS = instance_action_obj.RESULT_SUCCESS
 ERROR = instance_action_obj.RESULT_ERROR

@@ -17,6 +17,11 @@
 a migration takes the instance with a compare-and-swap on ``task_state``,
 records a Migration and asks the conductor to check and start it; abort
 and force-complete go to the source compute, which runs the migration.
+
+Two ways to ask the conductor, chosen by the REST microversion (as Nova):
+from 2.34 a cast (the request is answered at once; a refusal shows in the
+migration, 'error', and in the action's failed event); before, a call
+that waits for the checks, so that a refusal is the request's own error.
 """
 
 from oslo_log import log as logging
@@ -27,11 +32,16 @@ from nova.compute import instance_actions
 from nova.compute import move_api
 from nova.compute import task_states
 from nova.compute import vm_states
+import nova.conf
 from nova import exception
 from nova import objects
 from nova.objects import fields
 
 LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+# The conductor's step of the live-migration action (its refusal reason).
+CONDUCTOR_EVENT = 'conductor_live_migrate_instance'
 
 # Abort is possible until the copy ended; force-complete only while the
 # copy runs (before that there is nothing to complete).
@@ -40,21 +50,53 @@ ABORTABLE_STATUSES = (fields.MigrationStatus.QUEUED,
                       fields.MigrationStatus.RUNNING)
 FORCE_COMPLETABLE_STATUSES = (fields.MigrationStatus.RUNNING,)
 
+# After a call timed out: the conductor's checks passed and the source was
+# told to migrate (or has done so already), or the conductor refused.
+_GONE_AHEAD_STATUSES = (fields.MigrationStatus.QUEUED,
+                        fields.MigrationStatus.PREPARING,
+                        fields.MigrationStatus.RUNNING,
+                        fields.MigrationStatus.POST_MIGRATING,
+                        fields.MigrationStatus.COMPLETED)
+_REFUSED_STATUSES = (fields.MigrationStatus.ERROR,
+                     fields.MigrationStatus.FAILED,
+                     fields.MigrationStatus.CANCELLED)
+
+
+class LiveMigrationOutcomeUnknown(exception.NovaException):
+    """The conductor did not answer in time and has not decided yet.
+
+    Not a failure: the conductor goes on and the migration may well
+    happen, so the message says where to follow it rather than to retry.
+    """
+
+    msg_fmt = ("The conductor did not answer within %(timeout)s seconds: "
+               "live migration %(migration)s of server %(server)s is still "
+               "being checked and may go ahead. Follow it with `openstack "
+               "server migration list --server %(server)s` and `openstack "
+               "server event list %(server)s` rather than asking again.")
+    code = 504
+
 
 class LiveMigrationAPIMixin:
     """Live migration operations of the compute API."""
 
     def live_migrate(self, context, instance, host_name=None, force=False,
-                     block_migration=False):
+                     block_migration=False, async_=False):
         """Live-migrate ``instance``; return its Migration.
 
         ``host_name``: the destination to use; with ``force`` it skips the
         scheduler, otherwise the scheduler still validates it (``force``
-        without ``host_name`` changes nothing). Returns
-        once the conductor's checks passed and the source was told to
-        migrate (the Migration is then 'queued'); the checks' error
-        (MigrationPreCheckError, NoValidHost...) is raised otherwise, with
-        the instance idle again and the Migration in 'error'.
+        without ``host_name`` changes nothing).
+
+        With ``async_`` it returns as soon as the instance is migrating and
+        the Migration recorded ('accepted'); the conductor checks in the
+        background and records a refusal (Migration 'error', instance idle,
+        the action's failed event). Otherwise it returns once the checks
+        passed and the source was told to migrate (the Migration is then
+        'queued' or later) and raises the checks' error
+        (MigrationPreCheckError, NoValidHost...), with the instance idle
+        and the Migration in 'error'. If the conductor does not answer
+        within ``rpc_response_timeout``, see :meth:`_live_migrate_late`.
         """
         move_api.check_idle(instance, vm_states.ALLOW_LIVE_MIGRATION,
                             'live migrate')
@@ -73,18 +115,42 @@ class LiveMigrationAPIMixin:
         try:
             self.conductor_rpcapi.live_migrate_instance(
                 context, instance, migration, host=host_name, force=force,
-                block_migration=block_migration)
+                block_migration=block_migration, async_=async_)
         except messaging.MessagingTimeout:
-            # The conductor may still be working on it, or done: resetting
-            # the instance now could unlock one that is migrating.
-            LOG.error('No answer from the conductor about the live migration '
-                      'of instance %s (migration %s); its outcome is unknown',
-                      instance.uuid, migration.uuid)
-            raise
+            # Only a call times out; the conductor may still be working on
+            # it, or done: resetting the instance now could unlock one that
+            # is migrating.
+            return self._live_migrate_late(context, instance, migration)
         except Exception:
             with excutils.save_and_reraise_exception():
                 self._live_migrate_refused(context, instance, migration)
         return objects.Migration.get_by_id(context, migration.id)
+
+    @staticmethod
+    def _live_migrate_late(context, instance, migration):
+        """The answer to a call the conductor did not answer in time.
+
+        The migration record says how far the conductor got: past its
+        checks (returned, as a timely answer would have been); refused
+        (its reason raised, as a timely refusal would have been); still
+        checking (LiveMigrationOutcomeUnknown, which says what to watch).
+        Nothing is reset: the conductor owns the outcome.
+        """
+        current = objects.Migration.get_by_id(context, migration.id)
+        LOG.warning('No answer from the conductor within %(timeout)ss about '
+                    'the live migration of instance %(uuid)s (migration '
+                    '%(migration)s, now %(status)s)',
+                    {'timeout': CONF.rpc_response_timeout,
+                     'uuid': instance.uuid, 'migration': migration.uuid,
+                     'status': current.status})
+        if current.status in _GONE_AHEAD_STATUSES:
+            return current
+        if current.status in _REFUSED_STATUSES:
+            raise exception.MigrationPreCheckError(
+                reason=_refusal_reason(context, instance, current))
+        raise LiveMigrationOutcomeUnknown(
+            timeout=CONF.rpc_response_timeout, migration=current.uuid,
+            server=instance.uuid)
 
     @staticmethod
     def _live_migrate_refused(context, instance, migration):
@@ -137,6 +203,26 @@ class LiveMigrationAPIMixin:
                  migration.uuid, instance.uuid)
         self.compute_rpcapi.live_migration_force_complete(
             context, instance, host=migration.source_compute)
+
+
+def _refusal_reason(context, instance, migration):
+    """The reason the conductor recorded for refusing ``migration``."""
+    try:
+        action = objects.InstanceAction.get_by_request_id(
+            context, instance.uuid, context.request_id)
+        events = objects.InstanceActionEventList.get_by_action(context,
+                                                               action.id)
+        for event in events:
+            if (event.event == CONDUCTOR_EVENT and
+                    event.result == instance_actions.ERROR and
+                    event.details):
+                return event.details
+    except Exception:
+        LOG.warning('Could not read why live migration %s was refused',
+                    migration.uuid, exc_info=True)
+    return ('live migration %s ended in status %s; see `openstack server '
+            'event list %s`' % (migration.uuid, migration.status,
+                                instance.uuid))
 
 
 def _other_live_migration(context, instance, migration):

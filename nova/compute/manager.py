@@ -15,7 +15,8 @@
 It is the server side of :mod:`nova.compute.rpcapi`; every RPC method
 here has a counterpart there, and the version history lives in that
 module. The manager owns the virt driver and the resource tracker of its
-host. Live migration lives in :mod:`nova.compute.live_migration`.
+host. Live migration lives in :mod:`nova.compute.live_migration`; the
+power actions (stop, start, reboot, pause) in :mod:`nova.compute.power`.
 """
 
 import threading
@@ -31,6 +32,7 @@ from nova.compute import live_migration
 from nova.compute import move_recovery
 from nova.compute import moves
 from nova.compute import placement_work
+from nova.compute import power
 from nova.compute import power_state
 from nova.compute import resource_tracker
 from nova.compute import rpcapi as compute_rpcapi
@@ -49,10 +51,11 @@ LOG = logging.getLogger(__name__)
 
 class ComputeManager(cold_migration.ColdMigrationMixin,
                      live_migration.LiveMigrationMixin,
-                     move_recovery.MoveRecoveryMixin, manager.Manager):
+                     move_recovery.MoveRecoveryMixin, power.PowerMixin,
+                     manager.Manager):
     """Manages the instances of one compute host."""
 
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, host=None, compute_driver=None):
         super().__init__(host=host, service_name='compute')
@@ -92,6 +95,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
                                               startup=True)
         self._retry_vpmem_erases(context)
         placement_work.settle(context, self.reportclient, self.host)
+        self._settle_power_actions(context)
 
     def post_start_hook(self):
         """Settle the moves this host took part in when it stopped.
@@ -124,6 +128,10 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         its arguments (objects included) survive the round trip.
         """
         return {'host': self.host, 'arg': arg}
+
+    def get_host_uptime(self, context):
+        """This host's uptime and load averages (``/os-hypervisors``)."""
+        return self.driver.get_host_uptime()
 
     def build_and_run_instance(self, context, instance, node,
                                image_meta=None):

@@ -29,11 +29,13 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from nova.compute import namespace_lifecycle as lifecycle
+import nova.conf
 from nova import exception
 from nova import objects
 from nova.objects import fields
 from nova.scheduler.client import report
 
+CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 State = fields.VPMEMNamespaceState
@@ -110,6 +112,10 @@ class ResourceTracker:
                     'hypervisor_version', 'cpu_info'):
             if key in available:
                 setattr(node, key, available[key])
+        # Each update: an operator may change my_ip and restart.
+        if (not node.obj_attr_is_set('host_ip') or
+                str(node.host_ip) != CONF.my_ip):
+            node.host_ip = CONF.my_ip
 
     def _load_provider_resources(self, node):
         self.provider_resources[node.uuid] = {

@@ -42,6 +42,9 @@ class ComputeAPI(rpc.VersionedAPI):
                 get_guest_state, recover_live_migration; ``outcome`` of
                 rollback_live_migration_at_destination and
                 rollback_resize_at_destination
+        * 1.5 - get_host_uptime
+        * 1.5 - power actions: stop_instance, start_instance,
+                reboot_instance, pause_instance, unpause_instance
 
     Adding a method or an argument bumps the minor version here, in
     ``ComputeManager.target``, and in the service version history
@@ -53,7 +56,7 @@ class ComputeAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-compute'
     HISTORY_KEY = 'compute_rpc'
-    VERSION = '1.4'
+    VERSION = '1.5'
 
     def ping(self, ctxt, host, arg, timeout=None):
         """Round trip to ``host``: returns ``{'host': host, 'arg': arg}``."""
@@ -214,3 +217,38 @@ class ComputeAPI(rpc.VersionedAPI):
         """Ask ``host`` (the source) to settle a migration now (cast)."""
         cctxt = self._prepare('recover_live_migration', '1.4', server=host)
         cctxt.cast(ctxt, 'recover_live_migration', migration=migration)
+
+    # Operators (1.5).
+
+    def get_host_uptime(self, ctxt, host):
+        """``host``'s uptime and load, as the ``uptime`` command prints it."""
+        cctxt = self._prepare('get_host_uptime', '1.5', server=host)
+        return cctxt.call(ctxt, 'get_host_uptime')
+
+    # Power actions (1.5). Cast: the compute API has set the instance's
+    # task_state, and the host clears it when done (or failed).
+
+    def stop_instance(self, ctxt, instance, clean_shutdown=True):
+        """Ask the instance's host to stop its guest (cast)."""
+        cctxt = self._prepare('stop_instance', '1.5', server=instance.host)
+        cctxt.cast(ctxt, 'stop_instance', instance=instance,
+                   clean_shutdown=clean_shutdown)
+
+    def start_instance(self, ctxt, instance):
+        """Ask the instance's host to start its stopped guest (cast)."""
+        cctxt = self._prepare('start_instance', '1.5', server=instance.host)
+        cctxt.cast(ctxt, 'start_instance', instance=instance)
+
+    def reboot_instance(self, ctxt, instance, reboot_type):
+        """Ask the instance's host to reboot it, SOFT or HARD (cast)."""
+        cctxt = self._prepare('reboot_instance', '1.5', server=instance.host)
+        cctxt.cast(ctxt, 'reboot_instance', instance=instance,
+                   reboot_type=reboot_type)
+
+    def pause_instance(self, ctxt, instance):
+        cctxt = self._prepare('pause_instance', '1.5', server=instance.host)
+        cctxt.cast(ctxt, 'pause_instance', instance=instance)
+
+    def unpause_instance(self, ctxt, instance):
+        cctxt = self._prepare('unpause_instance', '1.5', server=instance.host)
+        cctxt.cast(ctxt, 'unpause_instance', instance=instance)

@@ -37,7 +37,7 @@ LOG = logging.getLogger(__name__)
 class ConductorManager(manager.Manager):
     """Runs operations that span several compute hosts."""
 
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, host=None):
         super().__init__(host=host, service_name='conductor')
@@ -122,20 +122,38 @@ class ConductorManager(manager.Manager):
             raise
 
     def live_migrate_instance(self, context, instance, migration, host=None,
-                              force=False, block_migration=False):
+                              force=False, block_migration=False,
+                              async_=False):
         """Check, claim and prepare a destination, then start the migration.
 
         Returns once the source was told to migrate. A failure was rolled
         back by the task (placement, the destination's claim, the
-        instance's task_state, the migration 'error') before it reaches
-        the caller with its nova exception type; the action shows it as
-        a failed ``conductor_live_migrate_instance`` event.
+        instance's task_state, the migration 'error') and shows in the
+        action as a failed ``conductor_live_migrate_instance`` event with
+        its reason. Then it reaches the caller with its nova exception
+        type, unless ``async_`` (a cast: nobody waits for an answer), where
+        it is only logged.
         """
         task = live_migrate.LiveMigrationTask(
             context, instance, host, force, block_migration, migration,
             self.compute_rpcapi, self.reportclient)
-        self._run_as_event(context, instance,
-                           'conductor_live_migrate_instance', task.execute)
+        try:
+            self._run_as_event(context, instance,
+                               'conductor_live_migrate_instance',
+                               task.execute)
+        except exception.NovaException as err:
+            if not async_:
+                raise
+            LOG.warning('Live migration %(migration)s of instance '
+                        '%(uuid)s refused: %(reason)s',
+                        {'migration': migration.uuid,
+                         'uuid': instance.uuid,
+                         'reason': err.format_message()})
+        except Exception:
+            if not async_:
+                raise
+            LOG.exception('Live migration %s of instance %s failed before '
+                          'it started', migration.uuid, instance.uuid)
 
     def migrate_server(self, context, instance, migration, host=None,
                        image_meta=None):

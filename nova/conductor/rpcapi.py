@@ -30,6 +30,9 @@ class ConductorAPI(rpc.VersionedAPI):
         * 1.1 - build_instances
         * 1.2 - live_migrate_instance
         * 1.3 - migrate_server
+        * 1.4 - live_migrate_instance: async_, for a cast (compute API
+          2.34+): the conductor records a refusal (migration 'error',
+          the action's failed event) instead of raising it to a caller
 
     A new method or argument bumps the minor version here, in
     ``ConductorManager.target`` and in
@@ -39,7 +42,7 @@ class ConductorAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-conductor'
     HISTORY_KEY = 'conductor_rpc'
-    VERSION = '1.3'
+    VERSION = '1.4'
 
     def ping(self, ctxt, arg, timeout=None):
         """Round trip to any conductor: ``{'host': its host, 'arg': arg}``."""
@@ -53,16 +56,30 @@ class ConductorAPI(rpc.VersionedAPI):
                    image_meta=image_meta)
 
     def live_migrate_instance(self, ctxt, instance, migration, host=None,
-                              force=False, block_migration=False):
-        """Run the live migration prechecks and start it (call).
+                              force=False, block_migration=False,
+                              async_=False):
+        """Run the live migration prechecks and start it.
 
-        Returns once the source compute was told to migrate; raises the
-        precheck's error (MigrationPreCheckError, NoValidHost) otherwise.
+        By default a call: returns once the source compute was told to
+        migrate; raises the precheck's error (MigrationPreCheckError,
+        NoValidHost) otherwise. With ``async_`` a cast: the checks run in
+        the background and a refusal is only recorded (migration 'error',
+        a failed ``conductor_live_migrate_instance`` event).
         """
-        cctxt = self._prepare('live_migrate_instance', '1.2')
-        return cctxt.call(ctxt, 'live_migrate_instance', instance=instance,
-                          migration=migration, host=host, force=force,
-                          block_migration=block_migration)
+        kwargs = dict(instance=instance, migration=migration, host=host,
+                      force=force, block_migration=block_migration)
+        if not async_:
+            cctxt = self._prepare('live_migrate_instance', '1.2')
+            return cctxt.call(ctxt, 'live_migrate_instance', **kwargs)
+        if self.can_send_version('1.4'):
+            cctxt = self._prepare('live_migrate_instance', '1.4')
+            cctxt.cast(ctxt, 'live_migrate_instance', async_=True, **kwargs)
+        else:
+            # A conductor older than 1.4 runs the same task and records
+            # a refusal as well; it then raises it into its own log only.
+            cctxt = self._prepare('live_migrate_instance', '1.2')
+            cctxt.cast(ctxt, 'live_migrate_instance', **kwargs)
+        return None
 
     def migrate_server(self, ctxt, instance, migration, host=None,
                        image_meta=None):

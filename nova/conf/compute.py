@@ -164,9 +164,11 @@ rolls back. The instance then stays on its source with its data.
                default=60,
                min=0,
                help="""
-Seconds a cold migration waits for the guest to power itself off after an
-ACPI shutdown request before it stops the guest at once. 0 stops it at
-once. A clean shutdown lets the guest write out what it still holds in RAM.
+Seconds a cold migration, a stop (``os-stop``) or a soft reboot waits for
+the guest to power itself off after an ACPI shutdown request before it
+stops the guest at once (a soft reboot then becomes a hard one). 0 stops
+it at once. A clean shutdown lets the guest write out what it still holds
+in RAM.
 """),
 ]
 

@@ -16,6 +16,7 @@ import os
 import socket
 
 from oslo_config import cfg
+from oslo_utils import netutils
 
 service_opts = [
     cfg.StrOpt('host',
@@ -26,6 +27,13 @@ Name of this node. Used as the compute host name in the database, in
 placement (the compute node resource provider is named after it), and as
 the RPC server name other services use to reach this one. Must be unique
 among the services of a deployment.
+"""),
+    cfg.IPOpt('my_ip',
+              default=netutils.get_my_ipv4(),
+              sample_default='<host_ipv4>',
+              help="""
+IP address of this host. The compute service records it in its compute node,
+and the hypervisor API shows it as ``host_ip``.
 """),
     cfg.StrOpt('state_path',
                default=os.path.join(os.path.expanduser('~'), '.nova-vpmem'),

@@ -23,6 +23,7 @@ Soft-deleted rows (``deleted != 0``) are invisible unless the context has
 
 import sqlalchemy as sa
 from oslo_db import exception as db_exc
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from nova.db import engine as db_engine
@@ -202,7 +203,14 @@ def service_update(context, service_id, values):
 
 
 def service_destroy(context, service_id):
+    """Soft-delete a service; a nova-compute's compute nodes go with it."""
     with db_engine.transaction() as session:
+        row = _service_get(session, context, service_id)
+        if row.binary == 'nova-compute':
+            # A node without its service would still be listed (and
+            # counted) by the hypervisor API.
+            utils.soft_delete(session, models.ComputeNode,
+                              models.ComputeNode.host == row.host)
         if not utils.soft_delete(session, models.Service,
                                  models.Service.id == service_id):
             raise exception.ServiceNotFound(service_id=service_id)
@@ -247,8 +255,16 @@ def _compute_node_get(session, context, compute_id):
     return row
 
 
-def compute_node_create(context, values):
+def _compute_node_values(values):
     values = dict(values)
+    # The object carries a netaddr address; the column holds its text.
+    if values.get('host_ip') is not None:
+        values['host_ip'] = str(values['host_ip'])
+    return values
+
+
+def compute_node_create(context, values):
+    values = _compute_node_values(values)
     values.setdefault('uuid', uuidutils.generate_uuid())
     try:
         with db_engine.transaction() as session:
@@ -302,6 +318,7 @@ def compute_node_get_all(context):
 
 
 def compute_node_update(context, compute_id, values):
+    values = _compute_node_values(values)
     try:
         with db_engine.transaction() as session:
             row = _compute_node_get(session, context, compute_id)
@@ -397,6 +414,19 @@ def flavor_get_all(context, filters=None):
         return [_flavor_dict(session, row) for row in session.scalars(stmt)]
 
 
+def flavor_update_description(context, flavorid, description):
+    """Set the description of the flavor with this flavorid (2.55: the
+    only part of a flavor that changes after its creation)."""
+    with db_engine.transaction() as session:
+        row = _select_one(session, sa.select(models.Flavor).where(
+            models.Flavor.flavorid == flavorid))
+        if row is None:
+            raise exception.FlavorNotFound(flavor_id=flavorid)
+        row.description = description
+        session.flush()
+        return _flavor_dict(session, row)
+
+
 def flavor_destroy(context, flavorid):
     """Delete the flavor with this flavorid (the API id) and its specs."""
     with db_engine.transaction() as session:
@@ -408,7 +438,52 @@ def flavor_destroy(context, flavorid):
         # turned on, which a connection made elsewhere may not have done.
         session.execute(sa.delete(models.FlavorExtraSpec).where(
             models.FlavorExtraSpec.flavor_id == row.id))
+        session.execute(sa.delete(models.FlavorProject).where(
+            models.FlavorProject.flavor_id == row.id))
         session.delete(row)
+
+
+def _flavor_row(session, flavorid):
+    row = _select_one(session, sa.select(models.Flavor).where(
+        models.Flavor.flavorid == flavorid))
+    if row is None:
+        raise exception.FlavorNotFound(flavor_id=flavorid)
+    return row
+
+
+def flavor_access_get_by_flavor_id(context, flavorid):
+    """The projects that may use the flavor with this flavorid, sorted."""
+    with db_engine.transaction() as session:
+        row = _flavor_row(session, flavorid)
+        return sorted(session.scalars(
+            sa.select(models.FlavorProject.project_id).where(
+                models.FlavorProject.flavor_id == row.id)))
+
+
+def flavor_access_add(context, flavorid, project_id):
+    """Let ``project_id`` use the flavor: FlavorAccessExists if it may."""
+    try:
+        with db_engine.transaction() as session:
+            row = _flavor_row(session, flavorid)
+            session.add(models.FlavorProject(flavor_id=row.id,
+                                             project_id=project_id))
+            session.flush()
+    except db_exc.DBDuplicateEntry:
+        raise exception.FlavorAccessExists(flavor_id=flavorid,
+                                           project_id=project_id)
+
+
+def flavor_access_remove(context, flavorid, project_id):
+    """Take the flavor from ``project_id``: FlavorAccessNotFound if it had
+    no access."""
+    with db_engine.transaction() as session:
+        row = _flavor_row(session, flavorid)
+        result = session.execute(sa.delete(models.FlavorProject).where(
+            models.FlavorProject.flavor_id == row.id,
+            models.FlavorProject.project_id == project_id))
+        if not result.rowcount:
+            raise exception.FlavorAccessNotFound(flavor_id=flavorid,
+                                                 project_id=project_id)
 
 
 def flavor_extra_specs_update_or_create(context, flavor_id, specs):
@@ -592,30 +667,46 @@ def migration_get_in_progress_by_host_and_node(context, host, node):
 
 
 _MIGRATION_COLUMN_FILTERS = ('status', 'migration_type', 'instance_uuid',
-                             'source_compute', 'dest_compute', 'hidden')
+                             'source_compute', 'dest_compute', 'hidden',
+                             'user_id', 'project_id')
+# Time window keys (datetimes) on updated_at, as Nova's changes-since
+# (inclusive lower bound) and changes-before (inclusive upper bound).
+_MIGRATION_TIME_FILTERS = {
+    'changes-since': lambda column, when: column >= when,
+    'changes-before': lambda column, when: column <= when,
+}
 
 
 def migration_get_all_by_filters(context, filters):
     """Return the migrations matching ``filters``, newest first.
 
-    Keys: ``host`` (source or destination compute), and the columns
-    status (a string or a list), migration_type, instance_uuid,
-    source_compute, dest_compute and hidden.
+    Keys: ``host`` (source or destination compute; a string or a list),
+    the columns status, migration_type, instance_uuid, source_compute,
+    dest_compute, hidden, user_id and project_id (each a value or a list),
+    and ``changes-since``/``changes-before`` (datetimes bounding
+    updated_at, both inclusive).
     """
     filters = dict(filters or {})
-    unknown = sorted(set(filters) - {'host'} - set(_MIGRATION_COLUMN_FILTERS))
+    known = {'host'} | set(_MIGRATION_COLUMN_FILTERS) | set(
+        _MIGRATION_TIME_FILTERS)
+    unknown = sorted(set(filters) - known)
     if unknown:
         raise exception.Invalid(
             reason='unknown migration filter(s) %s' % ', '.join(unknown))
     migration = models.Migration
     conditions = []
     if 'host' in filters:
-        conditions.append(sa.or_(migration.source_compute == filters['host'],
-                                 migration.dest_compute == filters['host']))
+        conditions.append(sa.or_(
+            utils.equality_filter(migration.source_compute, filters['host']),
+            utils.equality_filter(migration.dest_compute, filters['host'])))
     for key in _MIGRATION_COLUMN_FILTERS:
         if key in filters:
             conditions.append(
                 utils.equality_filter(getattr(migration, key), filters[key]))
+    for key, condition in _MIGRATION_TIME_FILTERS.items():
+        if filters.get(key) is not None:
+            when = timeutils.normalize_time(filters[key])
+            conditions.append(condition(migration.updated_at, when))
     with db_engine.transaction() as session:
         return _migration_list(session, _migration_query(context,
                                                          *conditions))

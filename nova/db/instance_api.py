@@ -131,21 +131,51 @@ def instance_get_all_by_host_and_node(context, host, node):
                           models.Instance.node == node)
 
 
+# Operators of a filter given as a dict: {'regex': pattern} matches with
+# re.search semantics on SQLite (SQLAlchemy registers Python's re as the
+# REGEXP function there); MySQL's REGEXP and PostgreSQL's ~ serve the same
+# filter elsewhere (MySQL's is case-insensitive, as for Nova on MySQL).
+_OPERATORS = {
+    'regex': lambda column, value: column.regexp_match(value),
+    # Datetimes are compared as the columns hold them: naive UTC.
+    'gte': lambda column, value: column >= value,
+    'lte': lambda column, value: column <= value,
+}
+
+
+def _filter_condition(key, value):
+    column = getattr(models.Instance, key)
+    if not isinstance(value, dict):
+        return utils.equality_filter(column, value)
+    unknown = sorted(set(value) - set(_OPERATORS))
+    if unknown:
+        raise exception.Invalid(
+            reason='unknown filter operator(s) %s for %s; use %s'
+                   % (', '.join(unknown), key, ', '.join(sorted(_OPERATORS))))
+    return sa.and_(*[_OPERATORS[op](column, operand)
+                     for op, operand in sorted(value.items())])
+
+
 def instance_get_all_by_filters(context, filters, limit=None, marker=None,
                                 sort_key='created_at', sort_dir='desc'):
     """Return the instances matching ``filters``, one page of them.
 
     ``filters`` maps column names to a value (a list means IN, None means
-    IS NULL). ``deleted`` (True/False) overrides the context's
-    read_deleted. ``marker`` is the uuid of the last instance of the
-    previous page; ``limit`` caps the page size.
+    IS NULL) or to a dict of operators: ``{'regex': pattern}``,
+    ``{'gte': value}``, ``{'lte': value}`` (several are ANDed).
+    ``deleted`` (True/False) overrides the context's read_deleted; with
+    ``deleted`` None both live and deleted instances match. ``marker`` is
+    the uuid of the last instance of the previous page; ``limit`` caps the
+    page size.
     """
     filters = dict(filters or {})
     read_deleted = None
     if 'deleted' in filters:
-        read_deleted = 'only' if filters.pop('deleted') else 'no'
+        deleted = filters.pop('deleted')
+        read_deleted = ('yes' if deleted is None else
+                        'only' if deleted else 'no')
     utils.check_columns(models.Instance, filters)
-    conditions = [utils.equality_filter(getattr(models.Instance, key), value)
+    conditions = [_filter_condition(key, value)
                   for key, value in filters.items()]
     stmt = _instance_query(context, *conditions, read_deleted=read_deleted)
     with db_engine.transaction() as session:

@@ -125,6 +125,24 @@ class Flavor(TimestampMixin, Base):
     description = orm.mapped_column(sa.Text)
 
 
+class FlavorProject(TimestampMixin, Base):
+    """A project that may use a private flavor (os-flavor-access)."""
+
+    __tablename__ = 'flavor_projects'
+    __table_args__ = (
+        sa.UniqueConstraint('flavor_id', 'project_id',
+                            name='uniq_flavor_projects0flavor_id0project_id'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    flavor_id = orm.mapped_column(
+        sa.Integer,
+        sa.ForeignKey('flavors.id', ondelete='CASCADE',
+                      name='flavor_projects_flavor_id_fkey'),
+        nullable=False)
+    project_id = orm.mapped_column(sa.String(255), nullable=False)
+
+
 class FlavorExtraSpec(TimestampMixin, Base):
     """One key/value extra spec of a flavor (e.g. ``hw:pmem``)."""
 

@@ -18,6 +18,8 @@ migrations' contexts record it.
 """
 
 
+from oslo_utils import versionutils
+
 from nova.db import api as db
 from nova.objects import base
 from nova.objects import fields
@@ -26,7 +28,8 @@ from nova.objects import fields
 @base.NovaObjectRegistry.register
 class ComputeNode(base.NovaPersistentObject, base.NovaObject):
     # Version 1.0: Initial version
-    VERSION = '1.0'
+    # Version 1.1: host_ip
+    VERSION = '1.1'
 
     fields = {
         'id': fields.IntegerField(read_only=True),
@@ -43,7 +46,14 @@ class ComputeNode(base.NovaPersistentObject, base.NovaObject):
         'local_gb_used': fields.IntegerField(default=0),
         'cpu_info': fields.StringField(default=''),
         'service_id': fields.IntegerField(nullable=True),
+        # The host's [DEFAULT]my_ip, shown by the hypervisor API.
+        'host_ip': fields.IPAddressField(nullable=True),
     }
+
+    def obj_make_compatible(self, primitive, target_version):
+        super().obj_make_compatible(primitive, target_version)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 1):
+            primitive.pop('host_ip', None)
 
     @staticmethod
     def _from_db_object(context, compute, db_compute):
@@ -92,13 +102,14 @@ class ComputeNode(base.NovaPersistentObject, base.NovaObject):
 @base.NovaObjectRegistry.register
 class ComputeNodeList(base.ObjectListBase, base.NovaObject):
     # Version 1.0: Initial version (ComputeNode 1.0)
-    VERSION = '1.0'
+    # Version 1.1: ComputeNode 1.1
+    VERSION = '1.1'
 
     fields = {
         'objects': fields.ListOfObjectsField('ComputeNode'),
     }
     obj_relationships = {
-        'objects': [('1.0', '1.0')],
+        'objects': [('1.0', '1.0'), ('1.1', '1.1')],
     }
 
     @classmethod

@@ -116,14 +116,19 @@ class Flavor(base.NovaTimestampObject, base.NovaObject):
 
     @base.remotable
     def save(self):
-        """Save changed extra specs; the rest of a flavor never changes."""
+        """Save a changed description (2.55) and extra specs; the rest of a
+        flavor never changes."""
         changes = self.obj_what_changed()
-        unsupported = changes - {'extra_specs'}
+        unsupported = changes - {'extra_specs', 'description'}
         if unsupported:
             raise exception.ObjectActionError(
                 action='save',
                 reason='only extra_specs of a flavor can change, not %s'
                        % ', '.join(sorted(unsupported)))
+        if 'description' in changes:
+            db.flavor_update_description(self._context, self.flavorid,
+                                         self.description)
+            self.obj_reset_changes(['description'])
         if 'extra_specs' not in changes:
             return
         orig = self._orig_extra_specs
@@ -139,6 +144,20 @@ class Flavor(base.NovaTimestampObject, base.NovaObject):
     @base.remotable
     def destroy(self):
         db.flavor_destroy(self._context, self.flavorid)
+
+    # Flavor access (os-flavor-access) is read and written by nova-api
+    # only, straight from its database: not remotable, so Flavor 1.0 and
+    # the objects that embed it are unchanged.
+    def access_projects(self):
+        """The projects that may use this (private) flavor, sorted."""
+        return db.flavor_access_get_by_flavor_id(self._context,
+                                                 self.flavorid)
+
+    def add_access(self, project_id):
+        db.flavor_access_add(self._context, self.flavorid, project_id)
+
+    def remove_access(self, project_id):
+        db.flavor_access_remove(self._context, self.flavorid, project_id)
 
 
 @base.NovaObjectRegistry.register

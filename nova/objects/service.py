@@ -50,6 +50,12 @@ SERVICE_VERSION_HISTORY = (
     # per namespace and retried (compute retry_vpmem_erases; the outcome
     # of a rollback at the destination).
     {'compute_rpc': '1.4', 'conductor_rpc': '1.3'},
+    # Version 6: compute RPC 1.5, the operators' calls of the compute API
+    # (get_host_uptime for /os-hypervisors, the server power actions).
+    {'compute_rpc': '1.5', 'conductor_rpc': '1.3'},
+    # Version 7: conductor RPC 1.4, live_migrate_instance as a cast
+    # (async_, compute API 2.34+: the conductor records a refusal).
+    {'compute_rpc': '1.5', 'conductor_rpc': '1.4'},
 )
 
 # The first service version that can live-migrate an instance with vpmem.

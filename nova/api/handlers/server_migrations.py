@@ -13,12 +13,15 @@
 """``/servers/{id}/migrations``: a server's live migrations in progress.
 
 Show, abort (DELETE) and force-complete them. A migration is named by its
-id or, as ``openstack server migration show`` prefers, its uuid.
+id or, as ``openstack server migration show`` prefers, its uuid. As in
+Nova, force-complete exists from 2.22, list and show from 2.23 (the
+progress in ``*_bytes`` fields), abort from 2.24; the view gains ``uuid``
+at 2.59 and ``user_id``/``project_id`` at 2.80.
 """
 
 from oslo_utils import uuidutils
 
-from nova.api.handlers import migrations as migrations_view
+from nova.api.handlers import migration_views
 from nova.api.handlers import servers
 from nova.api import wsgi
 from nova import exception
@@ -52,9 +55,8 @@ def _in_progress(req, instance):
 def index(req, server_id):
     wsgi.authorize(req, MIGRATIONS % 'index')
     instance = servers.get_instance(req, server_id)
-    return 200, {'migrations': [
-        migrations_view.migration_view(req, m, in_server=True)
-        for m in _in_progress(req, instance)]}
+    return 200, {'migrations': [migration_views.server_migration(req, m)
+                                for m in _in_progress(req, instance)]}
 
 
 def show(req, server_id, migration_id):
@@ -63,8 +65,8 @@ def show(req, server_id, migration_id):
     mid = _migration_id(req, instance, migration_id)
     for migration in _in_progress(req, instance):
         if migration.id == mid:
-            return 200, {'migration': migrations_view.migration_view(
-                req, migration, in_server=True)}
+            return 200, {'migration': migration_views.server_migration(
+                req, migration)}
     raise wsgi.HTTPError(404, 'In-progress live migration %s is not found '
                               'for server %s.' % (migration_id, server_id))
 
@@ -97,9 +99,11 @@ def action(req, server_id, migration_id):
 
 
 ROUTES = [
-    ('GET', '/servers/{server_id}/migrations', index),
-    ('GET', '/servers/{server_id}/migrations/{migration_id}', show),
-    ('DELETE', '/servers/{server_id}/migrations/{migration_id}', abort),
+    ('GET', '/servers/{server_id}/migrations', index, ((2, 23), None)),
+    ('GET', '/servers/{server_id}/migrations/{migration_id}', show,
+     ((2, 23), None)),
+    ('DELETE', '/servers/{server_id}/migrations/{migration_id}', abort,
+     ((2, 24), None)),
     ('POST', '/servers/{server_id}/migrations/{migration_id}/action',
-     action),
+     action, ((2, 22), None)),
 ]

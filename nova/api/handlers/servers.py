@@ -10,21 +10,35 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""``/servers``: create, list, show, delete, and the server actions.
+"""``/servers``: create, list, show, update, delete, and the actions.
 
-Actions: ``os-migrateLive`` (live migration; ``force`` only before 2.68,
-``block_migration`` may be ``"auto"`` from 2.25) and ``migrate`` (cold
-migration, which this project does not support: 400).
+The bodies are built by :mod:`server_views` and the list queries read by
+:mod:`server_filters`, both per microversion. Actions: ``os-migrateLive``
+(live migration; ``force`` only before 2.68, ``block_migration`` may be
+``"auto"`` from 2.25), ``migrate`` (cold migration), ``confirmResize`` /
+``revertResize``, the power actions (:mod:`server_power`) and ``lock`` /
+``unlock`` (:mod:`server_lock`). A locked server refuses every action but
+lock/unlock, and its deletion, to non-administrators (409).
 """
 
+import secrets
+import urllib.parse
+
+from oslo_log import log as logging
+
+import nova.conf
+from nova.api.handlers import server_filters
+from nova.api.handlers import server_views
+from nova.api import policy
 from nova.api import validation
 from nova.api import wsgi
 from nova.compute import api as compute_api
-from nova.compute import task_states
-from nova.compute import vm_states
 from nova import exception
 from nova import objects
+from nova import servicegroup
 
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
 _API = None
 SERVERS = 'os_compute_api:servers:%s'
 
@@ -41,27 +55,72 @@ def compute():
 
 _NETWORKS = {'oneOf': [{'type': 'string', 'enum': ['none', 'auto']},
                        {'type': 'array', 'maxItems': 0}]}
+# Printable, as Nova's server descriptions (null clears it).
+DESCRIPTION = {'type': ['string', 'null'], 'minLength': 0, 'maxLength': 255,
+               'pattern': r'^[^\x00-\x1f\x7f]*$'}
+# A server name: printable, without leading or trailing blanks.
+SERVER_NAME = {'type': 'string', 'minLength': 1, 'maxLength': 255,
+               'pattern': r'^[^\s\x00-\x1f\x7f]'
+                          r'([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$'}
 
-CREATE_SCHEMAS = [(None, None, {
-    'type': 'object',
-    'properties': {'server': {
+
+def _create_schema(with_description, networks_required=False):
+    properties = {
+        'name': validation.NAME,
+        'flavorRef': {'type': ['string', 'integer'], 'minLength': 1},
+        'imageRef': {'type': ['string', 'null']},
+        'networks': _NETWORKS,
+        # The CLI sends its image as a boot volume description; the
+        # image is then taken from it (guests here have no disk).
+        'block_device_mapping_v2': {'type': 'array'},
+        'min_count': {'type': ['integer', 'string']},
+        'max_count': {'type': ['integer', 'string']},
+    }
+    # Before 2.19 a description is refused, as Nova's schema refuses any
+    # key it does not know (other unknown keys pass here: the CLI sends
+    # some this project has no use for).
+    properties['description'] = DESCRIPTION if with_description else {
+        'not': {}}
+    required = ['name', 'flavorRef'] + (['networks'] if networks_required
+                                        else [])
+    return {
         'type': 'object',
-        'properties': {
-            'name': validation.NAME,
-            'flavorRef': {'type': ['string', 'integer'], 'minLength': 1},
-            'imageRef': {'type': ['string', 'null']},
-            'networks': _NETWORKS,
-            # The CLI sends its image as a boot volume description; the
-            # image is then taken from it (guests here have no disk).
-            'block_device_mapping_v2': {'type': 'array'},
-            'min_count': {'type': ['integer', 'string']},
-            'max_count': {'type': ['integer', 'string']},
-        },
-        'required': ['name', 'flavorRef'],
-    }},
-    'required': ['server'],
-    'additionalProperties': False,
-})]
+        'properties': {'server': {
+            'type': 'object', 'properties': properties,
+            'required': required,
+        }},
+        'required': ['server'],
+        'additionalProperties': False,
+    }
+
+
+# A description may be given from 2.19; networks are required from 2.37.
+CREATE_SCHEMAS = [
+    (None, (2, 18), _create_schema(False)),
+    ((2, 19), (2, 36), _create_schema(True)),
+    ((2, 37), None, _create_schema(True, networks_required=True)),
+]
+
+
+def _update_schema(with_description):
+    properties = {'name': SERVER_NAME}
+    if with_description:
+        properties['description'] = DESCRIPTION
+    return {
+        'type': 'object',
+        'properties': {'server': {
+            'type': 'object', 'properties': properties,
+            'additionalProperties': False}},
+        'required': ['server'],
+        'additionalProperties': False,
+    }
+
+
+# PUT /servers/{id}: the name; from 2.19 the description too.
+UPDATE_SCHEMAS = [
+    (None, (2, 18), _update_schema(False)),
+    ((2, 19), None, _update_schema(True)),
+]
 
 _BLOCK_MIGRATION_BOOL = {'type': 'boolean'}
 _BLOCK_MIGRATION_AUTO = {'oneOf': [{'type': 'boolean'},
@@ -102,119 +161,107 @@ LIVE_MIGRATE_SCHEMAS = [
     ((2, 68), None, _live_migrate_schema(
         _BLOCK_MIGRATION_AUTO, False, ['block_migration', 'host'])),
 ]
+# From 2.34 the conductor's checks run after the 202: a refusal shows in
+# the migration ('error') and the action's events, not as a 400.
+LIVE_MIGRATE_ASYNC_FROM = (2, 34)
+# Before 2.30 a named host was taken as given (no scheduler check), as
+# force=true does from 2.30 to 2.67.
+LIVE_MIGRATE_FORCE_FROM = (2, 30)
 
 
-# Cold migration: no body before 2.56 ({"migrate": null}); from 2.56 an
+# Cold migration: before 2.56 no argument ({"migrate": null}, or {} as
+# tempest sends; a host is refused rather than ignored); from 2.56 an
 # optional destination host.
 MIGRATE_SCHEMAS = [
     ((2, 1), (2, 55), {
         'type': 'object',
-        'properties': {'migrate': {'type': 'null'}},
+        'properties': {'migrate': {'type': ['object', 'null'],
+                                   'additionalProperties': False}},
         'required': ['migrate'], 'additionalProperties': False}),
     ((2, 56), None, {
         'type': 'object',
-        'properties': {'migrate': {'oneOf': [
-            {'type': 'null'},
-            {'type': 'object', 'properties': {'host': validation.HOST},
-             'additionalProperties': False}]}},
+        'properties': {'migrate': {
+            'type': ['object', 'null'],
+            'properties': {'host': validation.HOST},
+            'additionalProperties': False}},
         'required': ['migrate'], 'additionalProperties': False}),
 ]
 
-# confirmResize / revertResize take no arguments.
+# confirmResize / revertResize read no argument (null or {}, as Nova).
 _NO_ARGUMENT_SCHEMAS = {
-    name: [(None, None, {
-        'type': 'object', 'properties': {name: {'type': 'null'}},
-        'required': [name], 'additionalProperties': False})]
+    name: [(None, None, {'type': 'object', 'required': [name]})]
     for name in ('confirmResize', 'revertResize')}
 
 
 # -- views -----------------------------------------------------------------
 
-_RESIZING = (task_states.RESIZE_PREP, task_states.RESIZE_MIGRATING,
-             task_states.RESIZE_MIGRATED, task_states.RESIZE_FINISH)
+# What each audience of server_views stands for in the policy.
+_VIEW_RULES = {
+    server_views.EXTENDED: 'os_compute_api:os-extended-server-attributes',
+    server_views.HOST_STATUS: SERVERS % 'show:host_status',
+    'host_status_unknown_only': SERVERS % 'show:host_status:unknown-only',
+    'flavor_extra_specs': 'os_compute_api:os-flavor-extra-specs:index',
+}
 
 
 def status_of(instance):
-    """The API status the CLI waits on, from vm_state and task_state."""
-    vm_state, task_state = instance.vm_state, instance.task_state
-    if vm_state == vm_states.ACTIVE and task_state == task_states.MIGRATING:
-        return 'MIGRATING'
-    if vm_state == vm_states.ACTIVE and task_state in _RESIZING:
-        return 'RESIZE'
-    if (vm_state == vm_states.RESIZED and
-            task_state == task_states.RESIZE_REVERTING):
-        return 'REVERT_RESIZE'
-    if task_state == task_states.DELETING:
-        return 'DELETED' if vm_state == vm_states.DELETED else 'ACTIVE'
-    return {
-        vm_states.BUILDING: 'BUILD',
-        vm_states.ACTIVE: 'ACTIVE',
-        vm_states.PAUSED: 'PAUSED',
-        vm_states.SUSPENDED: 'SUSPENDED',
-        vm_states.STOPPED: 'SHUTOFF',
-        vm_states.RESIZED: 'VERIFY_RESIZE',
-        vm_states.DELETED: 'DELETED',
-        vm_states.ERROR: 'ERROR',
-    }.get(vm_state, 'UNKNOWN')
+    """The API status of an instance (ACTIVE, BUILD, MIGRATING ...)."""
+    return server_views.status(instance)
 
 
-def _time(value):
-    return value.strftime('%Y-%m-%dT%H:%M:%SZ') if value else None
+def host_status(context, host):
+    """Nova's host_status of a compute host (UP, DOWN, ...)."""
+    try:
+        service = objects.Service.get_by_compute_host(context, host)
+    except exception.ComputeHostNotFound:
+        return ''
+    except Exception as e:
+        # UNKNOWN is what this attribute says when the host's state cannot
+        # be read; a listing does not fail for it.
+        LOG.warning('Cannot read the service of host %s: %s', host, e)
+        return 'UNKNOWN'
+    if service.forced_down:
+        return 'DOWN'
+    if service.disabled:
+        return 'MAINTENANCE'
+    # Without a recent heartbeat nothing is known of the host itself.
+    return 'UP' if servicegroup.service_is_up(service) else 'UNKNOWN'
 
 
-def _links(req, kind, ident):
-    base = req.host_url + req.script_name
-    return [{'rel': 'self', 'href': '%s/v2.1/%s/%s' % (base, kind, ident)},
-            {'rel': 'bookmark', 'href': '%s/%s/%s' % (base, kind, ident)}]
+def view_env(req):
+    """The ViewEnv of a request; policy answers and lookups are cached."""
+    from nova.api.handlers import images
+    context = req.context
+    answers, found_images, statuses = {}, {}, {}
 
+    def allows(what, instance):
+        key = (what, instance.project_id, instance.user_id)
+        if key not in answers:
+            answers[key] = policy.authorize(
+                context, _VIEW_RULES[what],
+                {'project_id': instance.project_id,
+                 'user_id': instance.user_id})
+        return answers[key]
 
-def _flavor_view(instance):
-    flavor = instance.flavor
-    return {'original_name': flavor.name, 'vcpus': flavor.vcpus,
-            'ram': flavor.memory_mb, 'disk': flavor.root_gb,
-            'ephemeral': flavor.ephemeral_gb, 'swap': flavor.swap,
-            'extra_specs': dict(flavor.extra_specs)}
+    def image(ref):
+        if ref not in found_images:
+            found_images[ref] = images.find(ref)
+        return found_images[ref]
+
+    def status(host):
+        if host not in statuses:
+            statuses[host] = host_status(context, host)
+        return statuses[host]
+
+    return server_views.ViewEnv(
+        base_url=req.host_url + req.script_name, version=req.version,
+        is_admin=context.is_admin, allows=allows, image=image,
+        host_status=status)
 
 
 def server_view(req, instance):
-    # Hosts are an operator's business (admin-only in Nova too).
-    admin = req.context.is_admin
-    body = {
-        'id': instance.uuid,
-        'name': instance.display_name,
-        'status': status_of(instance),
-        'tenant_id': instance.project_id,
-        'user_id': instance.user_id,
-        'created': _time(instance.created_at),
-        'updated': _time(instance.updated_at or instance.created_at),
-        'addresses': {},
-        'links': _links(req, 'servers', instance.uuid),
-        'image': ({'id': instance.image_ref,
-                   'links': _links(req, 'images', instance.image_ref)}
-                  if instance.image_ref else ''),
-        'flavor': _flavor_view(instance),
-        'OS-EXT-STS:vm_state': instance.vm_state,
-        'OS-EXT-STS:task_state': instance.task_state,
-        'OS-EXT-STS:power_state': instance.power_state,
-        'OS-EXT-AZ:availability_zone': 'nova',
-        'OS-SRV-USG:launched_at': _time(instance.launched_at),
-        'OS-SRV-USG:terminated_at': _time(instance.terminated_at),
-        'metadata': {}, 'tags': [], 'security_groups': [],
-        'os-extended-volumes:volumes_attached': [],
-        'locked': False, 'description': None, 'config_drive': '',
-        'key_name': None, 'hostId': '', 'progress': 0,
-    }
-    if admin:
-        body['OS-EXT-SRV-ATTR:host'] = instance.host
-        body['OS-EXT-SRV-ATTR:hypervisor_hostname'] = instance.node
-        body['OS-EXT-SRV-ATTR:instance_name'] = 'instance-%s' % instance.uuid
-    fault = instance.fault if 'fault' in instance else None
-    if fault is not None and instance.vm_state == vm_states.ERROR:
-        body['fault'] = {'message': fault.message, 'code': fault.code,
-                         'created': _time(fault.created_at)}
-        if admin:
-            body['fault']['details'] = fault.details
-    return body
+    """The body of ``GET /servers/{id}`` at the request's microversion."""
+    return server_views.show(instance, view_env(req))
 
 
 # -- lookups ---------------------------------------------------------------
@@ -269,37 +316,93 @@ def create(req):
             image_meta=dict(image['properties']) if image else None)
     except exception.Invalid as e:
         raise wsgi.HTTPError(400, e.format_message())
-    return 202, {'server': {
-        'id': instance.uuid, 'links': _links(req, 'servers', instance.uuid),
-        'OS-DCF:diskConfig': 'MANUAL', 'security_groups': [],
-        'adminPass': ''}}
+    if server.get('description') is not None:
+        compute().update_instance(
+            req.context, instance,
+            {'display_description': server['description']})
+    # Nova answers a generated password; no guest agent here sets it.
+    admin_pass = secrets.token_urlsafe(9)
+    return 202, {'server': server_views.created(instance, view_env(req),
+                                                admin_pass)}
 
 
-def _list(req):
-    filters = {}
-    # The caller's project, unless an administrator asks for all of them.
-    all_projects = req.context.is_admin and (
-        'all_tenants' in req.params or 'all_projects' in req.params)
-    if not all_projects:
-        filters['project_id'] = req.context.project_id
-    if req.params.get('name'):
-        filters['display_name'] = req.params['name']
-    if req.params.get('host') and req.context.is_admin:
-        filters['host'] = req.params['host']
-    return objects.InstanceList.get_by_filters(
-        req.context, filters, expected_attrs=['flavor', 'fault'])
+def _flavor_filter(req, filters):
+    """Flavor id -> instance_type_id; False if no such flavor."""
+    flavorid = filters.pop('flavor', None)
+    if flavorid is None:
+        return True
+    try:
+        flavor = objects.Flavor.get_by_flavor_id(req.context, flavorid)
+    except exception.FlavorNotFound:
+        return False
+    filters['instance_type_id'] = flavor.id
+    return True
+
+
+def _image_filter(filters):
+    # A server records the ref it was booted from: the image's id or name.
+    from nova.api.handlers import images
+    ref = filters.get('image_ref')
+    image = images.find(ref) if ref else None
+    if image:
+        filters['image_ref'] = sorted({image['id'], image['name'], ref})
+
+
+def _list(req, all_projects_rule):
+    """One page of the caller's servers: (instances, page size)."""
+    query = server_filters.build(
+        req.params, req.version, req.context,
+        lambda: policy.authorize(req.context, SERVERS % all_projects_rule))
+    filters = dict(query.filters)
+    if query.nothing or not _flavor_filter(req, filters):
+        return [], None
+    _image_filter(filters)
+    max_limit = CONF.api.max_limit
+    limit = min(max_limit, query.limit or max_limit)
+    try:
+        instances = objects.InstanceList.get_by_filters(
+            req.context, filters, sort_key=query.sort_key,
+            sort_dir=query.sort_dir, limit=limit, marker=query.marker,
+            expected_attrs=['flavor', 'fault'])
+    except exception.MarkerNotFound:
+        raise wsgi.HTTPError(400, 'marker [%s] not found' % query.marker)
+    return instances, limit
+
+
+def _next_links(req, collection, instances, limit):
+    """``servers_links``: the next page when this one is full."""
+    if not limit or len(instances) != limit:
+        return []
+    params = [(key, value) for key, value in req.params.items()
+              if key != 'marker']
+    params.append(('marker', instances[-1].uuid))
+    return [{'rel': 'next', 'href': '%s%s/v2.1/%s?%s' % (
+        req.host_url, req.script_name, collection,
+        urllib.parse.urlencode(params))}]
+
+
+def _list_body(req, collection, instances, limit, view):
+    body = {'servers': [view(instance) for instance in instances]}
+    links = _next_links(req, collection, instances, limit)
+    if links:
+        body['servers_links'] = links
+    return body
 
 
 def index(req):
     wsgi.authorize(req, SERVERS % 'index')
-    return 200, {'servers': [
-        {'id': i.uuid, 'name': i.display_name,
-         'links': _links(req, 'servers', i.uuid)} for i in _list(req)]}
+    instances, limit = _list(req, 'index:get_all_tenants')
+    env = view_env(req)
+    return 200, _list_body(req, 'servers', instances, limit,
+                           lambda i: server_views.summary(i, env))
 
 
 def detail(req):
     wsgi.authorize(req, SERVERS % 'detail')
-    return 200, {'servers': [server_view(req, i) for i in _list(req)]}
+    instances, limit = _list(req, 'detail:get_all_tenants')
+    env = view_env(req)
+    return 200, _list_body(req, 'servers/detail', instances, limit,
+                           lambda i: server_views.detail(i, env))
 
 
 def show(req, server_id):
@@ -309,10 +412,29 @@ def show(req, server_id):
     return 200, {'server': server_view(req, instance)}
 
 
+def update(req, server_id):
+    instance = get_instance(req, server_id)
+    wsgi.authorize(req, SERVERS % 'update',
+                   {'project_id': instance.project_id,
+                    'user_id': instance.user_id})
+    body = validation.validate(UPDATE_SCHEMAS, req, wsgi.json_body(req))
+    changes = {}
+    if 'name' in body['server']:
+        changes['display_name'] = body['server']['name']
+    if 'description' in body['server']:
+        # null removes the description.
+        changes['display_description'] = body['server']['description']
+    if changes:
+        instance = compute().update_instance(req.context, instance, changes)
+    return 200, {'server': server_views.update(instance, view_env(req))}
+
+
 def delete(req, server_id):
+    from nova.api.handlers import server_lock
     instance = get_instance(req, server_id)
     wsgi.authorize(req, SERVERS % 'delete',
                    {'project_id': instance.project_id})
+    server_lock.refuse_if_locked(req, instance)
     compute().delete(req.context, instance)
     return 204, None
 
@@ -325,11 +447,15 @@ def _live_migrate(req, instance, args):
     if block == 'auto':
         # Guests here have no disk to copy: "auto" means no block copy.
         block = False
+    if req.version >= LIVE_MIGRATE_FORCE_FROM:
+        force = bool(args.get('force', False))
+    else:
+        force = args.get('host') is not None
     try:
-        compute().live_migrate(req.context, instance,
-                               host_name=args.get('host'),
-                               force=bool(args.get('force', False)),
-                               block_migration=block)
+        compute().live_migrate(
+            req.context, instance, host_name=args.get('host'),
+            force=force, block_migration=block,
+            async_=req.version >= LIVE_MIGRATE_ASYNC_FROM)
     except exception.ComputeHostNotFound as e:
         raise wsgi.HTTPError(404, e.format_message())
     except exception.NoValidHost as e:
@@ -339,8 +465,10 @@ def _live_migrate(req, instance, args):
 
 def _migrate(req, instance, args):
     from nova.api.handlers import images
+    from nova.api.handlers import server_lock
     wsgi.authorize(req, 'os_compute_api:os-migrate-server:migrate',
                    {'project_id': instance.project_id})
+    server_lock.refuse_if_locked(req, instance)
     # The destination defines the guest anew, from the same image.
     image = images.find(instance.image_ref) if instance.image_ref else None
     try:
@@ -355,6 +483,8 @@ def _migrate(req, instance, args):
 
 
 def _finish_resize(req, instance, method):
+    from nova.api.handlers import server_lock
+    server_lock.refuse_if_locked(req, instance)
     try:
         method(req.context, instance)
     except exception.MigrationNotFoundByStatus as e:
@@ -372,6 +502,10 @@ def action(req, server_id):
                 return handler(req, instance, body)
     if 'os-migrateLive' in body:
         validation.validate(LIVE_MIGRATE_SCHEMAS, req, body)
+        # The policy first (403), then the lock (409), as Nova.
+        wsgi.authorize(req, 'os_compute_api:os-migrate-server:migrate_live',
+                       {'project_id': instance.project_id})
+        server_lock.refuse_if_locked(req, instance)
         return _live_migrate(req, instance, body['os-migrateLive'])
     if 'migrate' in body:
         validation.validate(MIGRATE_SCHEMAS, req, body)
@@ -389,7 +523,7 @@ def action(req, server_id):
         _finish_resize(req, instance, compute().revert_resize)
         return 202, None
     raise wsgi.HTTPError(400, 'Unsupported server action: %s.'
-                         % ', '.join(sorted(body)) or '(none)')
+                         % (', '.join(sorted(body)) or '(none)'))
 
 
 ROUTES = [
@@ -397,6 +531,7 @@ ROUTES = [
     ('GET', '/servers', index),
     ('GET', '/servers/detail', detail),
     ('GET', '/servers/{server_id}', show),
+    ('PUT', '/servers/{server_id}', update),
     ('DELETE', '/servers/{server_id}', delete),
     ('POST', '/servers/{server_id}/action', action),
 ]

@@ -108,6 +108,9 @@ class MoveTask(base.TaskBase):
     # [compute]migration_stuck_timeout, or the user aborted it), the task
     # only undoes what it made itself: the destination's claim.
     OWNED_STATUSES = ()
+    # A forced destination bypasses the scheduler (a live migration with
+    # ``force``); a subclass that allows it sets this per request.
+    force = False
 
     def __init__(self, context, instance, destination, migration,
                  compute_rpcapi, reportclient):
@@ -212,10 +215,18 @@ class MoveTask(base.TaskBase):
         service = objects.Service.get_by_compute_host(self.context, dest)
         if not servicegroup.service_is_up(service):
             raise exception.ComputeServiceUnavailable(host=dest)
-        if service.disabled:
+        # As Nova: the scheduler never takes a disabled host, while a
+        # forced host gets only these checks, so an operator can still
+        # move an instance onto a host kept out of scheduling.
+        if service.disabled and not self.force:
             raise exception.MigrationPreCheckError(
-                reason='the compute service of %s is disabled (%s)'
-                       % (dest, service.disabled_reason or 'no reason'))
+                reason='the compute service of %s is disabled (%s), so the '
+                       'scheduler will not choose it. Enable it (openstack '
+                       'compute service set --enable %s nova-compute) or, '
+                       'for a live migration at microversions 2.30 to '
+                       '2.67, force the host' % (
+                           dest, service.disabled_reason or 'no reason',
+                           dest))
         nodes = objects.ComputeNodeList.get_all_by_host(self.context, dest)
         if not nodes:
             raise exception.ComputeHostNotFound(host=dest)

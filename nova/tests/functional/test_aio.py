@@ -290,6 +290,12 @@ class TestServe(AIOTestCase):
         return self.rest('/os-migrations?instance_uuid=%s' % server_id)[
             'migrations'][0]
 
+    def progress(self, server_id, migration_id):
+        """The byte counts of a migration in progress ({} once over)."""
+        running = self.rest('/servers/%s/migrations' % server_id)[
+            'migrations']
+        return next((m for m in running if m['id'] == migration_id), {})
+
     def kill_during_migration(self, server_id, fraction):
         """Start a live migration; ``kill -9`` serve once it copied
         ``fraction`` of the guest's memory; start serve again."""
@@ -305,9 +311,10 @@ class TestServe(AIOTestCase):
                           ('accepted', 'queued', 'preparing', 'running'),
                           'the migration ended before the kill: %s'
                           % migration)
-            if migration['memory_total']:
-                done = (migration['memory_processed'] or 0) / migration[
-                    'memory_total']
+            progress = self.progress(server_id, migration['id'])
+            if progress.get('memory_total_bytes'):
+                done = (progress['memory_processed_bytes'] or 0) / progress[
+                    'memory_total_bytes']
                 if done >= fraction:
                     break
             self.assertLess(time.monotonic(), deadline,

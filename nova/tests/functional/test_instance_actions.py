@@ -105,9 +105,10 @@ class TestServerHistory(APIActionsTestBase):
         moved_request = resp.headers['x-openstack-request-id']
         self.wait_for_host(uuid, dest)
 
-        # Refused by the conductor: to the host it is on.
+        # Refused by the conductor: to the host it is on (synchronously:
+        # before 2.34 the API waits for the conductor's checks).
         same = {'os-migrateLive': {'host': dest, 'block_migration': 'auto'}}
-        resp = self.action(uuid, same)
+        resp = self.action(uuid, same, version='2.33')
         self.assertEqual(400, resp.status_int)
         refused_request = resp.headers['x-openstack-request-id']
 

@@ -32,6 +32,15 @@ import urllib.request
 import fixtures
 import testtools
 from testtools import content
+import webob
+
+from nova.api import wsgi
+from nova.compute import vm_states
+from nova.compute import vpmem_audit
+from nova import exception
+from nova import objects
+from nova import servicegroup
+from nova.tests.functional import base
 
 # Start each command through this interpreter, so the test works in any
 # virtualenv (tox, CI) whether or not its console scripts are on PATH.
@@ -277,3 +286,129 @@ class TestAPIProcess(ServiceProcessTestCase):
         output = result.stdout + result.stderr
         self.assertIn('nova-api could not start', output)
         self.assertNotIn('Traceback', output)
+
+
+class ServiceOperationsTestCase(base.VPMEMTestBase):
+    """Draining a host through /os-services, with real computes, placement
+    and database, and the API served in-process."""
+
+    COMPUTES = {
+        'compute-a': ['SMALL:ns0|ns1'],
+        'compute-b': ['SMALL:ns0|ns1'],
+        'compute-c': ['SMALL:ns0|ns1'],
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.flags(my_ip='192.0.2.44')
+        for host in self.computes:
+            self.run_periodic(host)
+        self.app = wsgi.APIApplication(auth_strategy='noauth2')
+        self.flavor = self.create_flavor()
+
+    def call(self, method, path, version='2.53', body=None, status=200):
+        req = webob.Request.blank('/v2.1' + path, method=method)
+        req.headers['X-Auth-Token'] = 'admin'
+        req.headers['OpenStack-API-Version'] = 'compute %s' % version
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = 'application/json'
+        resp = req.get_response(self.app)
+        self.assertEqual(status, resp.status_int, resp.text)
+        return resp.json if resp.body else resp.text
+
+    def service(self, host):
+        return objects.Service.get_by_compute_host(self.context, host)
+
+    def set_status(self, host, status, reason=None):
+        body = {'status': status}
+        if reason:
+            body['disabled_reason'] = reason
+        return self.call('PUT', '/os-services/%s' % self.service(host).uuid,
+                         body=body)['service']
+
+    def scheduled_live_migration(self, instance):
+        migration = self.api.live_migrate(self.context, instance)
+        deadline = time.monotonic() + self.TIMEOUT
+        while objects.Migration.get_by_id(
+                self.context, migration.id).status != 'completed':
+            self.assertLess(time.monotonic(), deadline,
+                            'migration %s did not complete' % migration.uuid)
+            time.sleep(0.05)
+        return self.wait_for_state(instance.uuid, vm_states.ACTIVE).host
+
+    def test_disabled_compute_is_avoided_until_enabled(self):
+        instance = self.boot(self.flavor)
+        others = sorted(h for h in self.computes if h != instance.host)
+        self.set_status(others[0], 'disabled', 'drain for DIMM swap')
+        listed = self.call('GET', '/os-services?binary=nova-compute')
+        by_host = {s['host']: s for s in listed['services']}
+        self.assertEqual(('disabled', 'drain for DIMM swap'),
+                         (by_host[others[0]]['status'],
+                          by_host[others[0]]['disabled_reason']))
+
+        self.assertEqual(others[1], self.scheduled_live_migration(instance))
+
+        # Re-enabled, and the other one disabled: the way back avoids the
+        # first host too, so the next move must pick others[0].
+        self.set_status(others[0], 'enabled')
+        self.set_status(instance.host, 'disabled')
+        instance = objects.Instance.get_by_uuid(self.context, instance.uuid)
+        self.assertEqual(others[0], self.scheduled_live_migration(instance))
+
+    def test_force_down_marks_the_service_down_at_once(self):
+        uuid = self.service('compute-b').uuid
+        shown = self.call('PUT', '/os-services/%s' % uuid,
+                          body={'forced_down': True})['service']
+        self.assertEqual(('down', True),
+                         (shown['state'], shown['forced_down']))
+        # Its heartbeats go on, and do not make it up again.
+        self.computes['compute-b'].report_state()
+        self.assertFalse(servicegroup.service_is_up(self.service('compute-b')))
+        row = self.call('GET', '/os-hypervisors/detail')['hypervisors']
+        self.assertEqual('down', {h['hypervisor_hostname']: h['state']
+                                  for h in row}['compute-b'])
+        self.call('PUT', '/os-services/force-down', '2.11',
+                  {'host': 'compute-b', 'binary': 'nova-compute',
+                   'forced_down': False})
+        self.assertTrue(servicegroup.service_is_up(self.service('compute-b')))
+
+    def test_delete_refused_with_instances_then_removes_everything(self):
+        instance = self.boot(self.flavor)
+        host = instance.host
+        service = self.service(host)
+        node = self.node(host)
+        self.assertIsNotNone(self.reportclient.get_provider(self.context,
+                                                            node.uuid))
+        self.call('DELETE', '/os-services/%s' % service.uuid, status=409)
+        self.assertEqual(service.id, self.service(host).id)
+
+        self.api.delete(self.context, instance)
+        self.wait_for_deleted(instance.uuid)
+        self.stop_compute(host)
+        self.call('DELETE', '/os-services/%s' % service.uuid, status=204)
+        self.assertRaises(exception.ComputeHostNotFound,
+                          objects.Service.get_by_compute_host, self.context,
+                          host)
+        self.assertEqual([], list(objects.ComputeNodeList.get_all_by_host(
+            self.context, host)))
+        self.assertIsNone(self.reportclient.get_provider(self.context,
+                                                         node.uuid))
+        self.assertNotIn(host, [h['hypervisor_hostname'] for h in self.call(
+            'GET', '/os-hypervisors')['hypervisors']])
+        # Nothing of the host is left for the audit to point at.
+        self.assertEqual([], list(objects.VPMEMNamespaceList.get_by_filters(
+            self.context, {'host': host})))
+        findings, _done = vpmem_audit.audit(self.context, self.reportclient)
+        self.assertEqual([], [f for f in findings if f.problem])
+
+    def test_hypervisor_host_ip_and_uptime(self):
+        node = self.node('compute-a')
+        shown = self.call('GET', '/os-hypervisors/%s' % node.uuid,
+                          '2.88')['hypervisor']
+        self.assertEqual('192.0.2.44', shown['host_ip'])
+        # Asked of compute-a's service over RPC.
+        self.assertIn('load average', shown['uptime'])
+        uptime = self.call('GET', '/os-hypervisors/%s/uptime' % node.id,
+                           '2.1')['hypervisor']
+        self.assertIn('load average', uptime['uptime'])

@@ -199,7 +199,8 @@ class TestRoundTrip(test.TestCase):
     def test_newer_version_than_server_is_refused(self):
         client = rpc.get_client(
             messaging.Target(topic='compute', version='1.0'))
-        cctxt = client.prepare(server='compute1', version='1.5', timeout=5)
+        cctxt = client.prepare(server='compute1', version=FUTURE_COMPUTE_RPC,
+                               timeout=5)
         self.assertRaises(messaging.UnsupportedVersion, cctxt.call,
                           self.user_ctxt, 'ping', arg=0)
 

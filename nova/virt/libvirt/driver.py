@@ -20,6 +20,7 @@ The driver is the glue; each concern has its own module:
 * ``vpmem.py``: this host's namespaces, their inventory and erase;
 * ``live_migration.py``: the live migration API this class inherits;
   ``migration.py``: its destination XML, flags, budgets and monitor;
+* ``power.py``: stop, start, pause, unpause and reboot, inherited;
 * ``cold_migration.py``: the cold migration API this class inherits;
   ``vpmem_copy.py``: the verified copy of namespaces it uses.
 
@@ -36,6 +37,7 @@ import threading
 import types
 
 import os_resource_classes as orc
+from oslo_concurrency import processutils
 from oslo_log import log as logging
 from oslo_serialization import jsonutils
 
@@ -49,6 +51,7 @@ from nova.virt.libvirt import cold_migration
 from nova.virt.libvirt import domain_xml
 from nova.virt.libvirt import host as libvirt_host
 from nova.virt.libvirt import live_migration
+from nova.virt.libvirt import power
 from nova.virt.libvirt import vpmem
 
 CONF = nova.conf.CONF
@@ -157,7 +160,8 @@ class ConfSnapshot:
 
 
 class LibvirtDriver(cold_migration.ColdMigrationMixin,
-                    live_migration.LiveMigrationMixin, driver.ComputeDriver):
+                    live_migration.LiveMigrationMixin, power.PowerMixin,
+                    driver.ComputeDriver):
     """A ComputeDriver for one libvirt host (real or emulated)."""
 
     def __init__(self, conf=None):
@@ -270,6 +274,11 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
             info['topology'] = {key: int(topology.get(key, 1))
                                 for key in ('sockets', 'cores', 'threads')}
         return info
+
+    def get_host_uptime(self):
+        """What ``uptime`` prints on this host (the API shows it as is)."""
+        out, _err = processutils.execute('env', 'LANG=C', 'uptime')
+        return out
 
     def get_inventory(self, nodename):
         self._check_node(nodename)

@@ -12,6 +12,8 @@
 
 """Microversion negotiation and per-microversion body schemas."""
 
+from unittest import mock
+
 from nova.api.handlers import servers
 from nova.api import microversion
 from nova.api import validation
@@ -46,11 +48,48 @@ class TestNegotiation(test.NoDBTestCase):
             {'OpenStack-API-Version': 'compute latest'}))
         self.assertEqual((2, 100), microversion.MAX_VERSION)
 
-    def test_out_of_range_and_malformed(self):
-        for value in ('2.101', '3.0', '2.0', '1.5', 'abc', '2.01', '2'):
-            self.assertRaises(microversion.VersionNotAcceptable,
-                              microversion.negotiate,
-                              {'X-OpenStack-Nova-API-Version': value})
+    def test_out_of_range_is_not_acceptable(self):
+        for value in ('2.101', '3.0', '2.0', '1.5'):
+            error = self.assertRaises(
+                microversion.VersionNotAcceptable, microversion.negotiate,
+                {'X-OpenStack-Nova-API-Version': value})
+            self.assertEqual(406, error.code)
+            self.assertIn('2.100', str(error))
+
+    def test_malformed_is_invalid(self):
+        for value in ('abc', '2.01', '2', '2.abc', '2.1.1', ' .1'):
+            error = self.assertRaises(
+                microversion.InvalidVersion, microversion.negotiate,
+                {'OpenStack-API-Version': 'compute %s' % value})
+            self.assertEqual(400, error.code)
+
+    def test_malformed_legacy_header_is_invalid(self):
+        self.assertRaises(microversion.InvalidVersion,
+                          microversion.negotiate,
+                          {'X-OpenStack-Nova-API-Version': '2.x'})
+
+    def test_other_services_only_means_the_minimum(self):
+        self.assertEqual((2, 1), microversion.negotiate(
+            {'OpenStack-API-Version': 'placement 1.30'}))
+
+    def test_headers_in_any_case_and_wsgi_form(self):
+        self.assertEqual((2, 42), microversion.negotiate(
+            {'openstack-api-version': 'COMPUTE 2.42'}))
+        self.assertEqual((2, 42), microversion.negotiate(
+            {'HTTP_X_OPENSTACK_NOVA_API_VERSION': '2.42'}))
+
+    def test_latest_in_legacy_header(self):
+        self.assertEqual(microversion.MAX_VERSION, microversion.negotiate(
+            {'X-OpenStack-Nova-API-Version': 'latest'}))
+
+    def test_parsed_by_microversion_parse(self):
+        # The headers are read by the library Nova and placement use.
+        with mock.patch('microversion_parse.get_version',
+                        return_value='2.77') as get_version:
+            self.assertEqual((2, 77), microversion.negotiate({'a': 'b'}))
+        get_version.assert_called_once_with(
+            {'a': 'b'}, service_type='compute',
+            legacy_headers=['X-OpenStack-Nova-API-Version'])
 
     def test_response_headers(self):
         headers = dict(microversion.response_headers((2, 30)))

@@ -134,6 +134,41 @@ class TestFramework(APITestCase):
                 vm_state=vm_state, task_state=task_state)))
 
 
+class TestVersionHeaders(APITestCase):
+
+    def _status(self, **headers):
+        req = webob.Request.blank('/v2.1/servers/%s' % UUID)
+        req.headers['X-Auth-Token'] = 'admin'
+        req.headers.update(headers)
+        resp = req.get_response(self.app)
+        return resp.status_int, resp.json
+
+    def test_malformed_version_is_400(self):
+        status, body = self._status(
+            **{'OpenStack-API-Version': 'compute 2.abc'})
+        self.assertEqual(400, status)
+        self.assertIn('2.abc', body['badRequest']['message'])
+        status, _body = self._status(
+            **{'X-OpenStack-Nova-API-Version': '2.01'})
+        self.assertEqual(400, status)
+
+    def test_out_of_range_is_406(self):
+        status, body = self._status(
+            **{'OpenStack-API-Version': 'compute 2.999'})
+        self.assertEqual(406, status)
+        self.assertIn('2.100', body['notAcceptable']['message'])
+
+    def test_latest_and_both_headers(self):
+        req = webob.Request.blank('/v2.1/servers/%s' % UUID)
+        req.headers.update({'X-Auth-Token': 'admin',
+                            'OpenStack-API-Version': 'compute latest',
+                            'X-OpenStack-Nova-API-Version': '2.5'})
+        resp = req.get_response(self.app)
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual('compute 2.100',
+                         resp.headers['OpenStack-API-Version'])
+
+
 class TestNoAuth(test.NoDBTestCase):
 
     def _context(self, token):
@@ -201,9 +236,10 @@ class TestPolicyMatrix(APITestCase):
         self.compute.live_migrate.assert_not_called()
         self.assertEqual(202, self._status(self.ADMIN, path, 'POST',
                                            self.LIVE))
+        # 2.30 is below the microversion of the asynchronous call.
         self.compute.live_migrate.assert_called_once_with(
             mock.ANY, self.instance, host_name=None, force=False,
-            block_migration=False)
+            block_migration=False, async_=False)
 
     def test_admin_only_listings(self):
         for path in ('/v2.1/os-migrations', '/v2.1/os-services',
@@ -398,8 +434,11 @@ class TestFlavorsAndImages(FlavorAPITestCase):
         self.assertEqual(403, resp.status_int)
 
     def test_image_is_glance_shaped(self):
-        resp = self.request('/v2.1/images/155d900f-4e14-4e4c-a73d-'
-                            '069cbf4541e6', version=None)
+        req = webob.Request.blank('/v2.1/images/155d900f-4e14-4e4c-a73d-'
+                                  '069cbf4541e6')
+        req.headers.update({'X-Auth-Token': 'notused',
+                            'User-Agent': 'openstacksdk/4.22.0'})
+        resp = req.get_response(self.app)
         self.assertEqual(200, resp.status_int)
         self.assertEqual(('cirros', 'active'),
                          (resp.json['name'], resp.json['status']))
@@ -473,3 +512,74 @@ class TestCreateServer(APITestCase):
     def test_unknown_image_is_400(self):
         self.assertEqual(400, self._create('nope').status_int)
         self.compute.create.assert_not_called()
+
+
+class TestProjectInURL(FlavorAPITestCase):
+    """/v2.1/{project_id}/... reaches the same handlers, for its project."""
+
+    def test_same_handler_and_links_name_the_project(self):
+        resp = self.request('/v2.1/owner/flavors/f1', token='alice:owner')
+        self.assertEqual(200, resp.status_int, resp.body)
+        self.assertEqual(
+            [{'rel': 'self', 'href': 'http://localhost/v2.1/owner/flavors/f1'},
+             {'rel': 'bookmark', 'href': 'http://localhost/owner/flavors/f1'}],
+            resp.json['flavor']['links'])
+        plain = self.request('/v2.1/flavors/f1', token='alice:owner')
+        self.assertEqual('http://localhost/v2.1/flavors/f1',
+                         plain.json['flavor']['links'][0]['href'])
+
+    def test_server_paths(self):
+        resp = self.request('/v2.1/owner/servers/%s' % UUID,
+                            token='alice:owner')
+        self.assertEqual(200, resp.status_int, resp.body)
+        self.assertEqual(UUID, resp.json['server']['id'])
+
+    def test_another_project_is_400_even_for_admins(self):
+        for token in ('eve:other', 'admin:adminproj'):
+            resp = self.request('/v2.1/owner/flavors/f1', token=token)
+            self.assertEqual(400, resp.status_int, token)
+            message = resp.json['badRequest']['message']
+            self.assertIn("URL's project_id 'owner'", message)
+
+    def test_unknown_paths_stay_404_and_methods_405(self):
+        resp = self.request('/v2.1/owner/nothing')
+        self.assertEqual(404, resp.status_int)
+        self.assertIn('/v2.1/owner/nothing',
+                      resp.json['itemNotFound']['message'])
+        self.assertEqual(404, self.request('/v2.1/owner').status_int)
+        resp = self.request('/v2.1/notused/flavors', 'PATCH',
+                            token='notused')
+        self.assertEqual(405, resp.status_int)
+
+    def test_collection_names_are_not_projects(self):
+        # /v2.1/flavors/detail is the list, not project "flavors".
+        with mock.patch('nova.objects.FlavorList.get_all', return_value=[]):
+            resp = self.request('/v2.1/flavors/detail')
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual([], resp.json['flavors'])
+
+    def test_next_links_keep_the_project(self):
+        with mock.patch('nova.objects.FlavorList.get_all',
+                        return_value=[self.flavor]):
+            resp = self.request('/v2.1/notused/flavors?limit=1',
+                                token='notused')
+        self.assertEqual(200, resp.status_int, resp.body)
+        self.assertTrue(resp.json['flavors_links'][0]['href'].startswith(
+            'http://localhost/v2.1/notused/flavors?'))
+
+
+class TestRouterVersionedMethods(test.NoDBTestCase):
+    """A method that exists only in other microversions is 404, as Nova."""
+
+    def test_method_of_another_version_is_404_not_405(self):
+        router = wsgi.Router()
+        router.add('GET', '/flavors/{flavor_id}', lambda req, **kw: None)
+        router.add('PUT', '/flavors/{flavor_id}', lambda req, **kw: None,
+                   ((2, 55), None))
+        err = self.assertRaises(wsgi.HTTPError, router.match, 'PUT',
+                                '/flavors/f1', (2, 54))
+        self.assertEqual(404, err.code)
+        err = self.assertRaises(wsgi.HTTPError, router.match, 'POST',
+                                '/flavors/f1', (2, 54))
+        self.assertEqual(405, err.code)
+        self.assertEqual([('Allow', 'GET')], err.headers)

@@ -10,16 +10,22 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The compute API's live migration operations (real database)."""
+"""The compute API's live migration operations (real database), and
+the ``os-migrateLive`` handler's choice of sync or async per microversion."""
 
+import json
 import threading
 from unittest import mock
 
 import oslo_messaging as messaging
 from oslo_utils import timeutils
 from oslo_utils import uuidutils
+import webob
 
+from nova.api import wsgi
 from nova.compute import api as compute_api
+from nova.compute import instance_actions
+from nova.compute import live_migrate_api
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -127,7 +133,7 @@ class LiveMigrateAPITestCase(test.TestCase):
              accepted.user_id, accepted.project_id))
         self.conductor.assert_called_once_with(
             self.context, self.instance, mock.ANY, host='compute-b',
-            force=True, block_migration=False)
+            force=True, block_migration=False, async_=False)
         # What the caller gets back is the row as the conductor left it.
         self.assertEqual(accepted.id, migration.id)
         self.assertEqual(fields.MigrationStatus.QUEUED, migration.status)
@@ -138,7 +144,7 @@ class LiveMigrateAPITestCase(test.TestCase):
         self.api.live_migrate(self.context, self.instance)
         self.conductor.assert_called_once_with(
             self.context, self.instance, mock.ANY, host=None, force=False,
-            block_migration=False)
+            block_migration=False, async_=False)
         self.assertIsNone(self.conductor.call_args[0][2].dest_compute)
 
     def test_paused_instance_accepted(self):
@@ -246,14 +252,105 @@ class LiveMigrateAPITestCase(test.TestCase):
         statuses = sorted(m.status for m in self.migrations())
         self.assertEqual(['accepted', 'error'], statuses)
 
-    def test_conductor_timeout_leaves_the_migration_alone(self):
-        self.conductor.side_effect = messaging.MessagingTimeout('late')
-        self.assertRaises(messaging.MessagingTimeout, self.api.live_migrate,
-                          self.context, self.instance)
+    # -- asynchronous (REST 2.34+) -------------------------------------------
+
+    def test_async_returns_once_recorded(self):
+        # A cast: the conductor has not looked at it yet.
+        migration = self.api.live_migrate(self.context, self.instance,
+                                          host_name='compute-b',
+                                          async_=True)
+        self.conductor.assert_called_once_with(
+            self.context, self.instance, mock.ANY, host='compute-b',
+            force=False, block_migration=False, async_=True)
+        self.assertEqual(fields.MigrationStatus.ACCEPTED, migration.status)
+        self.assertEqual(task_states.MIGRATING, self.reload().task_state)
+        [action] = objects.InstanceActionList.get_by_instance_uuid(
+            self.context, self.instance.uuid)
+        self.assertEqual(('live-migration', None),
+                         (action.action, action.message))
+
+    def test_async_cast_not_sent_is_cleaned_up(self):
+        self.conductor.side_effect = exception.RPCPinnedToOldVersion(
+            method='live_migrate_instance', needed='1.2', pinned='1.1',
+            host='the conductors')
+        self.assertRaises(exception.RPCPinnedToOldVersion,
+                          self.api.live_migrate, self.context, self.instance,
+                          async_=True)
+        self.assertIsNone(self.reload().task_state)
+        [migration] = self.migrations()
+        self.assertEqual(fields.MigrationStatus.ERROR, migration.status)
+
+    # -- a call the conductor does not answer in time -------------------------
+
+    def _late(self, conductor_does):
+        def late(context, instance, migration, **kwargs):
+            conductor_does(context, instance, migration, **kwargs)
+            raise messaging.MessagingTimeout('late')
+        self.conductor.side_effect = late
+
+    def test_late_answer_after_the_checks_passed_is_success(self):
+        self._late(self.conductor_queues)
+        migration = self.api.live_migrate(self.context, self.instance)
+        self.assertEqual(fields.MigrationStatus.QUEUED, migration.status)
+        self.assertEqual(task_states.MIGRATING, self.reload().task_state)
+
+    def test_late_refusal_raises_its_recorded_reason(self):
+        def refuses_with_event(context, instance, migration, **kwargs):
+            try:
+                with instance_actions.event(
+                        context, instance.uuid,
+                        'conductor_live_migrate_instance', 'conductor'):
+                    self.conductor_refuses(context, instance, migration)
+            except exception.MigrationPreCheckError:
+                pass
+
+        self._late(refuses_with_event)
+        err = self.assertRaises(exception.MigrationPreCheckError,
+                                self.api.live_migrate, self.context,
+                                self.instance, 'compute-b')
+        self.assertIn('compute-b too old', str(err))
+        self.assertEqual(400, err.code)
+        self.assertIsNone(self.reload().task_state)
+        [migration] = self.migrations()
+        self.assertEqual(fields.MigrationStatus.ERROR, migration.status)
+
+    def test_late_refusal_without_event_names_the_migration(self):
+        def refuses(context, instance, migration, **kwargs):
+            try:
+                self.conductor_refuses(context, instance, migration)
+            except exception.MigrationPreCheckError:
+                pass
+
+        self._late(refuses)
+        err = self.assertRaises(exception.MigrationPreCheckError,
+                                self.api.live_migrate, self.context,
+                                self.instance)
+        [migration] = self.migrations()
+        self.assertIn('%s ended in status error' % migration.uuid, str(err))
+        self.assertIn('openstack server event list %s' % self.instance.uuid,
+                      str(err))
+
+    def test_late_and_undecided_leaves_the_migration_alone(self):
+        self.flags(rpc_response_timeout=7)
+        self._late(lambda *args, **kwargs: None)
+        err = self.assertRaises(live_migrate_api.LiveMigrationOutcomeUnknown,
+                                self.api.live_migrate, self.context,
+                                self.instance)
+        # Not a 500: the user must not think it failed.
+        self.assertEqual(504, err.code)
+        [migration] = self.migrations()
+        message = err.format_message()
+        self.assertIn('within 7 seconds', message)
+        self.assertIn(migration.uuid, message)
+        self.assertIn('may go ahead', message)
+        self.assertIn('openstack server migration list --server %s'
+                      % self.instance.uuid, message)
         # It may still be running: nothing is reset.
         self.assertEqual(task_states.MIGRATING, self.reload().task_state)
-        [migration] = self.migrations()
         self.assertEqual(fields.MigrationStatus.ACCEPTED, migration.status)
+        [action] = objects.InstanceActionList.get_by_instance_uuid(
+            self.context, self.instance.uuid)
+        self.assertIsNone(action.message)
 
     # -- abort and force-complete ---------------------------------------------
 
@@ -326,3 +423,84 @@ class LiveMigrateAPITestCase(test.TestCase):
         self.assertIn('task_state None', str(err))
         (self.api.compute_rpcapi.live_migration_force_complete.
          assert_not_called())
+
+
+class LiveMigrateHandlerTestCase(test.NoDBTestCase):
+    """``POST /servers/{id}/action`` ``os-migrateLive`` through the API
+    application, the compute API a stand-in."""
+
+    UUID = '0e7c1b52-6f7d-4f0e-8a55-1b6c4b3f9a10'
+
+    def setUp(self):
+        super().setUp()
+        self.app = wsgi.APIApplication(auth_strategy='noauth2')
+        self.compute = mock.Mock()
+        for target, value in (
+                ('nova.api.handlers.servers.compute', self.compute),
+                ('nova.objects.Instance.get_by_uuid', objects.Instance(
+                    uuid=self.UUID, project_id='owner', user_id='u',
+                    vm_state=vm_states.ACTIVE, task_state=None,
+                    host='compute-a', node='compute-a', locked=False,
+                    locked_by=None, locked_reason=None))):
+            patcher = mock.patch(target, return_value=value)
+            patcher.start()
+            self.addCleanup(patcher.stop)
+
+    def migrate_live(self, version, **args):
+        body = {'os-migrateLive': dict({'host': 'compute-b',
+                                        'block_migration': 'auto'}, **args)}
+        if tuple(int(n) for n in version.split('.')) < (2, 25):
+            body['os-migrateLive']['block_migration'] = False
+        req = webob.Request.blank('/v2.1/servers/%s/action' % self.UUID,
+                                  method='POST')
+        req.headers['X-Auth-Token'] = 'admin:adminproj'
+        req.headers['OpenStack-API-Version'] = 'compute ' + version
+        req.body = json.dumps(body).encode()
+        req.content_type = 'application/json'
+        return req.get_response(self.app)
+
+    def test_async_from_2_34(self):
+        # Before 2.30 a named host is forced (no scheduler check), as Nova.
+        for version, async_, force in (
+                ('2.1', False, True), ('2.29', False, True),
+                ('2.30', False, False), ('2.33', False, False),
+                ('2.34', True, False), ('2.67', True, False),
+                ('2.68', True, False), ('2.100', True, False)):
+            self.compute.live_migrate.reset_mock()
+            resp = self.migrate_live(version)
+            self.assertEqual(202, resp.status_int, version)
+            self.compute.live_migrate.assert_called_once_with(
+                mock.ANY, mock.ANY, host_name='compute-b', force=force,
+                block_migration=False, async_=async_)
+
+    def test_force_from_2_30_to_2_67(self):
+        for version in ('2.30', '2.67'):
+            self.compute.live_migrate.reset_mock()
+            resp = self.migrate_live(version, force=True)
+            self.assertEqual(202, resp.status_int, version)
+            self.assertTrue(
+                self.compute.live_migrate.call_args.kwargs['force'])
+
+    def test_sync_refusals_keep_their_codes(self):
+        for error, code, kind in (
+                (exception.MigrationPreCheckError(reason='compute-b full'),
+                 400, 'badRequest'),
+                (exception.NoValidHost(reason='compute-b full'), 400,
+                 'badRequest'),
+                (exception.ComputeHostNotFound(host='compute-b'), 404,
+                 'itemNotFound')):
+            self.compute.live_migrate.side_effect = error
+            resp = self.migrate_live('2.33')
+            self.assertEqual(code, resp.status_int, resp.text)
+            self.assertIn('compute-b', resp.json[kind]['message'])
+
+    def test_undecided_after_a_timeout_is_504_not_500(self):
+        self.compute.live_migrate.side_effect = (
+            live_migrate_api.LiveMigrationOutcomeUnknown(
+                timeout=60, migration='m-1', server=self.UUID))
+        resp = self.migrate_live('2.33')
+        self.assertEqual(504, resp.status_int)
+        message = resp.json['computeFault']['message']
+        self.assertIn('may go ahead', message)
+        self.assertIn('openstack server migration list --server %s'
+                      % self.UUID, message)

@@ -136,6 +136,49 @@ class InstanceTestCase(base.DbTestCase):
             seen.extend(i['uuid'] for i in page)
             marker = page[-1]['uuid']
 
+    def _names(self, filters, **kwargs):
+        return sorted(i['display_name'] for i in
+                      db.instance_get_all_by_filters(self.context, filters,
+                                                     **kwargs))
+
+    def test_filter_by_regex(self):
+        for name in ('web-1', 'web-2', 'db-1', 'Web-3'):
+            self._create(display_name=name)
+        self.assertEqual(['web-1', 'web-2'],
+                         self._names({'display_name': {'regex': '^web'}}))
+        # re.search: anywhere in the name, case-sensitive (SQLite).
+        self.assertEqual(['db-1', 'web-1'],
+                         self._names({'display_name': {'regex': '-1$'}}))
+        self.assertEqual(['Web-3', 'web-1', 'web-2'],
+                         self._names({'display_name': {'regex': '[Ww]eb'}}))
+        self.assertEqual([], self._names(
+            {'display_name': {'regex': 'web'}, 'host': 'elsewhere'}))
+
+    def test_filter_by_range_of_updated_at(self):
+        t0 = datetime.datetime(2025, 1, 1)
+        for day, name in enumerate(('a', 'b', 'c')):
+            self._create(display_name=name,
+                         updated_at=t0 + datetime.timedelta(days=day))
+        day1 = t0 + datetime.timedelta(days=1)
+        self.assertEqual(['b', 'c'],
+                         self._names({'updated_at': {'gte': day1}}))
+        self.assertEqual(['a', 'b'],
+                         self._names({'updated_at': {'lte': day1}}))
+        self.assertEqual(['b'], self._names(
+            {'updated_at': {'gte': day1, 'lte': day1}}))
+
+    def test_unknown_operator_is_refused(self):
+        self.assertRaises(exception.Invalid, db.instance_get_all_by_filters,
+                          self.context, {'display_name': {'like': 'x%'}})
+
+    def test_deleted_none_is_live_and_deleted(self):
+        self._create(display_name='live')
+        gone = self._create(display_name='gone')
+        db.instance_destroy(self.context, gone['uuid'])
+        self.assertEqual(['gone', 'live'], self._names({'deleted': None}))
+        self.assertEqual(['live'], self._names({'deleted': False}))
+        self.assertEqual(['gone'], self._names({'deleted': True}))
+
     def test_sort_and_paginate(self):
         base_time = datetime.datetime(2024, 1, 1)
         created = []

@@ -151,6 +151,24 @@ class ServiceTestCase(base.DbTestCase):
         self.assertRaises(exception.ServiceNotFound,
                           db.service_destroy, self.context, service['id'])
 
+    def test_destroying_a_compute_service_removes_its_nodes(self):
+        compute = db.service_create(self.context, _service())
+        db.compute_node_create(self.context, _node())
+        db.compute_node_create(self.context, _node(host='host2',
+                                                   hypervisor_hostname='n2'))
+        db.service_destroy(self.context, compute['id'])
+        self.assertEqual([], db.compute_node_get_all_by_host(self.context,
+                                                             'host1'))
+        self.assertEqual(['host2'], [
+            n['host'] for n in db.compute_node_get_all(self.context)])
+
+    def test_destroying_another_service_keeps_the_nodes(self):
+        conductor = db.service_create(self.context, _service(
+            binary='nova-conductor', topic='conductor'))
+        db.compute_node_create(self.context, _node())
+        db.service_destroy(self.context, conductor['id'])
+        self.assertEqual(1, len(db.compute_node_get_all(self.context)))
+
     def test_destroyed_service_frees_host_and_binary(self):
         first = db.service_create(self.context, _service())
         db.service_destroy(self.context, first['id'])

@@ -70,3 +70,20 @@ class TestComputeNode(test.TestCase):
             objects.ComputeNodeList.get_all_by_host(self.context, 'h1')))
         self.assertEqual(3, len(objects.ComputeNodeList.get_all(
             self.context)))
+
+    def test_host_ip(self):
+        compute = self._create(host_ip='192.0.2.7')
+        loaded = objects.ComputeNode.get_by_id(self.context, compute.id)
+        self.assertEqual('192.0.2.7', str(loaded.host_ip))
+        loaded.host_ip = '2001:db8::7'
+        loaded.save()
+        self.assertEqual('2001:db8::7', str(objects.ComputeNode.get_by_id(
+            self.context, compute.id).host_ip))
+        self.assertIsNone(self._create('h2', 'n2').host_ip)
+
+    def test_host_ip_dropped_for_a_1_0_peer(self):
+        compute = self._create(host_ip='192.0.2.7')
+        primitive = compute.obj_to_primitive(target_version='1.0')
+        self.assertNotIn('host_ip', primitive['nova_object.data'])
+        self.assertIn('host_ip', compute.obj_to_primitive()[
+            'nova_object.data'])

@@ -36,8 +36,8 @@ from nova.tests.unit.objects import fake_objects
 # {name: 'VERSION-md5 of fields, remotable method signatures and child
 # relationships'}.
 object_data = {
-    'ComputeNode': '1.0-1bb97e965ad8c83d00903d69e8d2a014',
-    'ComputeNodeList': '1.0-618a1327e87305e8d87096b881fda52c',
+    'ComputeNode': '1.1-248057a2dc58df0f12e0c5ccbe29796e',
+    'ComputeNodeList': '1.1-d5376ebda2819d535f915eeb8ee60f85',
     'Destination': '1.0-08a4af0bae308375c70f4325a196f423',
     'Flavor': '1.0-7634ebfff4672fc25264928c8b076245',
     'FlavorList': '1.0-52f9ffabca21c5591f9c638cd478bedc',

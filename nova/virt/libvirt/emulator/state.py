@@ -111,6 +111,8 @@ class Host:
         self.default_bandwidth = 10 * GiB     # bytes/s when "unlimited"
         self.migration_setup_seconds = 0.05   # destination QEMU start-up
         self.switchover_seconds = 0.005       # device state at switchover
+        # Whether guest OSes power off on an ACPI shutdown request.
+        self.acpi_shutdown = True
         self.state_dir = state_dir
         self._next_id = 1
         self._outgoing_error = None
@@ -127,7 +129,7 @@ class Host:
         for key, value in settings.items():
             if key not in ('sockets', 'cores', 'threads', 'mhz', 'memory',
                            'default_bandwidth', 'migration_setup_seconds',
-                           'switchover_seconds'):
+                           'switchover_seconds', 'acpi_shutdown'):
                 raise AttributeError('unknown host setting %s' % key)
             setattr(self, key, value)
 

@@ -177,12 +177,23 @@ class ForcedHostTestCase(LiveMigrationTaskTestCase):
         self.dests.rpc.check_can_live_migrate_destination.assert_not_called()
         self.assert_rolled_back(self.migration)
 
-    def test_destination_disabled_refused(self):
+    def test_disabled_destination_taken_when_forced(self):
+        # As Nova: a forced host bypasses the scheduler, and with it the
+        # rule that a disabled compute is not chosen.
+        self.set_service('compute-b', disabled=True,
+                         disabled_reason='maintenance')
+        self.run_task('compute-b', force=True)
+        self.assert_started_to('compute-b')
+
+    def test_disabled_destination_refused_unless_forced(self):
         self.set_service('compute-b', disabled=True,
                          disabled_reason='maintenance')
         err = self.assertRaises(exception.MigrationPreCheckError,
-                                self.run_task, 'compute-b', force=True)
-        self.assertIn('compute service of compute-b is disabled', str(err))
+                                self.run_task, 'compute-b', force=False)
+        self.assertIn('compute service of compute-b is disabled '
+                      '(maintenance)', str(err))
+        self.assertIn('--enable compute-b', str(err))
+        self.dests.rpc.check_can_live_migrate_destination.assert_not_called()
         self.assert_rolled_back(self.migration)
 
     def test_unknown_destination(self):
@@ -478,6 +489,25 @@ class ScheduledTestCase(LiveMigrationTaskTestCase):
         self.assertEqual(['compute-b'], [
             c[0][2] for c in
             self.dests.rpc.check_can_live_migrate_destination.call_args_list])
+
+    def test_disabled_compute_never_chosen(self):
+        # compute-b is the first candidate, but the scheduler skips a
+        # disabled compute service.
+        self.set_service('compute-b', disabled=True,
+                         disabled_reason='maintenance')
+        self.run_task()
+        self.assert_started_to('compute-c')
+        self.assertEqual(['compute-c'], [
+            c[0][2] for c in
+            self.dests.rpc.check_can_live_migrate_destination.call_args_list])
+
+    def test_only_disabled_computes_left_says_so(self):
+        self.set_service('compute-b', disabled=True)
+        self.set_service('compute-c', disabled=True)
+        err = self.assertRaises(exception.NoValidHost, self.run_task)
+        self.assertIn('compute-b: its compute service is disabled', str(err))
+        self.assertIn('compute-c: its compute service is disabled', str(err))
+        self.assert_rolled_back(self.migration)
 
     def test_requested_host_is_validated_by_the_scheduler(self):
         self.run_task('compute-c', force=False)

@@ -167,7 +167,8 @@ class IntegrationTestBase(base.VPMEMTestBase):
         try:
             server = self.rest('POST', '/servers', {'server': {
                 'name': name, 'flavorRef': self.flavor.flavorid,
-                'imageRef': IMAGE_NAME}}, expect=202)['server']
+                'imageRef': IMAGE_NAME, 'networks': 'none'}},
+                expect=202)['server']
             instance = self.wait_for_state(server['id'], vm_states.ACTIVE)
         finally:
             for other in others:

@@ -168,14 +168,14 @@ class AbortTest(base.IntegrationTestBase):
         while True:
             migration = self.rest('GET', '/servers/%s/migrations/%s' % (
                 uuid, migration['id']), expect=200)['migration']
-            if migration['memory_processed']:
+            if migration['memory_processed_bytes']:
                 break
             if time.monotonic() > deadline:
                 self.fail('no progress recorded: %s' % migration)
             time.sleep(0.5)
         self.assertEqual(['host-a', 'host-b'], self.domain_hosts(uuid))
-        self.assertLess(migration['memory_processed'],
-                        migration['memory_total'])
+        self.assertLess(migration['memory_processed_bytes'],
+                        migration['memory_total_bytes'])
         self.rest('DELETE', '/servers/%s/migrations/%s' % (
             uuid, migration['id']), expect=202)
 

@@ -43,6 +43,9 @@ import re
 from wsgiref import util as wsgi_util
 
 from oslo_log import log as logging
+from oslo_middleware import http_proxy_to_wsgi
+from oslo_middleware import request_id as request_id_mw
+from oslo_middleware import sizelimit
 from oslo_utils import uuidutils
 import webob
 
@@ -57,6 +60,8 @@ LOG = logging.getLogger(__name__)
 
 JSON_TYPE = 'application/json'
 REQUEST_ID_HEADER = 'x-openstack-request-id'
+# Nova's own name of the same header, which older clients read.
+COMPUTE_REQUEST_ID_HEADER = 'x-compute-request-id'
 # Where the request's path named a project: /v2.1/{project_id}/...
 URL_PROJECT_KEY = 'nova.url_project_id'
 _PROJECT_PATH_RE = re.compile(r'^(/%s)/([^/]+)(/.+)$'
@@ -177,7 +182,8 @@ def noauth_context(req):
     return nova_context.RequestContext(
         user_id=user_id, project_id=project_id, is_admin=is_admin,
         roles=['admin'] if is_admin else ['member'],
-        request_id=req.environ['nova.request_id'])
+        request_id=req.environ['nova.request_id'],
+        global_request_id=req.environ.get(request_id_mw.GLOBAL_REQ_ID))
 
 
 def keystone_context(req):
@@ -189,7 +195,8 @@ def keystone_context(req):
     return nova_context.RequestContext(
         user_id=req.headers.get('X-User-Id'),
         project_id=req.headers.get('X-Project-Id'),
-        roles=roles, request_id=req.environ['nova.request_id'])
+        roles=roles, request_id=req.environ['nova.request_id'],
+        global_request_id=req.environ.get(request_id_mw.GLOBAL_REQ_ID))
 
 
 def check_url_project(context, project_id):
@@ -288,11 +295,15 @@ class APIApplication:
         self.router = build_router()
 
     def __call__(self, environ, start_response):
-        request_id = 'req-' + uuidutils.generate_uuid()
+        # oslo.middleware's RequestId (make_app) names the request; the
+        # bare application (tests, embedding) makes its own id.
+        request_id = (environ.get(request_id_mw.ENV_REQUEST_ID) or
+                      'req-' + uuidutils.generate_uuid())
         environ['nova.request_id'] = request_id
         req = webob.Request(environ)
         resp = self._handle(req)
-        resp.headers[REQUEST_ID_HEADER] = request_id
+        for header in (REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER):
+            resp.headers[header] = request_id
         # webob answers HEAD with the headers of GET and no body.
         return resp(environ, start_response)
 
@@ -382,17 +393,32 @@ class _DiscoveryBypass:
         return self.authenticated(environ, start_response)
 
 
+class ComputeRequestId(request_id_mw.RequestId):
+    """oslo.middleware's request id, also as Nova's x-compute-request-id;
+    an incoming X-OpenStack-Request-ID becomes the global request id."""
+
+    compat_headers = [COMPUTE_REQUEST_ID_HEADER]
+
+
 def make_app():
     """Build the WSGI application (called by nova-api and WSGI servers).
 
-    With ``[api]auth_strategy = keystone`` keystonemiddleware's auth_token
-    runs first; its options come from ``[keystone_authtoken]``.
+    Outermost first: oslo.middleware's HTTPProxyToWSGI (links follow the
+    scheme and host a TLS proxy reports, with
+    ``[oslo_middleware]enable_proxy_headers_parsing``), RequestId, and
+    RequestBodySizeLimiter (413 past
+    ``[oslo_middleware]max_request_body_size``); then, with
+    ``[api]auth_strategy = keystone``, keystonemiddleware's auth_token
+    (options in ``[keystone_authtoken]``); then the API.
     """
     app = APIApplication()
+    pipeline = app
     if app.auth_strategy == 'keystone':
         from keystonemiddleware import auth_token
         # auth_token reads [keystone_authtoken] from our own configuration
         # object, so nova-api's --config-file options apply to it too.
-        return _DiscoveryBypass(app, auth_token.AuthProtocol(
+        pipeline = _DiscoveryBypass(app, auth_token.AuthProtocol(
             app, {'oslo_config_config': CONF}))
-    return app
+    pipeline = sizelimit.RequestBodySizeLimiter(pipeline, CONF)
+    pipeline = ComputeRequestId(pipeline, CONF)
+    return http_proxy_to_wsgi.HTTPProxyToWSGI(pipeline, CONF)

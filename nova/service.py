@@ -17,9 +17,10 @@ the database, serves the manager over RPC on ``<topic>.<host>`` and starts
 two native threads: the heartbeat, which proves the service alive to the
 others (:mod:`nova.servicegroup`), and the periodic-task loop.
 ``serve()`` and ``wait()`` run services until SIGTERM or SIGINT, then stop
-them gracefully.
+them gracefully; SIGHUP reloads the configuration files in between.
 """
 
+import logging as std_logging
 import os
 import random
 import select
@@ -336,21 +337,53 @@ class WSGIService:
         return self.wait(timeout=KILL_TIMEOUT)
 
 
+def reload_config():
+    """Re-read the configuration files and apply what may change live.
+
+    oslo.config applies only the options marked mutable (oslo.log's
+    ``debug`` and ``log_config_append`` among them, through its mutate
+    hook) and logs each change and each immutable option that was edited.
+    Returns the changed options, or None when the files could not be
+    read: the service then runs on with the configuration it had.
+    """
+    try:
+        changed = CONF.mutate_config_files()
+    except Exception as exc:
+        LOG.error('Configuration not reloaded, the previous one stays in '
+                  'effect: %s. Fix the file and send SIGHUP again.', exc)
+        return None
+    if changed:
+        LOG.info('Configuration reloaded; changed: %s.', ', '.join(
+            '[%s]%s' % (group or 'DEFAULT', name)
+            for group, name in sorted(changed, key=lambda k: (k[0] or '',
+                                                             k[1]))))
+    else:
+        LOG.info('Configuration reloaded; no mutable option changed.')
+    # With debug on (perhaps just now), the values in effect, secrets
+    # masked: what an operator compares with the file.
+    CONF.log_opt_values(LOG, std_logging.DEBUG)
+    return changed
+
+
 class Launcher:
     """Runs services until SIGTERM or SIGINT, then stops them.
 
     The signal handlers only record the signal; a pipe registered with
     ``signal.set_wakeup_fd`` wakes the waiting main thread, so no lock is
-    taken inside a handler and no signal is missed between checks. The
-    first signal starts a graceful stop; the previous handlers are back in
-    place for a second one.
+    taken inside a handler and no signal is missed between checks. SIGHUP
+    reloads the configuration files and the services run on (operators
+    send it with ``systemctl reload``; its default action would kill the
+    process). The first stop signal starts a graceful stop; the previous
+    handlers of the stop signals are back in place for a second one.
     """
 
     STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    RELOAD_SIGNAL = signal.SIGHUP
 
     def __init__(self):
         self.services = []
         self.received = None
+        self.reload_requested = False
         self._old_handlers = {}
         self._old_wakeup_fd = None
         self._wakeup_r = self._wakeup_w = None
@@ -360,13 +393,19 @@ class Launcher:
         self._wakeup_r, self._wakeup_w = os.pipe()
         os.set_blocking(self._wakeup_w, False)
         self._old_wakeup_fd = signal.set_wakeup_fd(self._wakeup_w)
-        for signo in self.STOP_SIGNALS:
+        for signo in self.STOP_SIGNALS + (self.RELOAD_SIGNAL,):
             self._old_handlers[signo] = signal.signal(signo, self._on_signal)
 
-    def restore_handlers(self):
-        for signo, handler in self._old_handlers.items():
-            signal.signal(signo, handler)
-        self._old_handlers.clear()
+    def restore_handlers(self, signals=None):
+        """Put back the previous handlers of ``signals`` (default: all).
+
+        The wakeup pipe goes only with the last handler.
+        """
+        for signo in list(signals or self._old_handlers):
+            if signo in self._old_handlers:
+                signal.signal(signo, self._old_handlers.pop(signo))
+        if self._old_handlers:
+            return
         if self._wakeup_r is not None:
             signal.set_wakeup_fd(self._old_wakeup_fd)
             os.close(self._wakeup_r)
@@ -374,7 +413,9 @@ class Launcher:
             self._wakeup_r = self._wakeup_w = None
 
     def _on_signal(self, signo, frame):
-        if self.received is None:
+        if signo == self.RELOAD_SIGNAL:
+            self.reload_requested = True
+        elif self.received is None:
             self.received = signo
 
     def launch(self, service):
@@ -382,7 +423,15 @@ class Launcher:
         self.services.append(service)
 
     def wait_for_signal(self):
+        """Block until a stop signal; reload on each SIGHUP meanwhile."""
         while self.received is None:
+            if self.reload_requested:
+                # Cleared first: a SIGHUP during the reload asks again.
+                self.reload_requested = False
+                LOG.info('Caught SIGHUP, reloading the configuration '
+                         'files.')
+                reload_config()
+                continue
             select.select([self._wakeup_r], [], [])
             os.read(self._wakeup_r, 512)
         return self.received
@@ -416,9 +465,10 @@ class Launcher:
             signo = self.wait_for_signal()
             LOG.info('Caught %s, stopping services.',
                      signal.Signals(signo).name)
-            # From here a second signal has its usual effect: an operator
-            # can still kill a shutdown that hangs.
-            self.restore_handlers()
+            # From here a second stop signal has its usual effect: an
+            # operator can still kill a shutdown that hangs. SIGHUP stays
+            # caught (and ignored) until the end: a reload never kills.
+            self.restore_handlers(self.STOP_SIGNALS)
             clean = self.stop()
             if not clean:
                 LOG.warning('Shutdown did not finish within '

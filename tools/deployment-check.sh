@@ -20,7 +20,8 @@
 #   tools/deployment-check.sh postgresql|mariadb
 #
 # VENV names a virtualenv with this project installed (its bin/ goes first
-# on PATH); gunicorn and psycopg2 are installed into it when missing.
+# on PATH); gunicorn, openstack-placement and psycopg2 are installed into
+# it when missing.
 # Prints one PASS or FAIL line per step and the wall time; stops every
 # process it started (the services by PID, the servers it started with
 # their init scripts), also on failure. Logs: $CHECK_DIR (a temp dir).
@@ -122,6 +123,8 @@ python3 -c 'import nova' 2>/dev/null ||
     { current_log=; fail "nova is not importable (set VENV)"; }
 wants=()
 command -v gunicorn >/dev/null || wants+=(gunicorn)
+# placement's own package: the `embedded` extra, not a nova requirement.
+command -v placement-manage >/dev/null || wants+=(openstack-placement)
 if [ "$backend" = postgresql ]; then
     python3 -c 'import psycopg2' 2>/dev/null || wants+=(psycopg2-binary)
 fi
@@ -150,9 +153,9 @@ if [ "$backend" = postgresql ]; then
             dropdb --if-exists \${user}_check
             createdb -O \$user \${user}_check
         done"
-    nova_db=postgresql+psycopg://nova:$secret@127.0.0.1/nova_check
-    # psycopg 3 has no cursor.lastrowid, which placement's allocation
-    # writes read: placement on PostgreSQL needs psycopg2.
+    # psycopg2 for both: psycopg 3 has no cursor.lastrowid, which
+    # placement's allocation writes read.
+    nova_db=postgresql+psycopg2://nova:$secret@127.0.0.1/nova_check
     placement_db=postgresql+psycopg2://placement:$secret@127.0.0.1/placement_check
 else
     sql=""

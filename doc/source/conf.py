@@ -18,12 +18,17 @@ copyright = '2026, the nova-vpmem contributors'
 extensions = [
     'oslo_config.sphinxext',
     'oslo_config.sphinxconfiggen',
+    'oslo_policy.sphinxext',
+    'oslo_policy.sphinxpolicygen',
 ]
 
 # The sample configuration is generated at build time from the options
 # the code registers, so it can never drift from them.
 config_generator_config_file = '../../etc/nova/nova-config-generator.conf'
 sample_config_basename = '_static/nova'
+# Likewise the sample policy file, from the rules' defaults.
+policy_generator_config_file = '../../etc/nova/nova-policy-generator.conf'
+sample_policy_basename = '_static/nova'
 
 templates_path = []
 exclude_patterns = []

@@ -12,12 +12,16 @@
 
 """Authorization of API actions with oslo.policy (rules: nova.policies)."""
 
+from oslo_policy import opts as policy_opts
 from oslo_policy import policy
 
 import nova.conf
 from nova import policies
 
 CONF = nova.conf.CONF
+# [oslo_policy] exists from import on, not only once the first request
+# built the enforcer: configuration can be read and set before that.
+policy_opts.set_defaults(CONF)
 
 _ENFORCER = None
 
@@ -35,11 +39,28 @@ def reset():
     _ENFORCER = None
 
 
+def check_is_admin(context):
+    """Whether ``context``'s roles make it an administrator.
+
+    The answer of the ``context_is_admin`` rule, so the policy file, not
+    the code, names the administrator role. The target is the context's
+    own project: the rule may compare with it.
+    """
+    target = {'project_id': context.project_id,
+              'user_id': context.user_id}
+    return enforcer().enforce('context_is_admin', target,
+                              context.to_policy_values())
+
+
 def authorize(context, action, target=None):
-    """True if ``context`` may do ``action`` on ``target``."""
+    """True if ``context`` may do ``action`` on ``target``.
+
+    False too when the token's scope (system, domain) is not one the rule
+    accepts: every API rule acts in a project.
+    """
     creds = context.to_policy_values()
-    # The request's administrator status is decided at authentication
-    # (noauth2 token, or the admin role with Keystone).
+    # The context's administrator status, decided once by context_is_admin
+    # (or set for the services' own work), is what ``is_admin:True`` tests.
     creds['is_admin'] = context.is_admin
     if target is None:
         target = {'project_id': context.project_id,

@@ -19,7 +19,7 @@ request's microversion applies (None for an open end).
 
 import jsonschema
 
-from nova.api import wsgi
+from nova.api import http
 
 
 def schema_for(rows, version):
@@ -34,13 +34,13 @@ def validate(rows, req, body):
     """Check ``body`` against the schema for ``req.version``: 400 if bad."""
     schema = schema_for(rows, req.version)
     if schema is None:
-        raise wsgi.HTTPError(400, 'This request is not supported at '
+        raise http.HTTPError(400, 'This request is not supported at '
                                   'microversion %d.%d.' % req.version)
     try:
         jsonschema.validate(body, schema)
     except jsonschema.ValidationError as e:
         where = '/'.join(str(p) for p in e.absolute_path)
-        raise wsgi.HTTPError(400, 'Invalid input for field/attribute %s. '
+        raise http.HTTPError(400, 'Invalid input for field/attribute %s. '
                                   'Value: %s. %s' % (where or '(body)',
                                                      e.instance, e.message))
     return body

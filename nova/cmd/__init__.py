@@ -11,12 +11,3 @@
 # under the License.
 
 """Console script entry points."""
-
-import warnings
-
-# oslo libraries import eventlet only to detect monkey patching; nothing
-# is patched in these services, and the deprecation notices printed at
-# every start would only alarm operators.
-warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
-warnings.filterwarnings('ignore',
-                        message='eventletutils module is deprecated')

@@ -15,7 +15,8 @@
 Parse the command line and configuration files, set up oslo.log, open the
 RPC transport, register the versioned objects, and check that the
 database schema is the one this code needs. A failure at startup ends the
-process with one readable error line and a non-zero exit status.
+process with one readable error line and a non-zero exit status, or, for
+a WSGI server that must keep running, raises :class:`StartupError`.
 """
 
 import importlib.metadata
@@ -26,6 +27,7 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
+from nova.cmd import config_check
 import nova.conf
 from nova import objects
 from nova import rpc
@@ -36,6 +38,10 @@ LOG = logging.getLogger(__name__)
 DISTRIBUTION = 'nova-vpmem'
 
 
+class StartupError(Exception):
+    """This process could not be configured; the message says why."""
+
+
 def _version():
     try:
         return importlib.metadata.version(DISTRIBUTION)
@@ -43,11 +49,12 @@ def _version():
         return 'unknown'
 
 
-def parse_args(argv, binary):
+def parse_args(argv, binary, exit_on_error=True):
     """Read ``argv`` (without the program name) and the config files.
 
     A configuration error ends the process with its message on stderr:
     logging is not set up yet, and the message is all the user needs.
+    With ``exit_on_error`` False it raises :class:`StartupError` instead.
     """
     logging.register_options(CONF)
     # The schema check goes through alembic, which narrates at INFO.
@@ -56,8 +63,19 @@ def parse_args(argv, binary):
     try:
         CONF(argv, project='nova', prog=binary, version=_version())
     except cfg.Error as exc:
-        sys.exit('%s: %s' % (binary, exc))
+        message = '%s: %s' % (binary, exc)
+        if exit_on_error:
+            sys.exit(message)
+        _forget_config()
+        raise StartupError(message) from exc
     logging.setup(CONF, 'nova')
+
+
+def _forget_config():
+    # A caller that retries calls parse_args again, which oslo.config
+    # refuses once arguments were parsed (ArgsAlreadyParsedError) unless
+    # the parsed state is dropped first. Registered options stay.
+    CONF.clear()
 
 
 def describe_error(exc):
@@ -85,16 +103,20 @@ def check_db_schema():
     migration.check_db_version()
 
 
-def prepare_service(binary, argv=None, check_db=True):
+def prepare_service(binary, argv=None, check_db=True, exit_on_error=True):
     """Configure this process as ``binary``: config, logs, RPC, objects.
 
     Exits (status 1, one log line) when the database cannot be reached or
-    its schema is not current.
+    its schema is not current. With ``exit_on_error`` False (a WSGI
+    application, set up inside a request) it raises :class:`StartupError`
+    instead, leaving the process ready for another attempt.
     """
-    parse_args(sys.argv[1:] if argv is None else argv, binary)
+    parse_args(sys.argv[1:] if argv is None else argv, binary,
+               exit_on_error)
     LOG.info('%s %s starting on host %s.', binary, _version(), CONF.host)
     error = None
     try:
+        config_check.check_service_config(CONF)
         rpc.init(CONF)
         objects.register_all()
         if check_db:
@@ -102,7 +124,12 @@ def prepare_service(binary, argv=None, check_db=True):
     except Exception as exc:
         error = exc
     if error is not None:
-        fail(binary, error)
+        if exit_on_error:
+            fail(binary, error)
+        rpc.cleanup()
+        _forget_config()
+        raise StartupError('%s could not start: %s'
+                           % (binary, describe_error(error))) from error
 
 
 def serve_and_wait(binary, build_services):

@@ -18,10 +18,11 @@
     nova-manage [--config-file FILE] vpmem list [--host HOST] [--state S]
     nova-manage [--config-file FILE] vpmem audit [--heal]
     nova-manage [--config-file FILE] vpmem retry-erase HOST NAMESPACE
+    nova-manage [--config-file FILE] config validate
 
 Exit status 0 on success, 1 when the command fails (the reason goes to
-stderr in one line) or, for ``vpmem audit``, when it found a problem, 2
-for a wrong command line.
+stderr in one line) or, for ``vpmem audit`` and ``config validate``,
+when it found a problem, 2 for a wrong command line.
 """
 
 import sys
@@ -31,6 +32,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from nova.cmd import config_check
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import vpmem_audit
 import nova.conf
@@ -226,7 +228,8 @@ class VPMEMCommands:
 
 
 CATEGORIES = {'db': DbCommands, 'service': ServiceCommands,
-              'vpmem': VPMEMCommands}
+              'vpmem': VPMEMCommands,
+              'config': config_check.ConfigCommands}
 
 
 def _add_command_parsers(subparsers):
@@ -257,6 +260,7 @@ def _add_command_parsers(subparsers):
 
 
     _add_vpmem_parsers(subparsers)
+    config_check.add_command_parsers(subparsers)
 
 
 def _add_vpmem_parsers(subparsers):

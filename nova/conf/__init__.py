@@ -21,14 +21,17 @@ from oslo_config import cfg
 
 from nova.conf import api
 from nova.conf import compute
+from nova.conf import cors
 from nova.conf import database
 from nova.conf import default
 from nova.conf import libvirt
 from nova.conf import placement
+from nova.conf import privsep
 
 CONF = cfg.CONF
 
-_MODULES = (default, api, compute, database, libvirt, placement)
+_MODULES = (default, api, compute, database, libvirt, placement, cors,
+            privsep)
 
 
 def register_all(conf):
@@ -44,6 +47,7 @@ def set_library_defaults(conf):
     """
     database.set_defaults(conf)
     placement.set_defaults(conf)
+    cors.set_defaults(conf)
 
 
 register_all(CONF)

@@ -12,14 +12,18 @@
 
 """The process-wide database engine and transactions on it.
 
-The engine is built lazily from ``[database]connection``. Tests (and
-tools) can install an engine of their own with :func:`configure` and drop
-it again with :func:`reset`.
+The engine is built lazily from ``[database]connection`` by oslo.db's
+``engines.create_engine``, which applies the other ``[database]`` options
+(pool sizes, connect retries at start, SQLite pragmas, MySQL session
+variables, SQL logging) and turns driver errors into oslo.db's portable
+exceptions. Tests (and tools) can install an engine of their own with
+:func:`configure` and drop it again with :func:`reset`.
 
 An in-memory SQLite database exists only inside one connection, so for
-``sqlite://`` every thread shares that single connection (``StaticPool``).
-Two threads must then never interleave statements of their transactions on
-it, so transactions on such an engine are serialized with a lock.
+``sqlite://`` every thread shares that single connection (oslo.db gives it
+a ``StaticPool``). Two threads must then never interleave statements of
+their transactions on it, so transactions on such an engine are serialized
+with a lock.
 """
 
 import contextlib
@@ -27,17 +31,35 @@ import os
 import threading
 
 import sqlalchemy as sa
-from oslo_db.sqlalchemy import exc_filters
+from oslo_db.sqlalchemy import engines
 from sqlalchemy import orm
 from sqlalchemy import pool as sa_pool
 
 import nova.conf
+from nova.conf import database as database_conf
 from nova import exception
 
 CONF = nova.conf.CONF
 
 _STATE_LOCK = threading.Lock()
 _STATE = None
+
+# The [database] options nova/conf/database.py registers besides the URL,
+# each a keyword of oslo.db's engines.create_engine of the same name.
+ENGINE_OPTIONS = (
+    'sqlite_synchronous',
+    'mysql_sql_mode',
+    'mysql_wsrep_sync_wait',
+    'connection_recycle_time',
+    'max_pool_size',
+    'max_overflow',
+    'pool_timeout',
+    'max_retries',
+    'retry_interval',
+    'connection_debug',
+    'connection_trace',
+    'connection_parameters',
+)
 
 
 class _EngineState:
@@ -60,68 +82,54 @@ def _is_memory_sqlite(url):
     return url.database in (None, '', ':memory:')
 
 
-def _enable_sqlite_foreign_keys(dbapi_connection, connection_record):
-    # SQLite ignores foreign keys unless asked per connection; MySQL and
-    # PostgreSQL always enforce them, so tests on SQLite should too.
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute('PRAGMA foreign_keys = ON')
-    finally:
-        cursor.close()
-
-
-def _mysql_sql_mode_setter(sql_mode):
-    def set_sql_mode(dbapi_connection, connection_record):
-        cursor = dbapi_connection.cursor()
-        try:
-            cursor.execute('SET SESSION sql_mode = %s', (sql_mode,))
-        finally:
-            cursor.close()
-    return set_sql_mode
-
-
 def create_engine(connection):
-    """Build an engine for a database URL with nova-vpmem's settings.
+    """Build an engine for a database URL with the ``[database]`` options.
 
-    SQLite file URLs get their parent directory created; ``sqlite://``
-    gets one connection shared by all threads. MySQL and PostgreSQL get a
-    pool sized from the ``[database]`` options.
+    SQLite file URLs get their parent directory created; every SQLite
+    connection enforces foreign keys, as MySQL and PostgreSQL always do.
+    Unless ``[database]max_retries`` is 0, this connects once, retrying
+    every ``retry_interval`` seconds, so an unreachable database fails
+    here with ``oslo_db.exception.DBConnectionError``.
     """
     if not connection:
         raise exception.InvalidConfiguration(
-            reason='[database]connection is not set')
+            reason=database_conf.missing_connection_reason(CONF))
     url = sa.engine.make_url(connection)
-    backend = url.get_backend_name()
-    kwargs = {}
-    if backend == 'sqlite':
-        kwargs['connect_args'] = {'check_same_thread': False}
-        if _is_memory_sqlite(url):
-            kwargs['poolclass'] = sa_pool.StaticPool
-        else:
-            parent = os.path.dirname(os.path.abspath(url.database))
-            os.makedirs(parent, exist_ok=True)
-    else:
-        # Connections dropped by the server (idle timeouts, failover) are
-        # noticed at checkout instead of failing the first statement.
-        kwargs['pool_pre_ping'] = True
-        kwargs['pool_recycle'] = CONF.database.connection_recycle_time
-        if CONF.database.max_pool_size is not None:
-            kwargs['pool_size'] = CONF.database.max_pool_size
-        if CONF.database.max_overflow is not None:
-            kwargs['max_overflow'] = CONF.database.max_overflow
-        if CONF.database.pool_timeout is not None:
-            kwargs['pool_timeout'] = CONF.database.pool_timeout
-
-    engine = sa.create_engine(url, **kwargs)
-    # Turn driver errors into oslo.db's portable exceptions
-    # (DBDuplicateEntry, DBReferenceError, DBDeadlock, ...).
-    exc_filters.register_engine(engine)
-    if backend == 'sqlite':
-        sa.event.listen(engine, 'connect', _enable_sqlite_foreign_keys)
-    elif backend == 'mysql' and CONF.database.mysql_sql_mode:
-        sa.event.listen(engine, 'connect', _mysql_sql_mode_setter(
-            CONF.database.mysql_sql_mode))
+    sqlite_file = (url.get_backend_name() == 'sqlite' and
+                   not _is_memory_sqlite(url))
+    if sqlite_file:
+        parent = os.path.dirname(os.path.abspath(url.database))
+        os.makedirs(parent, exist_ok=True)
+    kwargs = {name: CONF.database[name] for name in ENGINE_OPTIONS}
+    # The services run on native threads: no need to yield on check-in
+    # (oslo.db's help for eventlet).
+    engine = engines.create_engine(connection, sqlite_fk=True,
+                                   thread_checkin=False, **kwargs)
+    if sqlite_file:
+        _put_begin_immediate_first(engine)
     return engine
+
+
+def _put_begin_immediate_first(engine):
+    # Ahead of oslo.db's own listener, which would emit a plain BEGIN
+    # (listen(..., insert=True) does not reorder engine events).
+    oslo_listeners = list(engine.dispatch.begin)
+    for listener in oslo_listeners:
+        sa.event.remove(engine, 'begin', listener)
+    sa.event.listen(engine, 'begin', _begin_immediate)
+    for listener in oslo_listeners:
+        sa.event.listen(engine, 'begin', listener)
+
+
+def _begin_immediate(conn):
+    # oslo.db starts SQLite transactions itself. A deferred BEGIN that
+    # reads and then writes fails at once with "database is locked" when
+    # another connection wrote meanwhile; taking the write lock up front
+    # makes concurrent transactions on a SQLite file wait for each other.
+    if 'in_transaction' not in conn.info:
+        conn.exec_driver_sql('BEGIN IMMEDIATE')
+        # oslo.db's listener sees the mark and emits no BEGIN of its own.
+        conn.info['in_transaction'] = True
 
 
 def _get_state():

@@ -23,6 +23,10 @@ separate processes, on its own::
 
 Clients authenticate with the token ``admin`` (see
 ``nova.scheduler.client.report.configure_token_auth``).
+
+openstack-placement is the ``embedded`` extra of nova-vpmem, not a
+requirement of the separate services: this module imports it only when an
+app is made, so importing it (nova-aio does) works without the extra.
 """
 
 import argparse
@@ -30,12 +34,32 @@ import sys
 import threading
 
 from oslo_config import cfg
-from placement import conf as placement_conf
-from placement import db_api as placement_db
-from placement import deploy
 from sqlalchemy.engine import url as sqla_url
 
+from nova import exception
+
 ADMIN_TOKEN = 'admin'
+
+
+class PlacementNotInstalled(exception.NovaException):
+    msg_fmt = ("the embedded placement needs the `embedded` extra: "
+               "pip install 'nova-vpmem[embedded]' (importing openstack-"
+               "placement failed: %(reason)s)")
+
+
+def _import_placement():
+    """Return placement's conf, db_api and deploy modules.
+
+    Raises PlacementNotInstalled, naming the extra to install, when
+    openstack-placement (or one of its own requirements) is missing.
+    """
+    try:
+        from placement import conf
+        from placement import db_api
+        from placement import deploy
+    except ImportError as exc:
+        raise PlacementNotInstalled(reason=exc) from None
+    return conf, db_api, deploy
 
 
 def make_app(connection):
@@ -43,9 +67,11 @@ def make_app(connection):
 
     Creates or upgrades the schema. Placement keeps one database engine
     per process, so call this once per process. Raises ValueError for a
-    database driver placement cannot work with.
+    database driver placement cannot work with, PlacementNotInstalled
+    without the ``embedded`` extra.
     """
     check_connection(connection)
+    placement_conf, placement_db, deploy = _import_placement()
     config = cfg.ConfigOpts()
     placement_conf.register_opts(config)
     config.set_override('connection', connection,
@@ -119,7 +145,7 @@ def main(argv=None):
     from nova import service as nova_service
     try:
         server = _service(args.connection, args.host, args.port)
-    except ValueError as exc:
+    except (ValueError, PlacementNotInstalled) as exc:
         parser.error(str(exc))
     nova_service.serve(server)
     print('placement listening on %s (token %s)' % (endpoint(server),

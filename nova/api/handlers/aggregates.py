@@ -17,11 +17,11 @@ labels, in placement), so the list is always empty. It is served because
 ``openstack hypervisor show`` reads it to name a hypervisor's aggregates.
 """
 
-from nova.api import wsgi
+from nova.api import http
 
 
 def index(req):
-    wsgi.authorize(req, 'os_compute_api:os-aggregates:index')
+    http.authorize(req, 'os_compute_api:os-aggregates:index')
     return 200, {'aggregates': []}
 
 

@@ -19,8 +19,8 @@ is everyone's: it has no list (404) and takes no additions (409).
 """
 
 from nova.api.handlers import flavors
+from nova.api import http
 from nova.api import validation
-from nova.api import wsgi
 from nova import exception
 
 POLICY = 'os_compute_api:os-flavor-access'
@@ -53,10 +53,10 @@ def access_view(flavor, projects):
 
 
 def index(req, flavor_id):
-    wsgi.authorize(req, POLICY)
+    http.authorize(req, POLICY)
     flavor = flavors.get_flavor(req, flavor_id)
     if flavor.is_public:
-        raise wsgi.HTTPError(404, 'Access list not available for public '
+        raise http.HTTPError(404, 'Access list not available for public '
                                   'flavors: flavor %s is public.'
                              % flavor_id)
     return 200, access_view(flavor, flavor.access_projects())
@@ -64,7 +64,7 @@ def index(req, flavor_id):
 
 def _add(req, flavor, project_id):
     if flavor.is_public:
-        raise wsgi.HTTPError(409, 'Can not add access to a public flavor: '
+        raise http.HTTPError(409, 'Can not add access to a public flavor: '
                                   'flavor %s is public, every project may '
                                   'use it.' % flavor.flavorid)
     flavor.add_access(project_id)
@@ -79,23 +79,23 @@ _HANDLERS = {'addTenantAccess': ('add_tenant_access', _add),
 
 
 def action(req, flavor_id):
-    body = wsgi.json_body(req)
+    body = http.json_body(req)
     names = [name for name in ACTIONS if name in body]
     if len(names) != 1:
-        raise wsgi.HTTPError(400, 'A flavor action is one of %s, with '
+        raise http.HTTPError(400, 'A flavor action is one of %s, with '
                                   '{"tenant": "<project id>"}.'
                              % ', '.join(ACTIONS))
     name = names[0]
     rule, handler = _HANDLERS[name]
-    wsgi.authorize(req, '%s:%s' % (POLICY, rule))
+    http.authorize(req, '%s:%s' % (POLICY, rule))
     validation.validate(SCHEMAS[name], req, body)
     flavor = flavors.get_flavor(req, flavor_id)
     try:
         handler(req, flavor, body[name]['tenant'])
     except exception.FlavorAccessExists as e:
-        raise wsgi.HTTPError(409, e.format_message())
+        raise http.HTTPError(409, e.format_message())
     except exception.FlavorAccessNotFound as e:
-        raise wsgi.HTTPError(404, e.format_message())
+        raise http.HTTPError(404, e.format_message())
     return 200, access_view(flavor, flavor.access_projects())
 
 

@@ -19,7 +19,7 @@ query (filters, sort, marker and limit) is a pure function over the
 flavors, which are few.
 """
 
-from nova.api import wsgi
+from nova.api import http
 
 # The flavor list and its links.
 LIST_FIELDS = [
@@ -41,7 +41,7 @@ RXTX_FACTOR = 1.0
 _VALUES = {
     'id': lambda req, f: f.flavorid,
     'name': lambda req, f: f.name,
-    'links': lambda req, f: wsgi.links(req, 'flavors', f.flavorid),
+    'links': lambda req, f: http.links(req, 'flavors', f.flavorid),
     'ram': lambda req, f: f.memory_mb,
     'vcpus': lambda req, f: f.vcpus,
     'disk': lambda req, f: f.root_gb,

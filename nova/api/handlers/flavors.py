@@ -25,8 +25,8 @@ from oslo_utils import uuidutils
 
 import nova.conf
 from nova.api.handlers import flavor_views as views
+from nova.api import http
 from nova.api import validation
-from nova.api import wsgi
 from nova import exception
 from nova import objects
 from nova.virt import hardware
@@ -126,7 +126,7 @@ def get_flavor(req, flavor_id):
     try:
         return objects.Flavor.get_by_flavor_id(req.context, flavor_id)
     except exception.FlavorNotFound:
-        raise wsgi.HTTPError(404, 'Flavor %s could not be found.'
+        raise http.HTTPError(404, 'Flavor %s could not be found.'
                              % flavor_id)
 
 
@@ -136,7 +136,7 @@ def _check_specs(specs):
         try:
             hardware.validate_pmem_extra_spec(pmem)
         except exception.Invalid as e:
-            raise wsgi.HTTPError(400, e.format_message())
+            raise http.HTTPError(400, e.format_message())
 
 
 def _int(value, name, minimum=0):
@@ -145,7 +145,7 @@ def _int(value, name, minimum=0):
     except (TypeError, ValueError):
         number = None
     if number is None or number < minimum:
-        raise wsgi.HTTPError(400, '%s must be an integer >= %d, not %r.'
+        raise http.HTTPError(400, '%s must be an integer >= %d, not %r.'
                              % (name, minimum, value))
     return number
 
@@ -154,7 +154,7 @@ def _bool(value, name):
     try:
         return strutils.bool_from_string(value, strict=True)
     except ValueError:
-        raise wsgi.HTTPError(400, 'Invalid %s value %r: give true or false.'
+        raise http.HTTPError(400, 'Invalid %s value %r: give true or false.'
                              % (name, value))
 
 
@@ -170,7 +170,7 @@ def _is_public_filter(req):
     try:
         return strutils.bool_from_string(value, strict=True)
     except ValueError:
-        raise wsgi.HTTPError(400, 'Invalid is_public filter [%s]: give '
+        raise http.HTTPError(400, 'Invalid is_public filter [%s]: give '
                                   'true, false or none.' % value)
 
 
@@ -181,14 +181,14 @@ def _min_param(req, name):
     try:
         return int(value)
     except ValueError:
-        raise wsgi.HTTPError(400, 'Invalid %s filter [%s]: give a whole '
+        raise http.HTTPError(400, 'Invalid %s filter [%s]: give a whole '
                                   'number.' % (name, value))
 
 
 def _choice(req, name, allowed, default):
     value = req.params.get(name) or default
     if value not in allowed:
-        raise wsgi.HTTPError(400, 'Invalid %s %r: one of %s.'
+        raise http.HTTPError(400, 'Invalid %s %r: one of %s.'
                              % (name, value, ', '.join(allowed)))
     return value
 
@@ -205,7 +205,7 @@ def _list(req):
     if req.version >= STRICT_PARAMS_VERSION:
         unknown = sorted(set(req.params) - set(LIST_PARAMS))
         if unknown:
-            raise wsgi.HTTPError(400, 'Invalid query parameter(s) %s: the '
+            raise http.HTTPError(400, 'Invalid query parameter(s) %s: the '
                                       'flavor list takes %s.'
                                  % (', '.join(unknown),
                                     ', '.join(LIST_PARAMS)))
@@ -217,7 +217,7 @@ def _list(req):
     if marker:
         found = [f for f in everything if f.flavorid == marker]
         if not found:
-            raise wsgi.HTTPError(400, 'marker [%s] not found' % marker)
+            raise http.HTTPError(400, 'marker [%s] not found' % marker)
         marker = found[0]
     admin = req.context.is_admin
     is_public = _is_public_filter(req)
@@ -240,7 +240,7 @@ def _list_body(req, collection, flavors, limit, detail):
         params.append(('marker', flavors[-1].flavorid))
         body['flavors_links'] = [{
             'rel': 'next',
-            'href': '%s/%s?%s' % (wsgi.link_prefix(req), collection,
+            'href': '%s/%s?%s' % (http.link_prefix(req), collection,
                                   urlparse.urlencode(params))}]
     return body
 
@@ -261,8 +261,8 @@ def show(req, flavor_id):
 
 
 def create(req):
-    wsgi.authorize(req, 'os_compute_api:os-flavor-manage:create')
-    body = validation.validate(CREATE_SCHEMAS, req, wsgi.json_body(req))
+    http.authorize(req, 'os_compute_api:os-flavor-manage:create')
+    body = validation.validate(CREATE_SCHEMAS, req, http.json_body(req))
     spec = body['flavor']
     flavorid = spec.get('id')
     flavor = objects.Flavor(
@@ -285,8 +285,8 @@ def create(req):
 
 def update(req, flavor_id):
     """2.55: change the description, the only mutable part of a flavor."""
-    wsgi.authorize(req, 'os_compute_api:os-flavor-manage:update')
-    body = validation.validate(UPDATE_SCHEMAS, req, wsgi.json_body(req))
+    http.authorize(req, 'os_compute_api:os-flavor-manage:update')
+    body = validation.validate(UPDATE_SCHEMAS, req, http.json_body(req))
     flavor = get_flavor(req, flavor_id)
     flavor.description = body['flavor']['description']
     flavor.save()
@@ -294,19 +294,19 @@ def update(req, flavor_id):
 
 
 def delete(req, flavor_id):
-    wsgi.authorize(req, 'os_compute_api:os-flavor-manage:delete')
+    http.authorize(req, 'os_compute_api:os-flavor-manage:delete')
     get_flavor(req, flavor_id).destroy()
     return 202, None
 
 
 def specs_index(req, flavor_id):
-    wsgi.authorize(req, SPECS % 'index')
+    http.authorize(req, SPECS % 'index')
     return 200, {'extra_specs': dict(get_flavor(req, flavor_id).extra_specs)}
 
 
 def specs_create(req, flavor_id):
-    wsgi.authorize(req, SPECS % 'create')
-    body = validation.validate(SPECS_SCHEMAS, req, wsgi.json_body(req))
+    http.authorize(req, SPECS % 'create')
+    body = validation.validate(SPECS_SCHEMAS, req, http.json_body(req))
     flavor = get_flavor(req, flavor_id)
     _check_specs(body['extra_specs'])
     flavor.save_extra_specs(to_add=body['extra_specs'])
@@ -314,19 +314,19 @@ def specs_create(req, flavor_id):
 
 
 def spec_show(req, flavor_id, key):
-    wsgi.authorize(req, SPECS % 'show')
+    http.authorize(req, SPECS % 'show')
     flavor = get_flavor(req, flavor_id)
     if key not in flavor.extra_specs:
-        raise wsgi.HTTPError(404, 'Flavor %s has no extra spec %s.'
+        raise http.HTTPError(404, 'Flavor %s has no extra spec %s.'
                              % (flavor_id, key))
     return 200, {key: flavor.extra_specs[key]}
 
 
 def spec_update(req, flavor_id, key):
-    wsgi.authorize(req, SPECS % 'update')
-    body = wsgi.json_body(req)
+    http.authorize(req, SPECS % 'update')
+    body = http.json_body(req)
     if set(body) != {key} or not isinstance(body[key], str):
-        raise wsgi.HTTPError(400, 'The body must be {"%s": "<value>"}.'
+        raise http.HTTPError(400, 'The body must be {"%s": "<value>"}.'
                              % key)
     flavor = get_flavor(req, flavor_id)
     _check_specs(body)
@@ -335,10 +335,10 @@ def spec_update(req, flavor_id, key):
 
 
 def spec_delete(req, flavor_id, key):
-    wsgi.authorize(req, SPECS % 'delete')
+    http.authorize(req, SPECS % 'delete')
     flavor = get_flavor(req, flavor_id)
     if key not in flavor.extra_specs:
-        raise wsgi.HTTPError(404, 'Flavor %s has no extra spec %s.'
+        raise http.HTTPError(404, 'Flavor %s has no extra spec %s.'
                              % (flavor_id, key))
     flavor.save_extra_specs(to_delete=[key])
     # Nova answers 200, with no body.

@@ -30,7 +30,7 @@ from oslo_utils import uuidutils
 
 from nova.api.handlers import hypervisor_views as views
 from nova.api.handlers import query_params
-from nova.api import wsgi
+from nova.api import http
 from nova.compute import rpcapi as compute_rpcapi
 import nova.conf
 from nova import exception
@@ -98,7 +98,7 @@ def _bool_param(req, name):
     try:
         return query_params.to_bool(text)
     except ValueError:
-        raise wsgi.HTTPError(400, 'Invalid %s value %r: give true or false.'
+        raise http.HTTPError(400, 'Invalid %s value %r: give true or false.'
                              % (name, text))
 
 
@@ -111,7 +111,7 @@ def _limit(req):
     except ValueError:
         limit = -1
     if limit < 0:
-        raise wsgi.HTTPError(400, 'limit must be a whole number >= 0, not '
+        raise http.HTTPError(400, 'limit must be a whole number >= 0, not '
                                   '%r.' % text)
     return min(limit, CONF.api.max_limit)
 
@@ -125,7 +125,7 @@ def _page(req, nodes):
     if marker is not None:
         ids = [str(views.node_id(n, req.version)) for n in nodes]
         if marker not in ids:
-            raise wsgi.HTTPError(400, 'Invalid marker %s: no hypervisor has '
+            raise http.HTTPError(400, 'Invalid marker %s: no hypervisor has '
                                       'that id.' % marker)
         nodes = nodes[ids.index(marker) + 1:]
     if limit is not None:
@@ -139,7 +139,7 @@ def _next_links(req, shown, limit, detail):
     params = [(k, v) for k, v in req.GET.items() if k != 'marker']
     params.append(('marker', views.node_id(shown[-1], req.version)))
     href = '%s/os-hypervisors%s?%s' % (
-        wsgi.link_prefix(req), '/detail' if detail else '',
+        http.link_prefix(req), '/detail' if detail else '',
         urlparse.urlencode(params))
     return [{'rel': 'next', 'href': href}]
 
@@ -149,13 +149,13 @@ def _matching(context, pattern):
     nodes = [n for n in objects.ComputeNodeList.get_all(context)
              if pattern in (n.hypervisor_hostname or '')]
     if not nodes:
-        raise wsgi.HTTPError(404, "No hypervisor matching '%s' could be "
+        raise http.HTTPError(404, "No hypervisor matching '%s' could be "
                                   "found." % pattern)
     return nodes
 
 
 def _list(req, detail):
-    wsgi.authorize(req, RULE % ('list-detail' if detail else 'list'))
+    http.authorize(req, RULE % ('list-detail' if detail else 'list'))
     query_params.check_known(req, _known(LIST_QUERY, req.version))
     pattern = with_servers = None
     if req.version >= UUID_VERSION:
@@ -164,7 +164,7 @@ def _list(req, detail):
     if pattern is not None:
         if (query_params.last(req, 'limit') is not None or
                 query_params.last(req, 'marker') is not None):
-            raise wsgi.HTTPError(
+            raise http.HTTPError(
                 400, 'Paging over hypervisors with the '
                      'hypervisor_hostname_pattern query parameter is not '
                      'supported: drop limit and marker, or the pattern.')
@@ -198,12 +198,12 @@ def detail(req):
 
 def _get_node(req, hypervisor_id):
     """The node ``hypervisor_id`` names at this microversion; 400/404."""
-    not_found = wsgi.HTTPError(404, "Hypervisor with ID '%s' could not be "
+    not_found = http.HTTPError(404, "Hypervisor with ID '%s' could not be "
                                     "found." % hypervisor_id)
     try:
         if req.version >= UUID_VERSION:
             if not uuidutils.is_uuid_like(hypervisor_id):
-                raise wsgi.HTTPError(
+                raise http.HTTPError(
                     400, 'Invalid uuid %s: from microversion 2.53 a '
                          'hypervisor is named by its uuid.' % hypervisor_id)
             return objects.ComputeNode.get_by_uuid(req.context,
@@ -220,28 +220,28 @@ def _get_node(req, hypervisor_id):
 def _uptime(req, hosts, node):
     """``node``'s host uptime, asked over RPC; 400 down, 501 unsupported."""
     if not hosts.up(node):
-        raise wsgi.HTTPError(400, 'Compute service of %s is unavailable at '
+        raise http.HTTPError(400, 'Compute service of %s is unavailable at '
                                   'this time.' % node.host)
     try:
         return compute_rpcapi.ComputeAPI().get_host_uptime(req.context,
                                                            node.host)
     except exception.RPCPinnedToOldVersion as err:
-        raise wsgi.HTTPError(501, err.format_message())
+        raise http.HTTPError(501, err.format_message())
     except messaging.RemoteError as err:
         if err.exc_type == 'NotImplementedError':
-            raise wsgi.HTTPError(501, 'The virt driver of %s does not '
+            raise http.HTTPError(501, 'The virt driver of %s does not '
                                       'report uptime.' % node.host)
         raise
     except messaging.MessagingTimeout:
-        raise wsgi.HTTPError(400, 'Compute service of %s did not answer.'
+        raise http.HTTPError(400, 'Compute service of %s did not answer.'
                              % node.host)
 
 
 def show(req, hypervisor_id):
-    wsgi.authorize(req, RULE % 'show')
+    http.authorize(req, RULE % 'show')
     if hypervisor_id == 'statistics':
         # The statistics call, gone in 2.88 (404 as in Nova), not an id.
-        raise wsgi.HTTPError(404, 'GET /os-hypervisors/statistics was '
+        raise http.HTTPError(404, 'GET /os-hypervisors/statistics was '
                                   'removed in microversion 2.88: placement '
                                   'has the usage (openstack resource '
                                   'provider usage show).')
@@ -255,7 +255,7 @@ def show(req, hypervisor_id):
     if req.version >= views.NO_STATISTICS_VERSION:
         try:
             body['uptime'] = _uptime(req, hosts, node)
-        except wsgi.HTTPError:
+        except http.HTTPError:
             # Shown as unknown: the rest of the view is still true.
             body['uptime'] = None
     views.add_servers(body, instances, req.version, with_servers)
@@ -263,7 +263,7 @@ def show(req, hypervisor_id):
 
 
 def uptime(req, hypervisor_id):
-    wsgi.authorize(req, RULE % 'uptime')
+    http.authorize(req, RULE % 'uptime')
     node = _get_node(req, hypervisor_id)
     hosts = _Hosts(req.context)
     body = _summary(req, hosts, node)
@@ -272,7 +272,7 @@ def uptime(req, hypervisor_id):
 
 
 def statistics(req):
-    wsgi.authorize(req, RULE % 'statistics')
+    http.authorize(req, RULE % 'statistics')
     hosts = _Hosts(req.context)
     # As Nova: the nodes of enabled compute services only.
     nodes = [n for n in objects.ComputeNodeList.get_all(req.context)
@@ -283,7 +283,7 @@ def statistics(req):
 
 
 def search(req, pattern):
-    wsgi.authorize(req, RULE % 'search')
+    http.authorize(req, RULE % 'search')
     hosts = _Hosts(req.context)
     return 200, {'hypervisors': [
         _summary(req, hosts, node)
@@ -291,7 +291,7 @@ def search(req, pattern):
 
 
 def servers(req, pattern):
-    wsgi.authorize(req, RULE % 'servers')
+    http.authorize(req, RULE % 'servers')
     hosts = _Hosts(req.context)
     return 200, {'hypervisors': [
         views.add_servers(_summary(req, hosts, node), hosts.instances(node),
@@ -311,6 +311,4 @@ ROUTES = [
      (None, LAST_WITH_SEARCH)),
     ('GET', '/os-hypervisors/{pattern}/servers', servers,
      (None, LAST_WITH_SEARCH)),
-    # The (empty) aggregate list `openstack hypervisor show` reads; served
-    # from here until nova.api.wsgi.build_router lists the module itself.
 ]

@@ -36,8 +36,8 @@ import csv
 import json
 
 import nova.conf
+from nova.api import http
 from nova.api import microversion
-from nova.api import wsgi
 
 CONF = nova.conf.CONF
 
@@ -92,7 +92,7 @@ def image_client(req):
 # -- Nova's views (compute clients) ------------------------------------------
 
 def _links(req, image):
-    return wsgi.links(req, 'images', image['id'])
+    return http.links(req, 'images', image['id'])
 
 
 def summary_view(req, image):
@@ -127,7 +127,7 @@ def _nova_filtered(req, images):
             try:
                 least = int(value)
             except ValueError:
-                raise wsgi.HTTPError(400, 'Invalid %s filter [%s]: give a '
+                raise http.HTTPError(400, 'Invalid %s filter [%s]: give a '
                                           'whole number.' % (param, value))
             images = [i for i in images if i[key] >= least]
     return images
@@ -170,7 +170,7 @@ def _get(image_id):
     for image in catalog():
         if image['id'] == image_id:
             return image
-    raise wsgi.HTTPError(404, 'Image %s could not be found.' % image_id)
+    raise http.HTTPError(404, 'Image %s could not be found.' % image_id)
 
 
 def show(req, image_id):
@@ -187,7 +187,7 @@ def metadata(req, image_id):
 def metadata_item(req, image_id, key):
     values = detail_view(req, _get(image_id))['metadata']
     if key not in values:
-        raise wsgi.HTTPError(404, 'Image %s has no metadata item %s.'
+        raise http.HTTPError(404, 'Image %s has no metadata item %s.'
                              % (image_id, key))
     return 200, {'meta': {key: values[key]}}
 

@@ -38,9 +38,9 @@ from oslo_utils import timeutils
 
 import nova.conf
 from nova.api.handlers import servers
+from nova.api import http
 from nova.api import policy
 from nova.api import validation
-from nova.api import wsgi
 from nova import exception
 from nova import objects
 
@@ -165,7 +165,7 @@ def _parse_time(query, name):
     try:
         return timeutils.parse_isotime(query[name])
     except ValueError as e:
-        raise wsgi.HTTPError(400, 'Invalid %s value %r: %s'
+        raise http.HTTPError(400, 'Invalid %s value %r: %s'
                              % (name, query[name], e))
 
 
@@ -177,7 +177,7 @@ def _list_query(req):
     query = {}
     for key in req.params:
         if len(req.params.getall(key)) > 1:
-            raise wsgi.HTTPError(400, 'Query parameter %s may be given only '
+            raise http.HTTPError(400, 'Query parameter %s may be given only '
                                       'once.' % key)
         query[key] = req.params[key]
     schema = {'type': 'object', 'additionalProperties': False,
@@ -188,7 +188,7 @@ def _list_query(req):
                if name in query}
     if ('changes-since' in filters and 'changes-before' in filters and
             filters['changes-before'] < filters['changes-since']):
-        raise wsgi.HTTPError(400, 'changes-since must be earlier than or '
+        raise http.HTTPError(400, 'changes-since must be earlier than or '
                                   'equal to changes-before.')
     limit = CONF.api.max_limit
     if 'limit' in query:
@@ -210,7 +210,7 @@ def _next_link(req, server_id, actions, limit):
 
 def index(req, server_id):
     instance = _get_instance(req, server_id)
-    wsgi.authorize(req, ACTIONS % 'list',
+    http.authorize(req, ACTIONS % 'list',
                    {'project_id': instance.project_id})
     limit, marker, filters = _list_query(req)
     try:
@@ -218,7 +218,7 @@ def index(req, server_id):
             req.context, instance.uuid, limit=limit, marker=marker,
             filters=filters)
     except exception.MarkerNotFound as e:
-        raise wsgi.HTTPError(400, e.format_message())
+        raise http.HTTPError(400, e.format_message())
     body = {'instanceActions': [_action_view(req, a) for a in actions]}
     if req.version >= PAGING:
         links = _next_link(req, server_id, body['instanceActions'], limit)
@@ -229,13 +229,13 @@ def index(req, server_id):
 
 def show(req, server_id, request_id):
     instance = _get_instance(req, server_id)
-    wsgi.authorize(req, ACTIONS % 'show',
+    http.authorize(req, ACTIONS % 'show',
                    {'project_id': instance.project_id})
     try:
         action = objects.InstanceAction.get_by_request_id(
             req.context, instance.uuid, request_id)
     except exception.NotFound:
-        raise wsgi.HTTPError(404, 'Action %s could not be found for server '
+        raise http.HTTPError(404, 'Action %s could not be found for server '
                                   '%s.' % (request_id, server_id))
     body = _action_view(req, action)
     fields = _event_fields(req, instance)

@@ -18,7 +18,7 @@ Each is a table of ``(first microversion, fields)`` rows: a request gets
 the fields of every row its version has reached.
 """
 
-from nova.api import wsgi
+from nova.api import http
 
 TIME_FORMAT = '%Y-%m-%dT%H:%M:%S.%f'
 
@@ -97,7 +97,7 @@ def migration(req, migration):
     body = _view(LIST_FIELDS, req.version, migration)
     if (req.version >= LINKS_VERSION and migration.is_live_migration and
             migration.status in LINKED_STATUSES):
-        body['links'] = wsgi.links(req, 'servers', migration.instance_uuid,
+        body['links'] = http.links(req, 'servers', migration.instance_uuid,
                                    'migrations', migration.id)
     return body
 

@@ -29,7 +29,7 @@ from oslo_utils import timeutils
 
 import nova.conf
 from nova.api.handlers import migration_views as views
-from nova.api import wsgi
+from nova.api import http
 from nova import exception
 from nova import objects
 
@@ -62,7 +62,7 @@ def _filters(req):
             filters[key] = _time_param(key, req.params[key])
     since, before = filters.get('changes-since'), filters.get('changes-before')
     if since and before and since > before:
-        raise wsgi.HTTPError(400, 'The value of changes-since must be less '
+        raise http.HTTPError(400, 'The value of changes-since must be less '
                                   'than or equal to changes-before.')
     filters['hidden'] = False
     return filters
@@ -72,7 +72,7 @@ def _time_param(key, text):
     try:
         return timeutils.normalize_time(timeutils.parse_isotime(text))
     except ValueError:
-        raise wsgi.HTTPError(400, 'Invalid %s value %r: give an ISO 8601 '
+        raise http.HTTPError(400, 'Invalid %s value %r: give an ISO 8601 '
                                   'date and time, e.g. '
                                   '2025-01-31T12:00:00Z.' % (key, text))
 
@@ -86,7 +86,7 @@ def _limit(req):
     except ValueError:
         limit = -1
     if limit < 0:
-        raise wsgi.HTTPError(400, 'limit must be a whole number >= 0, not '
+        raise http.HTTPError(400, 'limit must be a whole number >= 0, not '
                                   '%r.' % text)
     return min(limit, CONF.api.max_limit)
 
@@ -112,7 +112,7 @@ def _marker(req):
     try:
         return objects.Migration.get_by_uuid(req.context, marker)
     except exception.MigrationNotFound:
-        raise wsgi.HTTPError(400, 'Marker %s could not be found.' % marker)
+        raise http.HTTPError(400, 'Marker %s could not be found.' % marker)
 
 
 def next_links(req, shown, limit):
@@ -122,13 +122,13 @@ def next_links(req, shown, limit):
         return []
     params = [(k, v) for k, v in req.params.items() if k != 'marker']
     params.append(('marker', shown[-1].uuid))
-    href = '%s/os-migrations?%s' % (wsgi.link_prefix(req),
+    href = '%s/os-migrations?%s' % (http.link_prefix(req),
                                     urlparse.urlencode(params))
     return [{'rel': 'next', 'href': href}]
 
 
 def index(req):
-    wsgi.authorize(req, 'os_compute_api:os-migrations:index')
+    http.authorize(req, 'os_compute_api:os-migrations:index')
     migrations = objects.MigrationList.get_by_filters(req.context,
                                                       _filters(req))
     body = {}

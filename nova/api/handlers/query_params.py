@@ -18,7 +18,7 @@ not know until 2.75, and refuse them (400) from 2.75 on, as Nova does.
 
 from oslo_utils import strutils
 
-from nova.api import wsgi
+from nova.api import http
 
 # From this microversion an unknown query parameter is a 400.
 STRICT_QUERY_VERSION = (2, 75)
@@ -55,7 +55,7 @@ def check_known(req, allowed):
         return
     unknown = sorted(set(req.GET.keys()) - set(allowed))
     if unknown:
-        raise wsgi.HTTPError(
+        raise http.HTTPError(
             400, 'Invalid input for query parameters %s: not supported '
                  'here at microversion %d.%d; the known ones are %s.'
                  % (', '.join(unknown), req.version[0], req.version[1],

@@ -37,7 +37,7 @@ from oslo_utils import strutils
 from oslo_utils import timeutils
 
 from nova.api.handlers import server_views
-from nova.api import wsgi
+from nova.api import http
 
 # What a non-administrator may filter by: (first microversion, names).
 USER_FILTERS = [
@@ -109,14 +109,14 @@ def _bool(name, value, strict):
     try:
         return strutils.bool_from_string(value, strict=strict)
     except ValueError as e:
-        raise wsgi.HTTPError(400, 'Invalid value for %s: %s' % (name, e))
+        raise http.HTTPError(400, 'Invalid value for %s: %s' % (name, e))
 
 
 def _time(name, value):
     try:
         return timeutils.normalize_time(timeutils.parse_isotime(value))
     except ValueError:
-        raise wsgi.HTTPError(400, "Invalid input for query parameter %s: "
+        raise http.HTTPError(400, "Invalid input for query parameter %s: "
                                   "%r is not an ISO 8601 date-time."
                              % (name, value))
 
@@ -125,7 +125,7 @@ def _regex(name, value):
     try:
         re.compile(value)
     except re.error as e:
-        raise wsgi.HTTPError(400, 'Invalid regular expression for %s: %r '
+        raise http.HTTPError(400, 'Invalid regular expression for %s: %r '
                                   '(%s).' % (name, value, e))
     return {'regex': value}
 
@@ -134,9 +134,9 @@ def _int(name, value, minimum=0):
     try:
         number = int(value)
     except (TypeError, ValueError):
-        raise wsgi.HTTPError(400, '%s param must be an integer' % name)
+        raise http.HTTPError(400, '%s param must be an integer' % name)
     if number < minimum:
-        raise wsgi.HTTPError(400, '%s param must be positive' % name)
+        raise http.HTTPError(400, '%s param must be positive' % name)
     return number
 
 
@@ -154,7 +154,7 @@ def check_params(params, version, is_admin):
     if version >= STRICT_FROM:
         unknown = sorted(names - _names(KNOWN_PARAMS, version))
         if unknown:
-            raise wsgi.HTTPError(
+            raise http.HTTPError(
                 400, 'Invalid input for query parameters %s: additional '
                      'properties are not allowed from microversion 2.75.'
                      % ', '.join(unknown))
@@ -168,15 +168,15 @@ def _sort(params, version, is_admin):
     key = params.get('sort_key')
     direction = params.get('sort_dir') or 'desc'
     if direction not in ('asc', 'desc'):
-        raise wsgi.HTTPError(400, "sort_dir must be 'asc' or 'desc', not "
+        raise http.HTTPError(400, "sort_dir must be 'asc' or 'desc', not "
                                   "%r." % direction)
     if key is None:
         return 'created_at', direction
     if key not in VALID_SORT_KEYS:
-        raise wsgi.HTTPError(400, 'Invalid sort_key %r: use one of %s.'
+        raise http.HTTPError(400, 'Invalid sort_key %r: use one of %s.'
                              % (key, ', '.join(sorted(VALID_SORT_KEYS))))
     if key in ADMIN_SORT_KEYS and not is_admin:
-        raise wsgi.HTTPError(403, 'Only administrators can sort servers by '
+        raise http.HTTPError(403, 'Only administrators can sort servers by '
                                   '%s' % key)
     return (key if key in SORT_COLUMNS else 'created_at'), direction
 
@@ -187,7 +187,7 @@ def _status_filters(params, version):
     vms, tasks = server_views.states_from_statuses(statuses)
     if not vms:
         if version >= STRICT_STATUS_FROM:
-            raise wsgi.HTTPError(400, 'Invalid status value')
+            raise http.HTTPError(400, 'Invalid status value')
         return None
     filters = {'vm_state': vms}
     # A vm_state's own status matches whatever its task.
@@ -225,7 +225,7 @@ def build(params, version, context, can_list_all_projects):
     if given.get('changes-before'):
         updated['lte'] = _time('changes-before', given['changes-before'])
         if 'gte' in updated and updated['lte'] < updated['gte']:
-            raise wsgi.HTTPError(400, 'The value of changes-since must be '
+            raise http.HTTPError(400, 'The value of changes-since must be '
                                       'less than or equal to '
                                       'changes-before.')
     if updated:
@@ -239,14 +239,14 @@ def build(params, version, context, can_list_all_projects):
         filters['deleted'] = None if updated else False
     if filters.get('vm_state') == ['deleted']:
         if not is_admin:
-            raise wsgi.HTTPError(403, 'Only administrators may list '
+            raise http.HTTPError(403, 'Only administrators may list '
                                       'deleted instances')
         filters['deleted'] = True
 
     all_projects = 'all_tenants' in given and _all_projects(params)
     if all_projects:
         if not can_list_all_projects():
-            raise wsgi.HTTPError(403, 'Policy does not allow listing the '
+            raise http.HTTPError(403, 'Policy does not allow listing the '
                                       'servers of all projects.')
         project = given.get('project_id') or given.get('tenant_id')
         if project:

@@ -18,8 +18,8 @@ in Nova; who locked it (``owner`` or ``admin``) decides who may unlock
 it.
 """
 
+from nova.api import http
 from nova.api import validation
-from nova.api import wsgi
 
 LOCK_SERVER = 'os_compute_api:os-lock-server:%s'
 
@@ -46,7 +46,7 @@ def is_locked(instance):
 def refuse_if_locked(req, instance):
     """409 when a non-administrator acts on a locked server."""
     if is_locked(instance) and not req.context.is_admin:
-        raise wsgi.HTTPError(409, 'Instance %s is locked: ask whoever '
+        raise http.HTTPError(409, 'Instance %s is locked: ask whoever '
                                   'locked it (or an administrator) to '
                                   'unlock it first.' % instance.uuid)
 
@@ -63,31 +63,30 @@ def is_expected_locked_by(context, instance):
     return not locked_by or locked_by == expected
 
 
-def lock(req, instance, body):
-    from nova.api.handlers import servers
+def lock(req, instance, body, compute):
     validation.validate(LOCK_SCHEMAS, req, body)
-    wsgi.authorize(req, LOCK_SERVER % 'lock',
+    http.authorize(req, LOCK_SERVER % 'lock',
                    {'project_id': instance.project_id,
                     'user_id': instance.user_id})
     reason = None
     if req.version >= (2, 73) and body['lock'] is not None:
         reason = body['lock'].get('locked_reason')
-    servers.compute().lock(req.context, instance, reason=reason)
+    compute().lock(req.context, instance, reason=reason)
     return 202, None
 
 
-def unlock(req, instance, body):
-    from nova.api.handlers import servers
+def unlock(req, instance, body, compute):
     target = {'project_id': instance.project_id, 'user_id': instance.user_id}
-    wsgi.authorize(req, LOCK_SERVER % 'unlock', target)
+    http.authorize(req, LOCK_SERVER % 'unlock', target)
     if not is_expected_locked_by(req.context, instance):
         # The owner may not lift an administrator's lock.
-        wsgi.authorize(req, LOCK_SERVER % 'unlock:unlock_override', target)
-    servers.compute().unlock(req.context, instance)
+        http.authorize(req, LOCK_SERVER % 'unlock:unlock_override', target)
+    compute().unlock(req.context, instance)
     return 202, None
 
 
-# Action name (the key of the request body) -> handler(req, instance, body).
+# Action name (the key of the request body) -> handler(req, instance, body,
+# compute), as in nova.api.handlers.server_power.
 ACTIONS = {
     'lock': lock,
     'unlock': unlock,

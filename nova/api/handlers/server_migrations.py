@@ -23,7 +23,7 @@ from oslo_utils import uuidutils
 
 from nova.api.handlers import migration_views
 from nova.api.handlers import servers
-from nova.api import wsgi
+from nova.api import http
 from nova import exception
 from nova import objects
 
@@ -38,13 +38,13 @@ def _migration_id(req, instance, ref):
         except exception.MigrationNotFound:
             migration = None
         if migration is None or migration.instance_uuid != instance.uuid:
-            raise wsgi.HTTPError(404, 'Migration %s could not be found for '
+            raise http.HTTPError(404, 'Migration %s could not be found for '
                                       'server %s.' % (ref, instance.uuid))
         return migration.id
     try:
         return int(ref)
     except ValueError:
-        raise wsgi.HTTPError(404, 'Migration %s could not be found.' % ref)
+        raise http.HTTPError(404, 'Migration %s could not be found.' % ref)
 
 
 def _in_progress(req, instance):
@@ -53,40 +53,40 @@ def _in_progress(req, instance):
 
 
 def index(req, server_id):
-    wsgi.authorize(req, MIGRATIONS % 'index')
+    http.authorize(req, MIGRATIONS % 'index')
     instance = servers.get_instance(req, server_id)
     return 200, {'migrations': [migration_views.server_migration(req, m)
                                 for m in _in_progress(req, instance)]}
 
 
 def show(req, server_id, migration_id):
-    wsgi.authorize(req, MIGRATIONS % 'show')
+    http.authorize(req, MIGRATIONS % 'show')
     instance = servers.get_instance(req, server_id)
     mid = _migration_id(req, instance, migration_id)
     for migration in _in_progress(req, instance):
         if migration.id == mid:
             return 200, {'migration': migration_views.server_migration(
                 req, migration)}
-    raise wsgi.HTTPError(404, 'In-progress live migration %s is not found '
+    raise http.HTTPError(404, 'In-progress live migration %s is not found '
                               'for server %s.' % (migration_id, server_id))
 
 
 def abort(req, server_id, migration_id):
-    wsgi.authorize(req, MIGRATIONS % 'delete')
+    http.authorize(req, MIGRATIONS % 'delete')
     instance = servers.get_instance(req, server_id)
     mid = _migration_id(req, instance, migration_id)
     try:
         servers.compute().live_migrate_abort(req.context, instance, mid)
     except exception.InvalidMigrationState as e:
-        raise wsgi.HTTPError(400, e.format_message())
+        raise http.HTTPError(400, e.format_message())
     return 202, None
 
 
 def action(req, server_id, migration_id):
-    wsgi.authorize(req, MIGRATIONS % 'force_complete')
-    body = wsgi.json_body(req)
+    http.authorize(req, MIGRATIONS % 'force_complete')
+    body = http.json_body(req)
     if set(body) != {'force_complete'}:
-        raise wsgi.HTTPError(400, 'The only migration action is '
+        raise http.HTTPError(400, 'The only migration action is '
                                   'force_complete.')
     instance = servers.get_instance(req, server_id)
     mid = _migration_id(req, instance, migration_id)
@@ -94,7 +94,7 @@ def action(req, server_id, migration_id):
         servers.compute().live_migrate_force_complete(req.context, instance,
                                                       mid)
     except exception.InvalidMigrationState as e:
-        raise wsgi.HTTPError(400, e.format_message())
+        raise http.HTTPError(400, e.format_message())
     return 202, None
 
 

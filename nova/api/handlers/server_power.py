@@ -20,11 +20,11 @@ answers 409 naming why. All exist at every microversion.
 """
 
 from nova.api.handlers import server_lock
-from nova.api.handlers import servers
+from nova.api import http
 from nova.api import validation
-from nova.api import wsgi
 from nova import exception
 
+SERVERS = 'os_compute_api:servers:%s'
 PAUSE_SERVER = 'os_compute_api:os-pause-server:%s'
 
 
@@ -56,48 +56,45 @@ UNPAUSE_SCHEMAS = _no_argument('unpause')
 
 
 def _run(req, instance, rule, method, **kwargs):
-    wsgi.authorize(req, rule, {'project_id': instance.project_id})
+    http.authorize(req, rule, {'project_id': instance.project_id})
     server_lock.refuse_if_locked(req, instance)
     try:
         method(req.context, instance, **kwargs)
     except exception.RPCPinnedToOldVersion as e:
-        raise wsgi.HTTPError(409, 'The host of the server cannot do this '
+        raise http.HTTPError(409, 'The host of the server cannot do this '
                                   'yet: %s' % e.format_message())
     return 202, None
 
 
-def stop(req, instance, body):
+def stop(req, instance, body, compute):
     validation.validate(STOP_SCHEMAS, req, body)
-    return _run(req, instance, servers.SERVERS % 'stop',
-                servers.compute().stop)
+    return _run(req, instance, SERVERS % 'stop', compute().stop)
 
 
-def start(req, instance, body):
+def start(req, instance, body, compute):
     validation.validate(START_SCHEMAS, req, body)
-    return _run(req, instance, servers.SERVERS % 'start',
-                servers.compute().start)
+    return _run(req, instance, SERVERS % 'start', compute().start)
 
 
-def reboot(req, instance, body):
+def reboot(req, instance, body, compute):
     validation.validate(REBOOT_SCHEMAS, req, body)
-    return _run(req, instance, servers.SERVERS % 'reboot',
-                servers.compute().reboot,
+    return _run(req, instance, SERVERS % 'reboot', compute().reboot,
                 reboot_type=body['reboot']['type'].upper())
 
 
-def pause(req, instance, body):
+def pause(req, instance, body, compute):
     validation.validate(PAUSE_SCHEMAS, req, body)
-    return _run(req, instance, PAUSE_SERVER % 'pause',
-                servers.compute().pause)
+    return _run(req, instance, PAUSE_SERVER % 'pause', compute().pause)
 
 
-def unpause(req, instance, body):
+def unpause(req, instance, body, compute):
     validation.validate(UNPAUSE_SCHEMAS, req, body)
-    return _run(req, instance, PAUSE_SERVER % 'unpause',
-                servers.compute().unpause)
+    return _run(req, instance, PAUSE_SERVER % 'unpause', compute().unpause)
 
 
-# Action name (the key of the request body) -> handler(req, instance, body).
+# Action name (the key of the request body) -> handler(req, instance, body,
+# compute): nova.api.handlers.servers dispatches, handing over its
+# compute() (the compute API) so that this module needs nothing of it.
 ACTIONS = {
     'os-stop': stop,
     'os-start': start,

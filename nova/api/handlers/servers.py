@@ -27,11 +27,14 @@ import urllib.parse
 from oslo_log import log as logging
 
 import nova.conf
+from nova.api.handlers import images
 from nova.api.handlers import server_filters
+from nova.api.handlers import server_lock
+from nova.api.handlers import server_power
 from nova.api.handlers import server_views
+from nova.api import http
 from nova.api import policy
 from nova.api import validation
-from nova.api import wsgi
 from nova.compute import api as compute_api
 from nova import exception
 from nova import objects
@@ -230,7 +233,6 @@ def host_status(context, host):
 
 def view_env(req):
     """The ViewEnv of a request; policy answers and lookups are cached."""
-    from nova.api.handlers import images
     context = req.context
     answers, found_images, statuses = {}, {}, {}
 
@@ -273,11 +275,11 @@ def get_instance(req, server_id):
             req.context, server_id,
             expected_attrs=['flavor', 'resources', 'fault'])
     except exception.InstanceNotFound:
-        raise wsgi.HTTPError(404, 'Instance %s could not be found.'
+        raise http.HTTPError(404, 'Instance %s could not be found.'
                              % server_id)
     if (not req.context.is_admin and
             instance.project_id != req.context.project_id):
-        raise wsgi.HTTPError(404, 'Instance %s could not be found.'
+        raise http.HTTPError(404, 'Instance %s could not be found.'
                              % server_id)
     return instance
 
@@ -291,15 +293,14 @@ def find_flavor(req, ref):
     try:
         return objects.Flavor.get_by_name(req.context, ref)
     except exception.FlavorNotFound:
-        raise wsgi.HTTPError(400, 'Flavor %s could not be found.' % ref)
+        raise http.HTTPError(400, 'Flavor %s could not be found.' % ref)
 
 
 # -- handlers --------------------------------------------------------------
 
 def create(req):
-    from nova.api.handlers import images
-    wsgi.authorize(req, SERVERS % 'create')
-    body = validation.validate(CREATE_SCHEMAS, req, wsgi.json_body(req))
+    http.authorize(req, SERVERS % 'create')
+    body = validation.validate(CREATE_SCHEMAS, req, http.json_body(req))
     server = body['server']
     flavor = find_flavor(req, server['flavorRef'])
     image_ref = server.get('imageRef') or None
@@ -308,14 +309,14 @@ def create(req):
             image_ref = image_ref or bdm['uuid']
     image = images.find(image_ref) if image_ref else None
     if image_ref and image is None:
-        raise wsgi.HTTPError(400, 'Image %s could not be found.' % image_ref)
+        raise http.HTTPError(400, 'Image %s could not be found.' % image_ref)
     try:
         # The driver boots a guest kernel from the image's properties.
         instance = compute().create(
             req.context, flavor, server['name'], image_ref=image_ref,
             image_meta=dict(image['properties']) if image else None)
     except exception.Invalid as e:
-        raise wsgi.HTTPError(400, e.format_message())
+        raise http.HTTPError(400, e.format_message())
     if server.get('description') is not None:
         compute().update_instance(
             req.context, instance,
@@ -341,7 +342,6 @@ def _flavor_filter(req, filters):
 
 def _image_filter(filters):
     # A server records the ref it was booted from: the image's id or name.
-    from nova.api.handlers import images
     ref = filters.get('image_ref')
     image = images.find(ref) if ref else None
     if image:
@@ -365,7 +365,7 @@ def _list(req, all_projects_rule):
             sort_dir=query.sort_dir, limit=limit, marker=query.marker,
             expected_attrs=['flavor', 'fault'])
     except exception.MarkerNotFound:
-        raise wsgi.HTTPError(400, 'marker [%s] not found' % query.marker)
+        raise http.HTTPError(400, 'marker [%s] not found' % query.marker)
     return instances, limit
 
 
@@ -390,7 +390,7 @@ def _list_body(req, collection, instances, limit, view):
 
 
 def index(req):
-    wsgi.authorize(req, SERVERS % 'index')
+    http.authorize(req, SERVERS % 'index')
     instances, limit = _list(req, 'index:get_all_tenants')
     env = view_env(req)
     return 200, _list_body(req, 'servers', instances, limit,
@@ -398,7 +398,7 @@ def index(req):
 
 
 def detail(req):
-    wsgi.authorize(req, SERVERS % 'detail')
+    http.authorize(req, SERVERS % 'detail')
     instances, limit = _list(req, 'detail:get_all_tenants')
     env = view_env(req)
     return 200, _list_body(req, 'servers/detail', instances, limit,
@@ -407,17 +407,17 @@ def detail(req):
 
 def show(req, server_id):
     instance = get_instance(req, server_id)
-    wsgi.authorize(req, SERVERS % 'show',
+    http.authorize(req, SERVERS % 'show',
                    {'project_id': instance.project_id})
     return 200, {'server': server_view(req, instance)}
 
 
 def update(req, server_id):
     instance = get_instance(req, server_id)
-    wsgi.authorize(req, SERVERS % 'update',
+    http.authorize(req, SERVERS % 'update',
                    {'project_id': instance.project_id,
                     'user_id': instance.user_id})
-    body = validation.validate(UPDATE_SCHEMAS, req, wsgi.json_body(req))
+    body = validation.validate(UPDATE_SCHEMAS, req, http.json_body(req))
     changes = {}
     if 'name' in body['server']:
         changes['display_name'] = body['server']['name']
@@ -430,9 +430,8 @@ def update(req, server_id):
 
 
 def delete(req, server_id):
-    from nova.api.handlers import server_lock
     instance = get_instance(req, server_id)
-    wsgi.authorize(req, SERVERS % 'delete',
+    http.authorize(req, SERVERS % 'delete',
                    {'project_id': instance.project_id})
     server_lock.refuse_if_locked(req, instance)
     compute().delete(req.context, instance)
@@ -440,7 +439,7 @@ def delete(req, server_id):
 
 
 def _live_migrate(req, instance, args):
-    wsgi.authorize(req, 'os_compute_api:os-migrate-server:migrate_live',
+    http.authorize(req, 'os_compute_api:os-migrate-server:migrate_live',
                    {'project_id': instance.project_id})
     args = args or {}
     block = args.get('block_migration', False)
@@ -457,16 +456,14 @@ def _live_migrate(req, instance, args):
             force=force, block_migration=block,
             async_=req.version >= LIVE_MIGRATE_ASYNC_FROM)
     except exception.ComputeHostNotFound as e:
-        raise wsgi.HTTPError(404, e.format_message())
+        raise http.HTTPError(404, e.format_message())
     except exception.NoValidHost as e:
-        raise wsgi.HTTPError(400, e.format_message())
+        raise http.HTTPError(400, e.format_message())
     return 202, None
 
 
 def _migrate(req, instance, args):
-    from nova.api.handlers import images
-    from nova.api.handlers import server_lock
-    wsgi.authorize(req, 'os_compute_api:os-migrate-server:migrate',
+    http.authorize(req, 'os_compute_api:os-migrate-server:migrate',
                    {'project_id': instance.project_id})
     server_lock.refuse_if_locked(req, instance)
     # The destination defines the guest anew, from the same image.
@@ -476,34 +473,31 @@ def _migrate(req, instance, args):
             req.context, instance, host_name=(args or {}).get('host'),
             image_meta=dict(image['properties']) if image else None)
     except exception.ComputeHostNotFound as e:
-        raise wsgi.HTTPError(404, e.format_message())
+        raise http.HTTPError(404, e.format_message())
     except exception.NoValidHost as e:
-        raise wsgi.HTTPError(400, e.format_message())
+        raise http.HTTPError(400, e.format_message())
     return 202, None
 
 
 def _finish_resize(req, instance, method):
-    from nova.api.handlers import server_lock
     server_lock.refuse_if_locked(req, instance)
     try:
         method(req.context, instance)
     except exception.MigrationNotFoundByStatus as e:
-        raise wsgi.HTTPError(400, e.format_message())
+        raise http.HTTPError(400, e.format_message())
 
 
 def action(req, server_id):
-    from nova.api.handlers import server_lock
-    from nova.api.handlers import server_power
-    body = wsgi.json_body(req)
+    body = http.json_body(req)
     instance = get_instance(req, server_id)
     for actions in (server_power.ACTIONS, server_lock.ACTIONS):
         for name, handler in actions.items():
             if name in body:
-                return handler(req, instance, body)
+                return handler(req, instance, body, compute)
     if 'os-migrateLive' in body:
         validation.validate(LIVE_MIGRATE_SCHEMAS, req, body)
         # The policy first (403), then the lock (409), as Nova.
-        wsgi.authorize(req, 'os_compute_api:os-migrate-server:migrate_live',
+        http.authorize(req, 'os_compute_api:os-migrate-server:migrate_live',
                        {'project_id': instance.project_id})
         server_lock.refuse_if_locked(req, instance)
         return _live_migrate(req, instance, body['os-migrateLive'])
@@ -512,17 +506,17 @@ def action(req, server_id):
         return _migrate(req, instance, body['migrate'])
     if 'confirmResize' in body:
         validation.validate(_NO_ARGUMENT_SCHEMAS['confirmResize'], req, body)
-        wsgi.authorize(req, SERVERS % 'confirm_resize',
+        http.authorize(req, SERVERS % 'confirm_resize',
                        {'project_id': instance.project_id})
         _finish_resize(req, instance, compute().confirm_resize)
         return 204, None
     if 'revertResize' in body:
         validation.validate(_NO_ARGUMENT_SCHEMAS['revertResize'], req, body)
-        wsgi.authorize(req, SERVERS % 'revert_resize',
+        http.authorize(req, SERVERS % 'revert_resize',
                        {'project_id': instance.project_id})
         _finish_resize(req, instance, compute().revert_resize)
         return 202, None
-    raise wsgi.HTTPError(400, 'Unsupported server action: %s.'
+    raise http.HTTPError(400, 'Unsupported server action: %s.'
                          % (', '.join(sorted(body)) or '(none)'))
 
 

@@ -34,8 +34,8 @@ from oslo_log import log as logging
 from oslo_utils import uuidutils
 
 from nova.api.handlers import query_params
+from nova.api import http
 from nova.api import validation
-from nova.api import wsgi
 from nova import exception
 from nova import objects
 from nova.objects import fields
@@ -136,7 +136,7 @@ def _view(req, service):
 # -- GET --------------------------------------------------------------------
 
 def index(req):
-    wsgi.authorize(req, LIST_RULE)
+    http.authorize(req, LIST_RULE)
     query_params.check_known(req, ('host', 'binary'))
     host = query_params.last(req, 'host')
     binary = query_params.last(req, 'binary')
@@ -152,7 +152,7 @@ def index(req):
 def _compute_by_host_and_binary(req, body):
     host, binary = body['host'], body['binary']
     if binary != service_obj.COMPUTE_BINARY:
-        raise wsgi.HTTPError(
+        raise http.HTTPError(
             400, 'Updating a %s service is not supported: only '
                  'nova-compute services can be enabled, disabled or forced '
                  'down.' % binary)
@@ -160,13 +160,13 @@ def _compute_by_host_and_binary(req, body):
         return objects.Service.get_by_host_and_binary(req.context, host,
                                                       binary)
     except exception.HostBinaryNotFound:
-        raise wsgi.HTTPError(404, 'Unknown service: no %s on host %s.'
+        raise http.HTTPError(404, 'Unknown service: no %s on host %s.'
                              % (binary, host))
 
 
 def _legacy_request(req):
-    wsgi.authorize(req, UPDATE_RULE)
-    body = validation.validate(LEGACY_SCHEMAS, req, wsgi.json_body(req))
+    http.authorize(req, UPDATE_RULE)
+    body = validation.validate(LEGACY_SCHEMAS, req, http.json_body(req))
     return body, _compute_by_host_and_binary(req, body)
 
 
@@ -198,7 +198,7 @@ def disable_log_reason(req):
     body, service = _legacy_request(req)
     reason = body.get('disabled_reason')
     if reason is None:
-        raise wsgi.HTTPError(400, 'Missing disabled_reason: say why the '
+        raise http.HTTPError(400, 'Missing disabled_reason: say why the '
                                   'service is disabled, or use '
                                   'PUT /os-services/disable.')
     _set_status(service, True, reason)
@@ -217,7 +217,7 @@ def _set_forced_down(service, forced_down):
 def force_down(req):
     body, service = _legacy_request(req)
     if 'forced_down' not in body:
-        raise wsgi.HTTPError(400, 'Missing forced_down: true marks the '
+        raise http.HTTPError(400, 'Missing forced_down: true marks the '
                                   'service down, false lets its '
                                   'heartbeats count again.')
     forced = query_params.to_bool(body['forced_down'])
@@ -228,7 +228,7 @@ def force_down(req):
 
 def unknown_action(req, service_id):
     # Until 2.52 the only PUTs are the actions above (404 as in Nova).
-    raise wsgi.HTTPError(404, 'Unknown action %s: until microversion 2.52 '
+    raise http.HTTPError(404, 'Unknown action %s: until microversion 2.52 '
                               'use enable, disable, disable-log-reason or '
                               'force-down (2.11).' % service_id)
 
@@ -239,7 +239,7 @@ def _get_by_id(req, service_id):
     """The service ``service_id`` names at this microversion; 400/404."""
     if req.version >= UUID_VERSION:
         if not uuidutils.is_uuid_like(service_id):
-            raise wsgi.HTTPError(400, 'Invalid uuid %s: from microversion '
+            raise http.HTTPError(400, 'Invalid uuid %s: from microversion '
                                       '2.53 a service is named by its uuid.'
                                  % service_id)
         lookup = objects.Service.get_by_uuid
@@ -247,29 +247,29 @@ def _get_by_id(req, service_id):
         try:
             service_id = int(service_id)
         except ValueError:
-            raise wsgi.HTTPError(400, 'Invalid service id %s: before '
+            raise http.HTTPError(400, 'Invalid service id %s: before '
                                       'microversion 2.53 it is an integer.'
                                  % service_id)
         lookup = objects.Service.get_by_id
     try:
         return lookup(req.context, service_id)
     except exception.ServiceNotFound:
-        raise wsgi.HTTPError(404, 'Service %s not found.' % service_id)
+        raise http.HTTPError(404, 'Service %s not found.' % service_id)
 
 
 def update(req, service_id):
-    wsgi.authorize(req, UPDATE_RULE)
-    body = validation.validate(UPDATE_SCHEMAS, req, wsgi.json_body(req))
+    http.authorize(req, UPDATE_RULE)
+    body = validation.validate(UPDATE_SCHEMAS, req, http.json_body(req))
     service = _get_by_id(req, service_id)
     status = body.get('status')
     if 'disabled_reason' in body and status != 'disabled':
-        raise wsgi.HTTPError(400, 'disabled_reason is only accepted with '
+        raise http.HTTPError(400, 'disabled_reason is only accepted with '
                                   'status "disabled".')
     if status is None and 'forced_down' not in body:
-        raise wsgi.HTTPError(400, 'Nothing to update: give status, '
+        raise http.HTTPError(400, 'Nothing to update: give status, '
                                   'forced_down or both.')
     if service.binary != service_obj.COMPUTE_BINARY:
-        raise wsgi.HTTPError(
+        raise http.HTTPError(
             400, 'Updating a %s service is not supported: only '
                  'nova-compute services can be updated.' % service.binary)
     if status is not None:
@@ -285,14 +285,14 @@ def update(req, service_id):
 
 
 def delete(req, service_id):
-    wsgi.authorize(req, DELETE_RULE)
+    http.authorize(req, DELETE_RULE)
     service = _get_by_id(req, service_id)
     if service.binary == service_obj.COMPUTE_BINARY:
         _remove_compute(req.context, service)
     try:
         service.destroy()
     except exception.ServiceNotFound:
-        raise wsgi.HTTPError(404, 'Service %s not found.' % service_id)
+        raise http.HTTPError(404, 'Service %s not found.' % service_id)
     LOG.info('Service %s (%s on %s) deleted', service.uuid, service.binary,
              service.host)
     return 204, None
@@ -305,7 +305,7 @@ def _remove_compute(context, service):
     """
     host = service.host
     if objects.InstanceList.get_uuids_by_host(context, host):
-        raise wsgi.HTTPError(
+        raise http.HTTPError(
             409, 'Unable to delete the compute service of %s: it hosts '
                  'instances. Migrate or delete them first.' % host)
     nodes = objects.ComputeNodeList.get_all_by_host(context, host)
@@ -313,7 +313,7 @@ def _remove_compute(context, service):
         moving = objects.MigrationList.get_in_progress_by_host_and_node(
             context, host, node.hypervisor_hostname)
         if moving:
-            raise wsgi.HTTPError(
+            raise http.HTTPError(
                 409, 'Unable to delete the compute service of %s: '
                      'migrations %s involve it. Let them finish (confirm or '
                      'revert a resize) first.'
@@ -337,7 +337,7 @@ def _check_namespaces_free(host, namespaces):
     busy = sorted('%s (%s)' % (r.name, r.state) for r in namespaces
                   if r.state != fields.VPMEMNamespaceState.FREE)
     if busy:
-        raise wsgi.HTTPError(
+        raise http.HTTPError(
             409, 'Unable to delete the compute service of %s: its vpmem '
                  'namespaces %s are not free (not yet erased). Start '
                  'nova-compute on %s so that it erases them, or see '
@@ -351,13 +351,13 @@ def _check_provider_unused(context, reportclient, host, node):
         return
     quarantine = report.quarantine_consumer(node.uuid)
     if quarantine in held:
-        raise wsgi.HTTPError(
+        raise http.HTTPError(
             409, 'Unable to delete the compute service of %s: placement '
                  'still holds its quarantined vpmem namespaces (their '
                  'erase has not succeeded). Erase them with "nova-manage '
                  'vpmem retry-erase %s NAMESPACE" first; "nova-manage '
                  'vpmem list --host %s" names them.' % (host, host, host))
-    raise wsgi.HTTPError(
+    raise http.HTTPError(
         409, 'Unable to delete the compute service of %s: placement still '
              'holds allocations of %s on its resource provider %s. Remove '
              'them ("nova-manage vpmem audit" explains leftovers) first.'

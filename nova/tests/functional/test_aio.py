@@ -80,7 +80,6 @@ class AIOTestCase(testtools.TestCase):
         self.state_dir = os.path.join(self.tmp, 'state')
         self.env = {k: v for k, v in os.environ.items()
                     if not k.startswith('OS_')}
-        self.env['PYTHONWARNINGS'] = 'ignore::DeprecationWarning'
 
     def attach_file(self, name, path):
         if os.path.exists(path):

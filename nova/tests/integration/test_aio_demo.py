@@ -52,7 +52,6 @@ class AIODemoOnLibvirtTest(testtools.TestCase):
     def test_demo_on_two_real_hosts(self):
         env = {k: v for k, v in os.environ.items()
                if not k.startswith('OS_')}
-        env['PYTHONWARNINGS'] = 'ignore::DeprecationWarning'
         result = subprocess.run(
             [sys.executable, '-m', 'nova.cmd.aio', 'demo',
              '--hypervisor', 'libvirt', '--state-dir', self.state_dir,

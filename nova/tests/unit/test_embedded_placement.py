@@ -10,13 +10,24 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""The embedded placement's check of its database URL."""
+"""The embedded placement: its database URL check, the `embedded` extra."""
 
 import contextlib
 import io
+import os
+import re
+import subprocess
+import sys
+from unittest import mock
 
+import nova
 from nova.embedded import placement
 from nova import test
+
+# sys.modules entries of None make ``import placement...`` raise
+# ImportError, as it does when the `embedded` extra is not installed.
+_NO_PLACEMENT = {name: None for name in (
+    'placement', 'placement.conf', 'placement.db_api', 'placement.deploy')}
 
 
 class CheckConnectionTestCase(test.NoDBTestCase):
@@ -42,3 +53,98 @@ class CheckConnectionTestCase(test.NoDBTestCase):
             self.assertRaises(SystemExit, placement.main, [
                 '--connection', 'postgresql+psycopg://p:pw@db-host/p'])
         self.assertIn('use postgresql+psycopg2://', stderr.getvalue())
+
+
+class WithoutTheExtraTestCase(test.NoDBTestCase):
+    """openstack-placement is the `embedded` extra, not a requirement."""
+
+    def test_embedded_start_names_the_extra(self):
+        with mock.patch.dict(sys.modules, _NO_PLACEMENT):
+            err = self.assertRaises(placement.PlacementNotInstalled,
+                                    placement.make_app, 'sqlite://')
+        self.assertIn("the embedded placement needs the `embedded` extra: "
+                      "pip install 'nova-vpmem[embedded]'", str(err))
+
+    def test_command_line_names_the_extra_without_a_traceback(self):
+        stderr = io.StringIO()
+        with mock.patch.dict(sys.modules, _NO_PLACEMENT), \
+                contextlib.redirect_stderr(stderr):
+            self.assertRaises(SystemExit, placement.main,
+                              ['--connection', 'sqlite://'])
+        self.assertIn("pip install 'nova-vpmem[embedded]'",
+                      stderr.getvalue())
+        self.assertNotIn('Traceback', stderr.getvalue())
+
+    def test_separate_services_never_import_placement(self):
+        # A fresh interpreter: this test process has placement loaded
+        # already. The service modules, the config generator's option
+        # lists and the all-in-one's modules are imported, and placement
+        # must still be absent.
+        script = (
+            'import sys\n'
+            'import nova.cmd.api, nova.cmd.compute, nova.cmd.conductor\n'
+            'import nova.cmd.manage, nova.conf.opts, nova.aio.cloud\n'
+            'nova.conf.opts.list_opts()\n'
+            'print(sorted(m for m in sys.modules\n'
+            '             if m.split(".")[0] == "placement"))\n')
+        result = subprocess.run([sys.executable, '-c', script],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual('[]', result.stdout.strip())
+
+
+class OnePostgreSQLDriverTestCase(test.NoDBTestCase):
+    """psycopg2 serves both nova's database and the embedded placement's."""
+
+    URL = 'postgresql+psycopg2://nova:pw@db.example/nova'
+
+    def test_both_engines_build_for_the_same_url(self):
+        # A fresh interpreter, as placement keeps one engine per process.
+        # Engine.connect is mocked: oslo.db tries the connection when it
+        # builds an engine, and no server is needed to prove the driver.
+        script = '''
+import sys
+from unittest import mock
+
+from oslo_config import cfg
+import sqlalchemy
+
+from nova.db import engine as nova_engine
+from nova.embedded import placement as embedded
+
+url = sys.argv[1]
+with mock.patch.object(sqlalchemy.engine.Engine, 'connect'):
+    embedded.check_connection(url)
+    nova = nova_engine.create_engine(url)
+    placement_conf, placement_db, _ = embedded._import_placement()
+    config = cfg.ConfigOpts()
+    placement_conf.register_opts(config)
+    config.set_override('connection', url, group='placement_database')
+    config([], project='placement', default_config_files=[])
+    placement_db.configure(config)
+    placement = placement_db.placement_context_manager.writer.get_engine()
+for engine in (nova, placement):
+    print(engine.dialect.name, engine.dialect.driver,
+          engine.dialect.loaded_dbapi.__name__)
+'''
+        result = subprocess.run([sys.executable, '-c', script, self.URL],
+                                capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertEqual(['postgresql psycopg2 psycopg2'] * 2,
+                         result.stdout.split('\n')[:-1])
+
+    def test_configs_and_docs_name_that_driver(self):
+        # Every PostgreSQL URL an operator may copy names psycopg2.
+        top = os.path.join(os.path.dirname(nova.__file__), os.pardir)
+        places = [os.path.join('doc', 'source', 'admin', 'deployment.rst')]
+        services = os.path.join('etc', 'nova', 'services')
+        places += [os.path.join(services, name)
+                   for name in sorted(os.listdir(os.path.join(top, services)))
+                   if name.endswith('.conf')]
+        found = 0
+        for place in places:
+            with open(os.path.join(top, place)) as f:
+                for url in re.findall(r'postgresql\+?\w*://', f.read()):
+                    self.assertEqual('postgresql+psycopg2://', url, place)
+                    found += 1
+        self.assertGreaterEqual(found, 3)

@@ -296,6 +296,46 @@ class TestLauncher(test.TestCase):
             self.assertTrue(service.wait())
         self.assertEqual([before], seen)
 
+    def test_sighup_reloads_and_keeps_serving(self):
+        svc = service.Service.create(binary='nova-compute', host='h1',
+                                     report_interval=60)
+        self._serve(svc)
+        reloaded = threading.Event()
+        with mock.patch.object(service, 'reload_config',
+                               side_effect=lambda: reloaded.set()):
+            self._kill_self_soon(signal.SIGHUP, delay=0.1)
+            self._kill_self_soon(signal.SIGTERM, delay=1.0)
+            seen_running = []
+
+            def check_running():
+                reloaded.wait(5)
+                seen_running.append(not svc._stop_event.is_set())
+
+            checker = threading.Thread(target=check_running)
+            checker.start()
+            self.assertTrue(service.wait())
+            checker.join()
+        self.assertTrue(reloaded.is_set())
+        self.assertEqual([True], seen_running)
+
+    def test_sighup_stays_caught_during_stop(self):
+        before = signal.getsignal(signal.SIGHUP)
+        seen = []
+
+        def stop(launcher):
+            # Still ours (it only records), not the default that kills.
+            seen.append(signal.getsignal(signal.SIGHUP))
+            return True
+
+        self._serve()
+        self._kill_self_soon(signal.SIGTERM)
+        with mock.patch.object(service.Launcher, 'stop', autospec=True,
+                               side_effect=stop):
+            self.assertTrue(service.wait())
+        self.assertEqual(1, len(seen))
+        self.assertIsNot(before, seen[0])
+        self.assertIs(before, signal.getsignal(signal.SIGHUP))
+
     def test_serve_twice_refused(self):
         self._serve()
         self.assertRaises(RuntimeError, service.serve)
@@ -364,3 +404,22 @@ class TestWSGIService(test.NoDBTestCase):
             doc = json.loads(response.read())
         self.assertEqual('http://[::1]:%s/v2.1/' % server.port,
                          doc['versions'][0]['links'][0]['href'])
+
+
+class TestReloadConfig(test.NoDBTestCase):
+
+    def test_reports_changed_options(self):
+        with mock.patch.object(service.CONF, 'mutate_config_files',
+                               return_value={(None, 'debug'): (False, True)}):
+            with self.assertLogs('nova.service', 'INFO') as logs:
+                self.assertEqual({(None, 'debug'): (False, True)},
+                                 service.reload_config())
+        self.assertIn('changed: [DEFAULT]debug.', logs.output[0])
+
+    def test_unreadable_file_keeps_running(self):
+        with mock.patch.object(service.CONF, 'mutate_config_files',
+                               side_effect=ValueError('bad line 3')):
+            with self.assertLogs('nova.service', 'ERROR') as logs:
+                self.assertIsNone(service.reload_config())
+        self.assertIn('previous one stays in effect: bad line 3',
+                      logs.output[0])

@@ -17,7 +17,8 @@ The driver is the glue; each concern has its own module:
 * ``host.py``: the libvirt connection (real or emulated);
 * ``guest.py``: one domain;
 * ``domain_xml.py``: the domain XML, from pure functions;
-* ``vpmem.py``: this host's namespaces, their inventory and erase;
+* ``vpmem.py``: this host's namespaces, their inventory and erase, and
+  an instance's namespaces in its guest's order;
 * ``live_migration.py``: the live migration API this class inherits;
   ``migration.py``: its destination XML, flags, budgets and monitor;
 * ``power.py``: stop, start, pause, unpause and reboot, inherited;
@@ -63,65 +64,6 @@ GiB = 1024 ** 3
 def instance_name(instance):
     """The libvirt domain name of an instance."""
     return 'instance-%s' % instance.uuid
-
-
-def order_vpmems(resources, labels):
-    """An instance's vpmem resources in the order of its hw:pmem labels.
-
-    For each label in turn, the next not yet used resource of that label's
-    resource class is taken, so the guest sees its devices in the order
-    its flavor lists them. Raises VPMEMResourcesMismatch when a label has
-    no resource left, or when resources are left over: the guest would
-    get the wrong devices.
-    """
-    resources = list(resources or ())
-    labels = list(labels or ())
-    unused = list(resources)
-    ordered = []
-    for label in labels:
-        resource_class = hardware.pmem_resource_class(label)
-        match = next((r for r in unused
-                      if r.resource_class == resource_class), None)
-        if match is None:
-            wanted = sum(1 for other in labels
-                         if hardware.pmem_resource_class(other) ==
-                         resource_class)
-            held = sum(1 for r in resources
-                       if r.resource_class == resource_class)
-            raise _mismatch(resources, labels,
-                            'label %s asks for %d namespace(s) of %s, the '
-                            'instance holds %d' % (label, wanted,
-                                                   resource_class, held))
-        unused.remove(match)
-        ordered.append(match)
-    if unused:
-        raise _mismatch(resources, labels,
-                        'no label asks for %s' % ', '.join(
-                            '%s (%s)' % (r.identifier, r.resource_class)
-                            for r in unused))
-    return ordered
-
-
-def _mismatch(resources, labels, reason):
-    return exception.VPMEMResourcesMismatch(
-        names=', '.join(r.identifier for r in resources) or 'none',
-        labels=','.join(labels) or 'none', reason=reason)
-
-
-def vpmem_resources(resources):
-    """The resources among ``resources`` that are vpmem namespaces."""
-    return [r for r in resources or ()
-            if r.obj_attr_is_set('metadata') and
-            isinstance(r.metadata, objects.LibvirtVPMEMDevice)]
-
-
-def _copy_device(device):
-    # Callers may keep or change what they are given; the driver's own
-    # records must stay as discovered.
-    return objects.LibvirtVPMEMDevice(label=device.label, name=device.name,
-                                      size=device.size,
-                                      devpath=device.devpath,
-                                      align=device.align)
 
 
 def _image_property(image_meta, key):
@@ -319,7 +261,7 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
             objects.Resource(provider_uuid=rp_uuid,
                              resource_class=resource_class,
                              identifier=device.name,
-                             metadata=_copy_device(device))
+                             metadata=vpmem.copy_device(device))
             for resource_class, devices in
             namespaces.by_resource_class.items()
             for device in devices]
@@ -415,8 +357,8 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
             instance, dest_resources,
             'namespaces unusable on %s' % self._conf.host, fail)
         try:
-            guest_side = order_vpmems(
-                vpmem_resources(self._instance_resources(instance)),
+            guest_side = vpmem.order_vpmems(
+                vpmem.vpmem_resources(self._instance_resources(instance)),
                 hardware.get_vpmem_labels(instance.flavor))
         except (exception.VPMEMResourcesMismatch,
                 exception.InvalidPMEMExtraSpec) as exc:
@@ -486,8 +428,9 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
         or (after ``refusal``) when some are not this host's usable ones.
         """
         try:
-            ordered = order_vpmems(vpmem_resources(resources),
-                                   hardware.get_vpmem_labels(instance.flavor))
+            ordered = vpmem.order_vpmems(
+                vpmem.vpmem_resources(resources),
+                hardware.get_vpmem_labels(instance.flavor))
         except (exception.VPMEMResourcesMismatch,
                 exception.InvalidPMEMExtraSpec) as exc:
             raise fail(exc.format_message()) from exc
@@ -559,7 +502,7 @@ class LibvirtDriver(cold_migration.ColdMigrationMixin,
         be released) and ``failed`` (``(Resource, exception)`` pairs that
         must stay reserved).
         """
-        wanted = list(dict.fromkeys(vpmem_resources(resources)))
+        wanted = list(dict.fromkeys(vpmem.vpmem_resources(resources)))
         if not wanted:
             return []
         namespaces = self._require_namespaces('erase namespaces')

@@ -37,6 +37,7 @@ from nova import exception
 from nova import objects
 from nova.virt import hardware
 from nova.virt.libvirt import migration as lm
+from nova.virt.libvirt import vpmem
 
 LOG = logging.getLogger(__name__)
 
@@ -114,13 +115,6 @@ def migration_stream_address(dest_uri, inbound_addr, tunnelled):
     return None, None
 
 
-def _driver_module():
-    # driver.py imports this module for LibvirtDriver's bases, so its
-    # helpers are looked up when called, not at import.
-    from nova.virt.libvirt import driver
-    return driver
-
-
 def _device_key(device):
     return (device.name, device.devpath, device.size, device.align)
 
@@ -188,9 +182,8 @@ class LiveMigrationMixin:
         ``migrate_data.dst_vpmems`` becomes this host's devices in the
         guest's order. Raises DestinationVPMEMMismatch.
         """
-        drv = _driver_module()
         local = self.match_vpmems(instance, dest_resources)
-        migrate_data.dst_vpmems = [drv._copy_device(d) for d in local]
+        migrate_data.dst_vpmems = [vpmem.copy_device(d) for d in local]
         LOG.info('Instance %s may arrive with persistent memory %s',
                  instance.uuid, _describe(local))
         return migrate_data
@@ -283,12 +276,11 @@ class LiveMigrationMixin:
 
     def _plan(self, instance, dest, migrate_data, dest_resources):
         """(guest, dest URI, params, flags, MonitorSettings) or raise."""
-        drv = _driver_module()
         libvirt = self._host.libvirt
         opts = self._conf.libvirt
         guest = self._host.get_guest(instance)
         labels = hardware.get_vpmem_labels(instance.flavor)
-        source_resources = drv.vpmem_resources(
+        source_resources = vpmem.vpmem_resources(
             self._instance_resources(instance))
         xml = guest.get_xml_desc(migratable=True)
         nvdimm_bytes = sum(lm.nvdimm_sizes(xml))
@@ -344,13 +336,12 @@ class LiveMigrationMixin:
         the destination reported (``dst_vpmems``) must name the same
         namespaces, or the two hosts disagree about the claim.
         """
-        drv = _driver_module()
         reported = list(migrate_data.dst_vpmems) if migrate_data.has_vpmems \
             else []
-        claimed = drv.vpmem_resources(dest_resources)
+        claimed = vpmem.vpmem_resources(dest_resources)
         if not claimed:
             return reported
-        ordered = [r.metadata for r in drv.order_vpmems(claimed, labels)]
+        ordered = [r.metadata for r in vpmem.order_vpmems(claimed, labels)]
         if reported and sorted(map(_device_key, reported)) != sorted(
                 map(_device_key, ordered)):
             raise exception.DestinationVPMEMMismatch(

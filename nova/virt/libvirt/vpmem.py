@@ -19,6 +19,9 @@ options once, finds the namespaces through a backend
 (:mod:`nova.virt.libvirt.vpmem_backends`), refuses to start on anything
 that would hand out the wrong memory, and erases namespaces given up by
 instances, reading them back before they can be reused.
+:func:`vpmem_resources` and :func:`order_vpmems` find an instance's
+namespaces among its resources, in the order its guest sees them (for
+the driver and its live migration alike).
 """
 
 import collections
@@ -26,6 +29,7 @@ import collections
 from oslo_log import log as logging
 
 from nova import exception
+from nova import objects
 from nova.virt import hardware
 from nova.virt.libvirt import vpmem_backends
 
@@ -149,6 +153,65 @@ def parse_pmem_namespaces(entries):
     """
     return {item.label: list(item.names)
             for item in parse_pmem_config(entries)}
+
+
+def order_vpmems(resources, labels):
+    """An instance's vpmem resources in the order of its hw:pmem labels.
+
+    For each label in turn, the next not yet used resource of that label's
+    resource class is taken, so the guest sees its devices in the order
+    its flavor lists them. Raises VPMEMResourcesMismatch when a label has
+    no resource left, or when resources are left over: the guest would
+    get the wrong devices.
+    """
+    resources = list(resources or ())
+    labels = list(labels or ())
+    unused = list(resources)
+    ordered = []
+    for label in labels:
+        resource_class = hardware.pmem_resource_class(label)
+        match = next((r for r in unused
+                      if r.resource_class == resource_class), None)
+        if match is None:
+            wanted = sum(1 for other in labels
+                         if hardware.pmem_resource_class(other) ==
+                         resource_class)
+            held = sum(1 for r in resources
+                       if r.resource_class == resource_class)
+            raise _mismatch(resources, labels,
+                            'label %s asks for %d namespace(s) of %s, the '
+                            'instance holds %d' % (label, wanted,
+                                                   resource_class, held))
+        unused.remove(match)
+        ordered.append(match)
+    if unused:
+        raise _mismatch(resources, labels,
+                        'no label asks for %s' % ', '.join(
+                            '%s (%s)' % (r.identifier, r.resource_class)
+                            for r in unused))
+    return ordered
+
+
+def _mismatch(resources, labels, reason):
+    return exception.VPMEMResourcesMismatch(
+        names=', '.join(r.identifier for r in resources) or 'none',
+        labels=','.join(labels) or 'none', reason=reason)
+
+
+def vpmem_resources(resources):
+    """The resources among ``resources`` that are vpmem namespaces."""
+    return [r for r in resources or ()
+            if r.obj_attr_is_set('metadata') and
+            isinstance(r.metadata, objects.LibvirtVPMEMDevice)]
+
+
+def copy_device(device):
+    # Callers may keep or change what they are given; the driver's own
+    # records must stay as discovered.
+    return objects.LibvirtVPMEMDevice(label=device.label, name=device.name,
+                                      size=device.size,
+                                      devpath=device.devpath,
+                                      align=device.align)
 
 
 class HostNamespaces:

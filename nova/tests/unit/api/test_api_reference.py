@@ -21,7 +21,7 @@ import os
 import re
 
 from nova.api import microversion
-from nova.api import wsgi
+from nova.api import routes
 from nova import test
 
 DOC = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
@@ -83,7 +83,7 @@ def documented_calls(text):
 def served_calls():
     """(method, path, first, last) of each route the router serves."""
     calls = []
-    for method, template, first, last in wsgi.build_router().routes():
+    for method, template, first, last in routes.build_router().routes():
         path = template[len(PREFIX):] if template.startswith(
             PREFIX + '/') else template
         calls.append((method, path, first or microversion.MIN_VERSION,

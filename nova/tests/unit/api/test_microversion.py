@@ -15,9 +15,9 @@
 from unittest import mock
 
 from nova.api.handlers import servers
+from nova.api import http
 from nova.api import microversion
 from nova.api import validation
-from nova.api import wsgi
 from nova import test
 
 
@@ -110,7 +110,7 @@ class TestLiveMigrateSchemas(test.NoDBTestCase):
                                    _Req(version), {'os-migrateLive': args})
 
     def _refused(self, version, args):
-        error = self.assertRaises(wsgi.HTTPError, self._validate, version,
+        error = self.assertRaises(http.HTTPError, self._validate, version,
                                   args)
         self.assertEqual(400, error.code)
         return error

@@ -12,7 +12,8 @@
 
 """The router: path templates, methods and microversion ranges."""
 
-from nova.api import wsgi
+from nova.api import http
+from nova.api import routes
 from nova import test
 
 
@@ -26,7 +27,7 @@ class TestRouter(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.router = wsgi.Router()
+        self.router = routes.Router()
         # Nova's pattern: a legacy call and a newer one on the same path.
         self.router.add('PUT', '/os-services/disable', _handler('legacy'),
                         (None, (2, 52)))
@@ -45,12 +46,12 @@ class TestRouter(test.NoDBTestCase):
                          self._call('PUT', '/os-services/disable', (2, 53)))
 
     def test_outside_its_range_a_route_does_not_exist(self):
-        err = self.assertRaises(wsgi.HTTPError, self.router.match, 'PUT',
+        err = self.assertRaises(http.HTTPError, self.router.match, 'PUT',
                                 '/os-services/abc', (2, 52))
         self.assertEqual(404, err.code)
 
     def test_other_method_is_405_naming_the_allowed_ones(self):
-        err = self.assertRaises(wsgi.HTTPError, self.router.match, 'DELETE',
+        err = self.assertRaises(http.HTTPError, self.router.match, 'DELETE',
                                 '/os-services', (2, 1))
         self.assertEqual(405, err.code)
         self.assertEqual([('Allow', 'GET')], err.headers)

@@ -23,6 +23,8 @@ import webob
 import nova.conf
 
 from nova.api.handlers import servers
+from nova.api import http
+from nova.api import routes
 from nova.api import wsgi
 from nova.compute import vm_states
 from nova import exception
@@ -572,14 +574,14 @@ class TestRouterVersionedMethods(test.NoDBTestCase):
     """A method that exists only in other microversions is 404, as Nova."""
 
     def test_method_of_another_version_is_404_not_405(self):
-        router = wsgi.Router()
+        router = routes.Router()
         router.add('GET', '/flavors/{flavor_id}', lambda req, **kw: None)
         router.add('PUT', '/flavors/{flavor_id}', lambda req, **kw: None,
                    ((2, 55), None))
-        err = self.assertRaises(wsgi.HTTPError, router.match, 'PUT',
+        err = self.assertRaises(http.HTTPError, router.match, 'PUT',
                                 '/flavors/f1', (2, 54))
         self.assertEqual(404, err.code)
-        err = self.assertRaises(wsgi.HTTPError, router.match, 'POST',
+        err = self.assertRaises(http.HTTPError, router.match, 'POST',
                                 '/flavors/f1', (2, 54))
         self.assertEqual(405, err.code)
         self.assertEqual([('Allow', 'GET')], err.headers)

@@ -31,7 +31,7 @@ class CreateEngineTestCase(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(conf_fixture.ConfFixture())
+        self.conf = self.useFixture(conf_fixture.ConfFixture()).conf
 
     def test_sqlite_file_gets_its_directory(self):
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,
@@ -69,11 +69,12 @@ class CreateEngineTestCase(testtools.TestCase):
                           db_engine.create_engine, None)
 
     def test_mysql_and_postgresql_urls_are_accepted(self):
+        # Without start-up retries, building the engine does not connect.
+        self.conf.set_override('max_retries', 0, group='database')
         for url, dialect in (
                 ('mysql+pymysql://nova:pw@db.example/nova', 'mysql'),
-                ('postgresql+psycopg://nova:pw@db.example/nova',
+                ('postgresql+psycopg2://nova:pw@db.example/nova',
                  'postgresql')):
-            # Building the engine does not connect.
             engine = db_engine.create_engine(url)
             self.addCleanup(engine.dispose)
             self.assertEqual(dialect, engine.dialect.name)

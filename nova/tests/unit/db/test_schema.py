@@ -55,18 +55,25 @@ class SchemaTestCase(testtools.TestCase):
         # conf.reset() in an earlier test's cleanup drops library defaults
         # set with set_default(); put nova's back.
         nova.conf.opts.set_defaults(self.conf)
-        # The default connection, under a state_path that does not exist.
+        # A file under a state_path that does not exist yet.
         self.state_path = os.path.join(
             self.useFixture(fixtures.TempDir()).path, 'new', 'state')
         self.conf.set_override('state_path', self.state_path)
-        self.conf.clear_override('connection', group='database')
+        self.conf.set_override('connection',
+                               'sqlite:///$state_path/nova.sqlite',
+                               group='database')
         self.db_path = os.path.join(self.state_path, 'nova.sqlite')
         db.reset()
         self.addCleanup(db.reset)
 
-    def test_default_connection_is_under_state_path(self):
-        self.assertEqual('sqlite:///%s' % self.db_path,
-                         self.conf.database.connection)
+    def test_no_connection_is_refused_and_creates_nothing(self):
+        # There is no default database: nothing appears under state_path.
+        self.conf.clear_override('connection', group='database')
+        self.assertIsNone(self.conf.database.connection)
+        exc = self.assertRaises(exception.InvalidConfiguration,
+                                migration.db_version)
+        self.assertIn('[database]connection', str(exc))
+        self.assertFalse(os.path.exists(self.state_path))
 
     def test_db_sync_creates_every_table_and_is_idempotent(self):
         self.assertIsNone(migration.db_version())

@@ -33,6 +33,7 @@ from nova.virt import driver as virt_driver
 from nova.virt.libvirt import domain_xml
 from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import emulator
+from nova.virt.libvirt import vpmem
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -77,23 +78,23 @@ class OrderVpmemsTestCase(test.NoDBTestCase):
         small_1 = resource('ns_s1', SMALL)
         small_2 = resource('ns_s2', SMALL)
         big = resource('ns_b1', BIG)
-        ordered = libvirt_driver.order_vpmems([big, small_2, small_1],
-                                              ['SMALL', 'BIG', 'SMALL'])
+        ordered = vpmem.order_vpmems([big, small_2, small_1],
+                                     ['SMALL', 'BIG', 'SMALL'])
         # Within one class the resources keep the order they came in.
         self.assertEqual(['ns_s2', 'ns_b1', 'ns_s1'],
                          [r.identifier for r in ordered])
 
     def test_labels_are_case_insensitive_like_resource_classes(self):
         big = resource('ns_b1', BIG)
-        self.assertEqual([big], libvirt_driver.order_vpmems([big], ['big']))
+        self.assertEqual([big], vpmem.order_vpmems([big], ['big']))
 
     def test_nothing(self):
-        self.assertEqual([], libvirt_driver.order_vpmems(None, []))
-        self.assertEqual([], libvirt_driver.order_vpmems([], None))
+        self.assertEqual([], vpmem.order_vpmems(None, []))
+        self.assertEqual([], vpmem.order_vpmems([], None))
 
     def test_too_few_resources_for_a_label(self):
         exc = self.assertRaises(
-            exception.VPMEMResourcesMismatch, libvirt_driver.order_vpmems,
+            exception.VPMEMResourcesMismatch, vpmem.order_vpmems,
             [resource('ns_s1', SMALL), resource('ns_b1', BIG)],
             ['SMALL', 'BIG', 'SMALL'])
         message = exc.format_message()
@@ -104,20 +105,20 @@ class OrderVpmemsTestCase(test.NoDBTestCase):
 
     def test_label_without_any_resource(self):
         exc = self.assertRaises(exception.VPMEMResourcesMismatch,
-                                libvirt_driver.order_vpmems,
+                                vpmem.order_vpmems,
                                 [resource('ns_s1', SMALL)], ['BIG'])
         self.assertIn('label BIG', exc.format_message())
 
     def test_resource_no_label_asks_for(self):
         exc = self.assertRaises(
-            exception.VPMEMResourcesMismatch, libvirt_driver.order_vpmems,
+            exception.VPMEMResourcesMismatch, vpmem.order_vpmems,
             [resource('ns_s1', SMALL), resource('ns_b1', BIG)], ['SMALL'])
         self.assertIn('no label asks for ns_b1 (%s)' % BIG,
                       exc.format_message())
 
     def test_resources_without_labels(self):
         self.assertRaises(exception.VPMEMResourcesMismatch,
-                          libvirt_driver.order_vpmems,
+                          vpmem.order_vpmems,
                           [resource('ns_s1', SMALL)], [])
 
 
@@ -162,7 +163,7 @@ class DriverTestBase(test.NoDBTestCase):
     def foreign_copy(self, name, **changes):
         """A record of namespace ``name`` with some fields changed."""
         original = self.by_name[name]
-        metadata = libvirt_driver._copy_device(original.metadata)
+        metadata = vpmem.copy_device(original.metadata)
         for key in ('devpath', 'size'):
             if key in changes:
                 setattr(metadata, key, changes.pop(key))

@@ -497,11 +497,18 @@ class MigrationMonitor:
             self._record(stats)
         if finished:
             return
-        self._apply_downtime(elapsed)
         if not self._job_seen:
             # abortJob / post-copy / pause before libvirt started the job
-            # would be refused or lost; requests wait for it.
+            # would be refused or lost; requests wait for it. The budget
+            # still runs: a job that never shows up is aborted at it.
+            self._check_timeout(elapsed)
             return
+        if self.progress:
+            # Only once data flows: before that the source libvirtd is
+            # still setting up the destination, and a downtime change
+            # then has been seen to block both calls until the
+            # connection closed (real QEMU, session-mode libvirt).
+            self._apply_downtime(elapsed)
         if self._abort.is_set():
             self._send_abort()
         elif self._force.is_set():

@@ -501,6 +501,24 @@ class MonitorTestCase(test.NoDBTestCase):
         self.assertEqual([('downtime', 10, 0.0), ('downtime', 30, 4.0)],
                          run.calls)
 
+    def test_downtime_waits_until_data_flows(self):
+        # The destination takes 2 s to start: no downtime call before.
+        run = FakeRun(self.clock, start=2.0, complete_at=6)
+        self.monitor(run, downtime_steps=((0, 10), (1, 20), (4, 30))).run()
+        self.assertEqual([('downtime', 20, 2.0), ('downtime', 30, 4.0)],
+                         run.calls)
+
+    def test_job_never_seen_is_aborted_at_the_budget(self):
+        # libvirt never reports the job (stuck setting up the
+        # destination): the budget still ends it.
+        run = FakeRun(self.clock, start=1000.0)
+        self.assertRaises(
+            exception.LiveMigrationTimedOut,
+            self.monitor(run, completion_timeout=5,
+                         timeout_action='abort',
+                         downtime_steps=((0, 10),)).run)
+        self.assertEqual([('abortJob', 5.5)], run.calls)
+
     def test_timeout_abort(self):
         run = FakeRun(self.clock)
         exc = self.assertRaises(

@@ -65,6 +65,7 @@ class MigrationFacts:
     hosts: dict = dataclasses.field(default_factory=dict)  # name -> state
     # Replaces the checksum comparison where the guest checks its data.
     content_check: Check = None
+    prediction: str = None       # pre-flight estimate against actual time
 
 
 def human_bytes(count):
@@ -190,4 +191,6 @@ def summary_rows(facts):
     if facts.content_check is None:
         rows.append(('guest page writes while migrating',
                      str(facts.pages_written)))
+    if facts.prediction:
+        rows.append(('pre-flight prediction', facts.prediction))
     return rows

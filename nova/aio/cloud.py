@@ -53,6 +53,9 @@ class CloudOptions:
     namespace_mib: int = 64
     namespaces_per_host: int = 2
     bandwidth_mib: int = 0          # 0: the hypervisor's own limit
+    # [libvirt]live_migration_completion_timeout (s per GiB); None: its
+    # default.
+    completion_timeout: int = None
     api_port: int = 0               # 0: a free port
     hosts: tuple = HOSTS
 
@@ -87,6 +90,9 @@ def compute_overrides(options, host, hypervisor_overrides):
         # The CLI and the demo show a migration's progress each second.
         ('compute', 'live_migration_progress_interval'): 1,
     }
+    if options.completion_timeout is not None:
+        overrides[('libvirt', 'live_migration_completion_timeout')] = \
+            options.completion_timeout
     overrides.update(hypervisor_overrides)
     return overrides
 

@@ -31,8 +31,10 @@ from rich import table as rich_table
 
 from nova.aio import checks
 from nova.aio import cloud as aio_cloud
+from nova.aio import give_up
 from nova.aio import guests
 from nova.aio import http
+from nova.aio import prediction
 from nova.aio import real_hosts
 from nova.aio import state as aio_state
 from nova import objects
@@ -40,8 +42,9 @@ from nova.virt.libvirt import emulator
 
 FLAVOR = 'aio-pmem'
 SERVER = 'aio-vm'
-TIMEOUT = 120
-FINAL_STATUSES = ('completed', 'failed', 'error', 'cancelled')
+TIMEOUT = 120           # boot and other steps, not the migration
+FINAL_STATUSES = give_up.FINAL_STATUSES
+MiB = 1 << 20
 
 
 @dataclasses.dataclass
@@ -53,10 +56,44 @@ class DemoOptions:
     dirty_pages_per_second: int = 1024
     ram_mb: int = 64
     hypervisor: str = 'emulated'
+    completion_timeout: int = None   # s per GiB; None: the option default
 
 
 class DemoError(Exception):
     """A step of the story failed; the message names it."""
+
+
+class GaveUp(Exception):
+    """The migration outlived the product's budget (and the grace)."""
+
+    def __init__(self, row, waited):
+        super().__init__('the migration still ran after %.0f s (status '
+                         '%s)' % (waited, row['status'] if row else
+                                  'requested'))
+        self.row = row
+        self.waited = waited
+
+
+@dataclasses.dataclass
+class GiveUpOutcome:
+    """What the demo found after it aborted the migration."""
+
+    source: str
+    dest: str
+    budget: float
+    waited: float
+    advice: str
+    abort_note: str
+    cleanup: give_up.Cleanup
+
+    def checks(self):
+        budget = checks.Check(
+            give_up.WITHIN_BUDGET, False,
+            'still running after %.0f s (the compute host\'s budget is '
+            '%.1f s); aborted through the API: %s. What to do: %s' % (
+                self.waited, self.budget, self.abort_note, self.advice))
+        return [budget] + give_up.cleanup_checks(self.cleanup, self.source,
+                                                 self.dest)
 
 
 def fresh_state_dir(path):
@@ -153,7 +190,9 @@ class MigrationWatch:
                                      stats.get('memory_iteration', 0))
         return stats
 
-    def run(self, console):
+    def run(self, console, give_up_after=None):
+        """Follow the migration to a final status; GaveUp after
+        ``give_up_after`` seconds (None: wait as long as it runs)."""
         columns = [
             rich_progress.TextColumn('[bold]live migration'),
             rich_progress.BarColumn(),
@@ -164,7 +203,7 @@ class MigrationWatch:
         with rich_progress.Progress(*columns, console=console,
                                     transient=False) as bar:
             task = bar.add_task('migrate', total=None, detail='queued')
-            deadline = time.monotonic() + TIMEOUT
+            began = time.monotonic()
             while True:
                 row = migration_of(self.api, self.server_id)
                 status = row['status'] if row else 'requested'
@@ -189,9 +228,9 @@ class MigrationWatch:
                                    detail='iteration %d, done' %
                                    self.max_iteration)
                     return row
-                if time.monotonic() > deadline:
-                    raise DemoError('the migration did not finish in %d s '
-                                    '(status %s)' % (TIMEOUT, status))
+                waited = time.monotonic() - began
+                if give_up_after is not None and waited > give_up_after:
+                    raise GaveUp(row, waited)
                 time.sleep(0.1)
 
 
@@ -232,7 +271,8 @@ def settle(cloud, placement, facts, timeout=10):
 
 def story(cloud, console, options, guest, source='compute-a',
           dest='compute-b'):
-    """Everything after the cloud started; returns MigrationFacts."""
+    """Everything after the cloud started; returns MigrationFacts, or a
+    GiveUpOutcome when the migration outlived the product's budget."""
     api = http.compute_client(cloud.api_endpoint)
     placement = http.placement_client(cloud.placement_endpoint)
 
@@ -254,6 +294,21 @@ def story(cloud, console, options, guest, source='compute-a',
 
     source_dom = guest.open(cloud.connection_uri(source)) \
         .lookupByUUIDString(server_id)
+    vpmem_bytes = options.vpmem_mib * options.vpmem_count * MiB
+    budget = give_up.product_budget(aio_cloud.CONF, options.ram_mb,
+                                    vpmem_bytes)
+    limit = give_up.give_up_after(budget)
+    console.print(
+        'the compute host allows %s; the demo gives up %s' % (
+            '%.1f s' % budget if budget else 'unlimited time',
+            'after %.1f s' % limit if limit else 'never'), highlight=False)
+    dirty_rate = guest.dirty_rate()
+    console.print('the guest dirties %s/s of its vpmem' %
+                  checks.human_bytes(dirty_rate), highlight=False)
+    estimate = prediction.predict(aio_cloud.CONF, options.ram_mb,
+                                  vpmem_bytes, dirty_rate, budget)
+    console.print('prediction (pre-flight estimator): %s' % estimate.text,
+                  highlight=False, markup=False, soft_wrap=True)
     guest.migration_starts()
     started = time.monotonic()
     http.compute_client(cloud.api_endpoint, '2.30').post(
@@ -262,7 +317,15 @@ def story(cloud, console, options, guest, source='compute-a',
     console.print('POST /servers/%s/action os-migrateLive host=%s' % (
         server_id, dest))
     watch = MigrationWatch(api, server_id, source_dom)
-    row = watch.run(console)
+    try:
+        row = watch.run(console, give_up_after=limit)
+    except GaveUp as exc:
+        outcome = abort_and_clean(cloud, api, placement, console, options,
+                                  server_id, exc, budget, source, dest)
+        if outcome is not None:
+            return outcome
+        # It ended between the give-up and the abort: report as usual.
+        row = migration_of(api, server_id)
     elapsed = time.monotonic() - started
 
     job = {}
@@ -285,8 +348,42 @@ def story(cloud, console, options, guest, source='compute-a',
                             watch.last_stats.get('memory_processed', 0)),
         downtime_ms=job.get('downtime', 0),
         iterations=job.get('memory_iteration', watch.max_iteration),
+        prediction=prediction.compare(estimate, elapsed),
         **guest.content_facts(row['status'] == 'completed', dest_paths))
     return settle(cloud, placement, facts)
+
+
+def abort_and_clean(cloud, api, placement, console, options, server_id,
+                    gave_up, budget, source, dest):
+    """Abort through the API and wait for the cleanup; a GiveUpOutcome,
+    or None when the migration finished before the abort could land."""
+    row = gave_up.row or migration_of(api, server_id)
+    if row is None:
+        raise DemoError('the migration never appeared in the API after '
+                        '%.0f s' % gave_up.waited)
+    console.print('[red]giving up[/]: %s; DELETE /servers/%s/migrations/%s'
+                  % (rich_markup.escape(str(gave_up)), server_id,
+                     row['id']), highlight=False)
+    try:
+        give_up.abort(api, server_id, row['id'])
+        note = 'the API accepted the abort'
+    except give_up.AbortRefused as exc:
+        now = migration_of(api, server_id)
+        if now is not None and now['status'] == 'completed':
+            return None
+        note = 'the API refused the abort (%s)' % exc
+    console.print('waiting for the cloud to clean up (at most %d s)'
+                  % give_up.CLEANUP_TIMEOUT)
+    cleanup = give_up.wait_for_cleanup(
+        lambda: give_up.look(cloud, api, placement, server_id, row, dest),
+        source, dest)
+    if cleanup.migration_status == 'completed':
+        return None
+    return GiveUpOutcome(
+        source=source, dest=dest, budget=budget, waited=gave_up.waited,
+        advice=give_up.advice(options.bandwidth_mib,
+                              options.dirty_pages_per_second),
+        abort_note=note, cleanup=cleanup)
 
 
 def host_table(facts):
@@ -326,10 +423,16 @@ def summary_table(facts):
 
 def report(console, facts):
     """Print the report; return the failed checks."""
-    results = checks.evaluate(facts)
-    console.print(summary_table(facts))
-    console.print(host_table(facts))
+    if isinstance(facts, GiveUpOutcome):
+        results = facts.checks()
+    else:
+        results = checks.evaluate(facts)
+        console.print(summary_table(facts))
+        console.print(host_table(facts))
     console.print(check_table(results))
+    if isinstance(facts, GiveUpOutcome):
+        console.print('what to do: %s' % facts.advice, highlight=False,
+                      soft_wrap=True, markup=False)
     for check in results:
         # One plain line per check, for scripts and tests to read.
         console.print('%s: %s' % ('verified' if check.ok else 'FAILED',
@@ -342,7 +445,9 @@ def _start_hosts(options, console):
     if options.hypervisor != 'libvirt':
         return None
     console.print('starting two local libvirt hosts (session libvirtd)')
-    return real_hosts.RealHosts(options.state_dir, aio_cloud.HOSTS).start()
+    return real_hosts.RealHosts(
+        options.state_dir, aio_cloud.HOSTS,
+        pages_per_second=options.dirty_pages_per_second or None).start()
 
 
 def run(options, console):
@@ -356,7 +461,8 @@ def run(options, console):
     cloud_options = aio_cloud.CloudOptions(
         state_dir=options.state_dir, namespace_mib=options.vpmem_mib,
         namespaces_per_host=options.vpmem_count,
-        bandwidth_mib=options.bandwidth_mib)
+        bandwidth_mib=options.bandwidth_mib,
+        completion_timeout=options.completion_timeout)
     began = time.monotonic()
     failures = None
     hosts = cloud = None

@@ -16,9 +16,12 @@ On emulated hosts the guest is the emulator's workload: the demo writes a
 known pattern into its namespaces, the workload keeps writing stamped
 pages into them, and the handover (``guest_data.Handover``) records the
 source's final contents. On real hosts the guest is the stamp guest, a
-kernel that keeps writing every page of its vpmem itself; afterwards the
-demo asks it to stop and checks its stamps on the destination.
+kernel that keeps writing every page of its vpmem itself (at the pace
+its kernel command line sets, or its own); afterwards the demo asks it
+to stop and checks its stamps on the destination.
 """
+
+import time
 
 from nova.aio import checks
 from nova.aio import guest_data
@@ -52,6 +55,10 @@ class EmulatedGuest:
                       'vpmem' % (self.rate,
                                  checks.human_bytes(self.rate * PAGE)))
 
+    def dirty_rate(self):
+        """Bytes/s the writer dirties (what it was asked for)."""
+        return self.rate * PAGE
+
     def migration_starts(self):
         self.written_before = self.workload.pages_written
 
@@ -78,6 +85,7 @@ class RealGuest:
     def __init__(self, hosts):
         self.hosts = hosts
         self.image = hosts.image_name
+        self.paths = []
 
     @staticmethod
     def open(uri):
@@ -85,8 +93,21 @@ class RealGuest:
         return libvirt.open(uri)
 
     def prepare(self, console, server_id, source, paths):
+        self.paths = list(paths)
+        pace = self.hosts.pages_per_second
         console.print('the stamp guest writes every page of its %d '
-                      'namespace(s) itself' % len(paths))
+                      'namespace(s) itself, %s' % (
+                          len(paths), 'at most %d pages/s' % pace if pace
+                          else 'at its own pace'))
+
+    def dirty_rate(self, seconds=1.0):
+        """Bytes/s the stamp guest writes, measured from its control page
+        (it sets its own pace)."""
+        before = self.hosts.pages_written(self.paths[0])
+        began = time.monotonic()
+        time.sleep(seconds)
+        pages = self.hosts.pages_written(self.paths[0]) - before
+        return pages * PAGE / (time.monotonic() - began)
 
     def migration_starts(self):
         pass

@@ -24,6 +24,7 @@ import json
 import os
 import sys
 
+from nova.virt.libvirt import devguest
 from nova.virt.libvirt import local_hosts
 
 HOSTS_SUBDIR = 'libvirt-hosts'
@@ -62,8 +63,10 @@ def explain_missing(missing):
 class RealHosts:
     """Started local hosts, and what the cloud and the demo need of them."""
 
-    def __init__(self, state_dir, names):
+    def __init__(self, state_dir, names, pages_per_second=None):
         self.local_hosts = local_hosts
+        # The stamp guest's pace (its command line); None: its own.
+        self.pages_per_second = pages_per_second
         self.base_dir = os.path.join(state_dir, HOSTS_SUBDIR)
         self.names = list(names)
         self.hosts = {}
@@ -88,10 +91,19 @@ class RealHosts:
 
     def write_images_file(self, path):
         """An image catalog with the stamp guest (kernel boot, no disk)."""
+        properties = {'kernel': self.kernel}
+        if self.pages_per_second:
+            properties['cmdline'] = devguest.command_line(
+                self.pages_per_second)
         with open(path, 'w') as f:
             json.dump([{'id': GUEST_IMAGE_ID, 'name': GUEST_IMAGE,
-                        'properties': {'kernel': self.kernel}}], f)
+                        'properties': properties}], f)
         return path
+
+    def pages_written(self, first_namespace_path):
+        """Pages the stamp guest wrote since it booted (its counter)."""
+        control = devguest.read_control(first_namespace_path)
+        return control.written if control is not None else 0
 
     def stop_guest_writes(self, first_namespace_path):
         return self.local_hosts.stop_guest_writes(first_namespace_path)

@@ -20,6 +20,7 @@ it, so the next ``serve`` on it finds its servers and namespaces again.
 
 import dataclasses
 import os
+import threading
 import time
 
 from rich import markup as rich_markup
@@ -42,6 +43,63 @@ class ServeOptions:
     namespaces: int = 4
     hypervisor: str = 'emulated'
     bandwidth_mib: int = 0          # 0: the hypervisor's own limit
+    dirty_pages_per_second: int = 0  # each emulated guest's writer
+    completion_timeout: int = None   # s per GiB; None: the option default
+
+
+class GuestWriters:
+    """Give every guest of the emulated hosts a writer at one rate.
+
+    The emulator's workload writes pages into the guest's vpmem while it
+    runs and follows it when it migrates, so a served cloud's guests
+    dirty memory as the demo's does. A guest gets its writer the first
+    time it is seen running (and not migrating); a resumed cloud's
+    guests get theirs at the first look.
+    """
+
+    def __init__(self, hosts, rate, interval=0.5):
+        self.hosts = list(hosts)
+        self.rate = rate
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = None
+
+    def give_writers(self):
+        """One look at every host; returns the guests that got a writer."""
+        given = []
+        for name in self.hosts:
+            host = emulator.get_host(name, create=False)
+            if host is None:
+                continue
+            for guest in host.active_guests():
+                if guest.workload is not None or guest.job is not None \
+                        or guest.incoming is not None:
+                    continue
+                try:
+                    host.set_workload(guest.uuid,
+                                      dirty_pages_per_second=self.rate)
+                except emulator.libvirtError:
+                    continue    # it started migrating: next look
+                given.append(guest.uuid)
+        return given
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            try:
+                self.give_writers()
+            except Exception:
+                aio_cloud.LOG.exception('Could not start guest writers')
+
+    def start(self):
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name='aio-guest-writers')
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
 
 
 def cli_options(endpoint):
@@ -96,20 +154,23 @@ def run(options, console):
     hosts = None
     overrides = None
     if options.hypervisor == 'libvirt':
-        hosts = real_hosts.RealHosts(options.state_dir,
-                                     aio_cloud.HOSTS).start()
+        hosts = real_hosts.RealHosts(
+            options.state_dir, aio_cloud.HOSTS,
+            pages_per_second=options.dirty_pages_per_second or None).start()
         overrides = hosts.hypervisor_overrides()
         aio_cloud.CONF.set_override('images_file', hosts.write_images_file(
             os.path.join(options.state_dir, 'images.json')), group='api')
     cloud = aio_cloud.Cloud(aio_cloud.CloudOptions(
         state_dir=options.state_dir, namespace_mib=options.vpmem_mib,
         namespaces_per_host=options.namespaces, api_port=options.port,
-        bandwidth_mib=options.bandwidth_mib),
+        bandwidth_mib=options.bandwidth_mib,
+        completion_timeout=options.completion_timeout),
         hypervisor_overrides=overrides)
     console.rule('nova-aio serve')
     console.print('%s state directory %s (logs: %s)' % (
         'resuming' if resumed else 'new', options.state_dir,
         os.path.join(options.state_dir, aio_cloud.LOG_FILE)))
+    writers = None
     try:
         try:
             cloud.start(on_step=lambda text: console.print(
@@ -123,6 +184,16 @@ def run(options, console):
                                   options.state_dir, aio_cloud.LOG_FILE)),
                           highlight=False, soft_wrap=True)
             return 1
+        if hosts is None and options.dirty_pages_per_second:
+            writers = GuestWriters(aio_cloud.HOSTS,
+                                   options.dirty_pages_per_second).start()
+            console.print('every guest writes %d pages/s into its vpmem' %
+                          options.dirty_pages_per_second)
+        elif hosts is not None and options.dirty_pages_per_second:
+            console.print('servers booted from %s write at most %d pages/s '
+                          'into their vpmem' % (
+                              hosts.image_name,
+                              options.dirty_pages_per_second))
         api = http.compute_client(cloud.api_endpoint)
         if ensure_flavor(api):
             console.print('created flavor %s (hw:pmem=%s)' % (
@@ -147,6 +218,8 @@ def run(options, console):
         console.print('caught signal %d, stopping' % signo)
     finally:
         began = time.monotonic()
+        if writers is not None:
+            writers.stop()
         clean = cloud.stop()
         emulator.reset()
         if hosts is not None:

@@ -30,13 +30,18 @@ Source: ``live_migration`` runs the whole move and then either
 Every namespace a side gives up is erased by that side's resource
 tracker before it is free again; one that cannot be erased is quarantined
 (never handed out, counted in placement, erased again later) and the
-migration ends in ``error`` until that retry succeeds.
+migration ends in ``error`` until that retry succeeds. After a success the
+source's erase runs in its resource tracker's erase worker: the migration
+is ``completed`` (and the instance action finished) as soon as the
+destination has taken over and the source's namespaces are ``erasing``;
+a failed erase turns it to ``error`` afterwards.
 """
 
 import threading
 import time
 
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from nova.compute import instance_actions as actions
 from nova.compute import moves
@@ -56,6 +61,15 @@ Status = fields.MigrationStatus
 LIVE = actions.LIVE_MIGRATION
 # How long an abort waits for a just-started copy to become abortable.
 ABORT_WAIT_SECONDS = 10
+
+
+def _seconds_since(migration):
+    """Seconds from the migration's request until now (0 if unknown)."""
+    if (not migration.obj_attr_is_set('created_at') or
+            migration.created_at is None):
+        return 0.0
+    return timeutils.delta_seconds(
+        timeutils.normalize_time(migration.created_at), timeutils.utcnow())
 
 
 class LiveMigrationMixin:
@@ -320,35 +334,70 @@ class LiveMigrationMixin:
     def _release_source(self, context, instance, migration):
         """Give up what the instance left here after a move; idempotent.
 
-        Its namespaces (those this host's records still assign to it) are
-        erased, or quarantined if that fails, and the migration ends in
-        'error' until a retried erase succeeds; the migration consumer's
-        allocations go (now, or when placement is back).
+        Its namespaces (those this host's records still assign to it)
+        become 'erasing' (no claim can take them) and the migration is
+        completed at once: their erase and its check run in this host's
+        erase worker, off the user's wait. Once erased they are free (or
+        quarantined if that fails) and the migration consumer's
+        allocations go (now, or when placement is back): until then
+        placement keeps counting them, so it offers them to nobody.
         """
         try:
             self.driver.post_live_migration_at_source(context, instance)
         except Exception:
-            # A leftover domain the erase below then refuses to touch.
+            # A leftover domain the erase then refuses to touch.
             LOG.exception('Could not remove what instance %s left on %s',
                           instance.uuid, self.host)
         # The migration consumer counted the source's namespaces.
-        given_up = self.rt.give_up(
-            context, self.rt.held_by(instance.uuid), instance.uuid,
-            giver=migration.uuid, migration=migration,
-            final_status=Status.COMPLETED)
-        placement_work.delete_allocations(context, self.reportclient,
-                                          self.host, migration.uuid)
-        migration.status = (Status.COMPLETED if given_up.clean
-                            else Status.ERROR)
+        pending = self.rt.start_give_up(
+            self.rt.held_by(instance.uuid), instance.uuid,
+            migration=migration, final_status=Status.COMPLETED)
+        if not pending.wanted:
+            self._source_erased(context, instance.uuid, migration,
+                                pending.result)
+        migration.status = Status.COMPLETED
         migration.save()
-        # The move itself succeeded; a namespace left quarantined is the
+        # The move itself succeeded; a namespace quarantined later is the
         # operator's (nova-manage vpmem), not the user's, problem.
         actions.record_event(context, instance.uuid, 'compute_live_migration',
                              self.host, action=LIVE)
         actions.finish_action(context, instance.uuid, action=LIVE)
-        LOG.info('Live migration %s of %s to %s %s; source namespaces: %s',
-                 migration.uuid, instance.uuid, migration.dest_compute,
-                 migration.status, given_up.describe())
+        # With the erase's own duration (logged when it ends), what a
+        # benchmark of the erase's cost reads.
+        LOG.info('Live migration %s of %s to %s completed %.2fs after it '
+                 'was requested; source namespaces: %s', migration.uuid,
+                 instance.uuid, migration.dest_compute,
+                 _seconds_since(migration),
+                 'erasing in the background' if pending.wanted
+                 else pending.result.describe())
+        # Only now: an erase that fails marks the completed move 'error'.
+        self.rt.erase_in_background(
+            context, pending, giver=migration.uuid,
+            then=lambda result: self._source_erased(
+                context, instance.uuid, migration, result))
+
+    def _source_erased(self, context, instance_uuid, migration, given_up):
+        """The source's erase ended: the migration lets go of this host.
+
+        A quarantined namespace turns the completed migration to 'error'
+        until its retried erase succeeds (then it is completed again), as
+        for every move whose giving up fails.
+        """
+        placement_work.delete_allocations(context, self.reportclient,
+                                          self.host, migration.uuid)
+        if given_up.clean:
+            return
+        LOG.warning('Live migration %s of %s moved the guest, but the source '
+                    '%s could not erase what it gave up: %s; the migration '
+                    'is in error until nova-manage vpmem or the periodic '
+                    'retry erases it', migration.uuid, instance_uuid,
+                    self.host, given_up.describe())
+        migration.status = Status.ERROR
+        try:
+            migration.save(expected_status=[Status.COMPLETED])
+        except exception.MigrationStatusChanged as err:
+            LOG.warning('Live migration %s not marked error: %s',
+                        migration.uuid, err)
 
     def _rollback_live_migration(self, context, instance, dest, migration,
                                  error, status=Status.FAILED,
@@ -408,12 +457,21 @@ class LiveMigrationMixin:
                 instance_uuid=instance.uuid)
         if migration.status != Status.RUNNING:
             return  # the flow sees the request before the copy starts
-        # Between 'running' and the driver registering its job there is a
-        # short window; the request is recorded, so retry briefly.
+        self._when_driver_job_registered(
+            instance, self.driver.live_migration_abort)
+
+    def _when_driver_job_registered(self, instance, request):
+        """Call ``request(instance)`` once the driver watches the copy.
+
+        Between 'running' and the driver registering its job there is a
+        window (the pre-flight dirty-rate sample, the destination's
+        start), so retry briefly; a migration that ended meanwhile needs
+        nothing.
+        """
         deadline = time.monotonic() + ABORT_WAIT_SECONDS
         while True:
             try:
-                self.driver.live_migration_abort(instance)
+                request(instance)
                 return
             except exception.InstanceNotInMigration:
                 with self._live_migrations_lock:
@@ -447,4 +505,5 @@ class LiveMigrationMixin:
             if instance.uuid not in self._live_migrations:
                 raise exception.InstanceNotInMigration(
                     instance_uuid=instance.uuid)
-        self.driver.live_migration_force_complete(instance)
+        self._when_driver_job_registered(
+            instance, self.driver.live_migration_force_complete)

@@ -29,7 +29,11 @@ the giver's unit moves in one atomic placement write. The scheduler thus
 never offers them, and the tracker never assigns them.
 
 The resource tracker owns this object and calls it under its lock, except
-around the erase itself, which may take minutes on a large device.
+around the erase itself, which may take minutes on a large device. A
+give-up is two halves: :meth:`NamespaceLifecycle.begin_give_up` (assigned
+-> erasing, at once) and :meth:`NamespaceLifecycle.end_give_up` (the erase
+and what follows), which the source of a live migration runs in the
+tracker's erase worker after the migration is reported completed.
 
 Recovery is level-triggered (:meth:`NamespaceLifecycle.reconcile`, run by
 every resource update): records are created for namespaces seen for the
@@ -41,6 +45,7 @@ quarantined, and the quarantine consumer is set to what the records say.
 import collections
 import datetime
 import threading
+import time
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
@@ -90,6 +95,7 @@ class GiveUpResult:
         self.erased = []  # Resources, free again
         self.quarantined = []  # (Resource, reason)
         self.skipped = []  # (Resource, reason): not this host's to erase
+        self.erase_seconds = 0.0  # how long the erase and its check took
 
     @property
     def clean(self):
@@ -192,6 +198,9 @@ class NamespaceLifecycle:
         self.records = {}
         # Keys of the namespaces this process is erasing right now.
         self._erasing = set()
+        # Migrations whose source erase a stopped service interrupted
+        # (see _converge); the tracker drops their allocations.
+        self.interrupted_moves = set()
         # Writes of one provider's quarantine consumer, one at a time.
         self._hold_lock = threading.Lock()
 
@@ -292,7 +301,16 @@ class NamespaceLifecycle:
             LOG.warning('Namespace %s of %s was being erased when the '
                         'service stopped; quarantined until erased again',
                         record.name, self.host)
+            if (record.migration_uuid and
+                    record.migration_final_status == Status.COMPLETED):
+                # The source side of a finished live migration: its
+                # consumer's allocation, dropped after the erase, must go.
+                self.interrupted_moves.add(record.migration_uuid)
+            # Whose it was stays recorded: the retry settles that move.
             self._set(record, State.QUARANTINED, reason=INTERRUPTED,
+                      instance_uuid=record.instance_uuid,
+                      migration_uuid=record.migration_uuid,
+                      migration_final_status=record.migration_final_status,
                       next_erase_at=timeutils.utcnow())
         self._save(record)
         return record
@@ -402,13 +420,34 @@ class NamespaceLifecycle:
         erased. A namespace assigned to another instance is never touched.
         Returns a GiveUpResult; never raises for a failed erase.
         """
+        result, wanted = self.begin_give_up(resources, instance_uuid,
+                                            migration=migration,
+                                            final_status=final_status)
+        return self.end_give_up(context, wanted, result, instance_uuid,
+                                giver, migration=migration)
+
+    def begin_give_up(self, resources, instance_uuid, migration=None,
+                      final_status=None):
+        """The first half of :meth:`give_up`: assigned -> erasing.
+
+        Returns ``(GiveUpResult, wanted)``; once this returns, nothing
+        can claim the ``wanted`` namespaces, so the erase itself
+        (:meth:`end_give_up`) may run later, in another thread.
+        """
         result = GiveUpResult()
         with self._lock:
             wanted = self._start_erasing(resources, instance_uuid, migration,
                                          final_status, result)
+        return result, wanted
+
+    def end_give_up(self, context, wanted, result, instance_uuid, giver,
+                    migration=None):
+        """The second half of :meth:`give_up`: erase, verify, settle."""
         if not wanted:
             return result
+        started = time.monotonic()
         erased, failed = self._erase(context, wanted)
+        result.erase_seconds = time.monotonic() - started
         with self._lock:
             for resource in erased:
                 self._finish_erase(resource, None)
@@ -419,9 +458,11 @@ class NamespaceLifecycle:
         if result.quarantined:
             self._move_to_quarantine(context, giver, result.quarantined)
         log = LOG.warning if result.quarantined else LOG.info
-        log('Namespaces given up by instance %s%s on %s: %s', instance_uuid,
+        # The erase time is what a benchmark compares with the move's.
+        log('Namespaces given up by instance %s%s on %s: %s (erase took '
+            '%.2fs)', instance_uuid,
             ' (migration %s)' % migration.uuid if migration else '',
-            self.host, result.describe())
+            self.host, result.describe(), result.erase_seconds)
         return result
 
     def _start_erasing(self, resources, instance_uuid, migration,

@@ -23,12 +23,14 @@ erase makes them free again. Every update converges the records on what
 the host offers and what the instance and migration records hold.
 """
 
+from concurrent import futures
 import threading
 
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
 from nova.compute import namespace_lifecycle as lifecycle
+from nova.compute import placement_work
 import nova.conf
 from nova import exception
 from nova import objects
@@ -39,6 +41,16 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 State = fields.VPMEMNamespaceState
+
+
+class PendingGiveUp:
+    """Namespaces marked ``erasing`` whose erase has not run yet."""
+
+    def __init__(self, result, wanted, instance_uuid, migration):
+        self.result = result  # a namespace_lifecycle.GiveUpResult
+        self.wanted = wanted  # the Resources to erase
+        self.instance_uuid = instance_uuid
+        self.migration = migration
 
 
 class ResourceTracker:
@@ -57,6 +69,13 @@ class ResourceTracker:
         self._lock = threading.RLock()
         self.namespaces = lifecycle.NamespaceLifecycle(
             host, driver, self.reportclient, self._lock)
+        # The erases nobody waits for (a live migration's source): a few
+        # at a time, in threads made on first use.
+        self._erase_worker = futures.ThreadPoolExecutor(
+            max_workers=CONF.compute.vpmem_background_erase_workers,
+            thread_name_prefix='vpmem-erase-%s' % host)
+        self._background_erases = set()
+        self._background_lock = threading.Lock()
 
     # -- the periodic update -----------------------------------------------
 
@@ -81,10 +100,38 @@ class ResourceTracker:
                 context, node.uuid, nodename,
                 self.driver.get_inventory(nodename))
             self._update_usage(context, node, nodename)
+        self._drop_interrupted_moves(context)
         # Outside the lock: the quarantine consumer has a lock of its own,
         # taken before this one.
         self._sync_quarantine_hold(context, node)
         return node
+
+    def _drop_interrupted_moves(self, context):
+        """Drop the allocations of moves whose source erase was cut off.
+
+        A live migration ends before its source's erase, whose worker
+        drops the migration consumer's allocations once done. If the
+        service stopped meanwhile, the reconcile quarantined those
+        namespaces (the quarantine consumer counts them from now on), so
+        the migration consumer must let go of them here.
+        """
+        with self._lock:
+            moves = sorted(self.namespaces.interrupted_moves)
+            self.namespaces.interrupted_moves.clear()
+        for migration_uuid in moves:
+            try:
+                migration = objects.Migration.get_by_uuid(context,
+                                                          migration_uuid)
+            except exception.MigrationNotFound:
+                continue
+            if (migration.source_compute != self.host or
+                    migration.status != fields.MigrationStatus.COMPLETED):
+                continue  # not ours, or the move recovery settles it
+            LOG.info('Dropping the source allocations of live migration %s '
+                     '(its erase on %s was interrupted; the namespaces are '
+                     'quarantined)', migration_uuid, self.host)
+            placement_work.delete_allocations(context, self.reportclient,
+                                              self.host, migration_uuid)
 
     def _sync_compute_node(self, context, nodename, available):
         node = self.compute_nodes.get(nodename)
@@ -309,6 +356,66 @@ class ResourceTracker:
         return self.namespaces.give_up(context, resources, instance_uuid,
                                        giver, migration=migration,
                                        final_status=final_status)
+
+    def start_give_up(self, resources, instance_uuid, migration=None,
+                      final_status=None):
+        """The first half of :meth:`give_up`, for an erase run later.
+
+        The namespaces are ``erasing`` (nobody can claim them) when this
+        returns. Hand the returned PendingGiveUp to
+        :meth:`erase_in_background`.
+        """
+        result, wanted = self.namespaces.begin_give_up(
+            resources, instance_uuid, migration=migration,
+            final_status=final_status)
+        return PendingGiveUp(result, wanted, instance_uuid, migration)
+
+    def erase_in_background(self, context, pending, giver, then=None):
+        """Erase what :meth:`start_give_up` marked, in the erase worker.
+
+        The worker erases and verifies, frees or quarantines as
+        :meth:`give_up` does, then calls ``then(GiveUpResult)``. Returns
+        the future, or None when nothing needed an erase (then ``then``
+        is not called: the caller goes on itself).
+        """
+        if not pending.wanted:
+            return None
+
+        def erase():
+            given_up = self.namespaces.end_give_up(
+                context, pending.wanted, pending.result,
+                pending.instance_uuid, giver, migration=pending.migration)
+            if then is not None:
+                then(given_up)
+            return given_up
+
+        with self._background_lock:
+            future = self._erase_worker.submit(self._logged, erase)
+            self._background_erases.add(future)
+        future.add_done_callback(self._forget_background)
+        return future
+
+    def _logged(self, work):
+        try:
+            return work()
+        except Exception:
+            # A namespace whose erase did not end stays 'erasing': the
+            # next start of the service quarantines and erases it again.
+            LOG.exception('A background erase on %s failed', self.host)
+            raise
+
+    def _forget_background(self, future):
+        with self._background_lock:
+            self._background_erases.discard(future)
+
+    def wait_for_background_erases(self, timeout=None):
+        """Wait for the erases in the worker; True if none is left."""
+        with self._background_lock:
+            pending = set(self._background_erases)
+        if not pending:
+            return True
+        _done, not_done = futures.wait(pending, timeout=timeout)
+        return not not_done
 
     def held_by(self, instance_uuid):
         """This host's namespaces assigned to an instance (as Resources).

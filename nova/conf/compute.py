@@ -92,6 +92,17 @@ erased again. Each further failure doubles the wait, up to
 vpmem_erase_retry_max_interval. A quarantined namespace is never given
 to an instance; placement keeps counting it as used.
 """),
+    cfg.IntOpt('vpmem_background_erase_workers',
+               default=2,
+               min=1,
+               help="""
+How many erases of vpmem namespaces nova-compute runs at once in the
+background. The source of a successful live migration erases the
+namespaces it gave up there: the migration is reported completed
+first, and the namespaces stay "erasing" (never given to an instance,
+still counted in placement by the migration) until their verified
+erase ends. More erases than this wait their turn.
+"""),
     cfg.IntOpt('move_recovery_interval',
                default=60,
                min=0,

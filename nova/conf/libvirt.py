@@ -177,7 +177,10 @@ namespace gets a proportionally longer budget. 0 disables the timeout.
 Allow live migrations to switch to post-copy when they do not converge.
 Never applied to a guest with vpmem namespaces: QEMU cannot post-copy
 file-backed persistent memory, so those guests migrate pre-copy only (the
-post-copy flag is not even sent to the hypervisor).
+post-copy flag is not even sent to the hypervisor). Also left out, with a
+warning, when either host's QEMU cannot use userfaultfd (for example
+``vm.unprivileged_userfaultfd = 0``): the migration then runs pre-copy,
+with auto-converge if ``live_migration_permit_auto_converge`` allows it.
 """),
     cfg.BoolOpt('live_migration_permit_auto_converge',
                 default=False,
@@ -185,6 +188,35 @@ post-copy flag is not even sent to the hypervisor).
 Allow the hypervisor to throttle the guest's CPUs when a live migration
 does not converge. Available to guests with vpmem, which cannot use
 post-copy.
+"""),
+    cfg.StrOpt('live_migration_preflight',
+               default='warn',
+               choices=[('off', 'No estimate.'),
+                        ('warn', 'Estimate; when the migration is predicted '
+                                 'not to converge, log a warning and go on. '
+                                 'The estimate is recorded as the '
+                                 '``live_migration_preflight`` event of the '
+                                 'server\'s action.'),
+                        ('refuse', 'Estimate, and fail the migration before '
+                                   'any byte is copied when it is predicted '
+                                   'not to converge; the guest keeps running '
+                                   'on the source.')],
+               help="""
+Before a live migration copies anything, the source measures the guest's
+memory dirty rate for one second (libvirt >= 7.2, QEMU >= 5.2) and
+estimates, from guest RAM plus vpmem, the bandwidth in force, the downtime
+steps, auto-converge and the completion budget, whether pre-copy converges
+and how long it takes. The estimate is skipped, with a log message, when
+the hypervisor cannot measure the dirty rate.
+"""),
+    cfg.IntOpt('live_migration_preflight_link_speed',
+               default=1024,
+               min=1,
+               help="""
+Bandwidth, in MiB/s, the pre-flight estimate assumes when
+``live_migration_bandwidth`` is 0 and the domain has no maximum migration
+speed (the copy then runs as fast as the network allows). Set it to what
+the migration network carries: about 1100 MiB/s for 10 GbE.
 """),
     cfg.IntOpt('live_migration_parallel_connections',
                default=1,

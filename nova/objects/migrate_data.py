@@ -50,7 +50,8 @@ class LibvirtLiveMigrateData(LiveMigrateData):
     # Version 1.1: Added dst_vpmems (LibvirtVPMEMDevice 1.0); Migration 1.1
     # Version 1.2: Added target_libvirt_uri
     # Version 1.3: Migration 1.2
-    VERSION = '1.3'
+    # Version 1.4: Added dst_can_post_copy, dst_post_copy_reason
+    VERSION = '1.4'
 
     fields = {
         'filename': fields.StringField(),
@@ -69,6 +70,11 @@ class LibvirtLiveMigrateData(LiveMigrateData):
         # How the source reaches the destination's hypervisor; without it
         # (an older destination) the source derives the URI itself.
         'target_libvirt_uri': fields.StringField(nullable=True),
+        # Whether QEMU on the destination can use userfaultfd, so post-copy
+        # is asked for only when both hosts can, and why not. Unset (an
+        # older destination): unknown, the source does not ask for it.
+        'dst_can_post_copy': fields.BooleanField(nullable=True),
+        'dst_post_copy_reason': fields.StringField(nullable=True),
     }
     obj_relationships = {
         'migration': [('1.0', '1.0'), ('1.1', '1.1'), ('1.3', '1.2')],
@@ -83,6 +89,9 @@ class LibvirtLiveMigrateData(LiveMigrateData):
             primitive.pop('dst_vpmems', None)
         if versionutils.convert_version_to_tuple(target_version) < (1, 2):
             primitive.pop('target_libvirt_uri', None)
+        if versionutils.convert_version_to_tuple(target_version) < (1, 4):
+            primitive.pop('dst_can_post_copy', None)
+            primitive.pop('dst_post_copy_reason', None)
 
     @property
     def has_vpmems(self):

@@ -163,6 +163,8 @@ class VPMEMTestBase(test.TestCase):
         return self.computes[host].manager
 
     def run_periodic(self, host):
+        # What a live migration's source erases in the background first.
+        self.manager(host).rt.wait_for_background_erases(self.TIMEOUT)
         self.manager(host).update_available_resource(self.context)
 
     # -- flavors and servers --------------------------------------------------

@@ -18,12 +18,14 @@ the cloud with the real ``openstack`` CLI, stops it with SIGINT and
 starts it again on the same directory.
 """
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -111,6 +113,12 @@ class TestDemo(AIOTestCase):
         self.assertRegex(result.stdout, r'compute-a -> compute-b')
         self.assertRegex(result.stdout, r'iterations\s+│\s+[1-9]')
         self.assertRegex(result.stdout, r'downtime\s+│\s+\d+ ms')
+        # The prediction before the copy, and against the actual time.
+        self.assertIn('the guest dirties 1.0 MiB/s of its vpmem',
+                      result.stdout)
+        self.assertIn('prediction (pre-flight estimator): ', result.stdout)
+        self.assertRegex(result.stdout, r'pre-flight prediction\s+│\s+'
+                                        r'predicted [\d.]+ s, actual [\d.]+ s')
         # The log went to the state directory, not to the terminal.
         self.assertTrue(os.path.getsize(
             os.path.join(self.state_dir, 'nova-aio.log')))
@@ -156,6 +164,84 @@ class TestDemo(AIOTestCase):
                       'compute-b', lines)
         self.assertTrue(lines[-1].startswith('nova-aio demo failed: '
                                              'migration completed;'))
+
+
+class TestDemoGivesUp(AIOTestCase):
+    """1 MiB/s against a guest writing 16 MiB/s cannot converge: the demo
+    gives up after the product's budget, aborts through the API and
+    leaves nothing behind."""
+
+    # The compute host pauses the guest at its timeout rather than
+    # aborting itself, so it is the demo that gives up; the copy at
+    # 1 MiB/s still outlasts the short grace.
+    SCRIPT = (
+        'import sys\n'
+        'from nova.aio import cloud\n'
+        'from nova.aio import give_up\n'
+        'from nova.cmd import aio\n'
+        'give_up.GRACE = 3\n'
+        'overrides = cloud.compute_overrides\n'
+        'def pausing(options, host, hypervisor_overrides):\n'
+        '    found = overrides(options, host, hypervisor_overrides)\n'
+        "    found[('libvirt', 'live_migration_timeout_action')] = (\n"
+        "        'force_complete')\n"
+        '    return found\n'
+        'cloud.compute_overrides = pausing\n'
+        'sys.exit(aio.main(sys.argv[1:]))\n')
+
+    def query(self, database, sql, *args):
+        with contextlib.closing(sqlite3.connect(
+                os.path.join(self.state_dir, database))) as db:
+            return db.execute(sql, args).fetchall()
+
+    def test_demo_gives_up_and_leaves_nothing_behind(self):
+        self.addCleanup(self.attach_file, 'nova-aio.log',
+                        os.path.join(self.state_dir, 'nova-aio.log'))
+        result = subprocess.run(
+            [sys.executable, '-c', self.SCRIPT, 'demo', '--state-dir',
+             self.state_dir, '--vpmem-size-mib', '4', '--bandwidth-mib',
+             '1', '--dirty-pages', '4096', '--completion-timeout', '2'],
+            capture_output=True, text=True, env=self.env, timeout=240)
+        self.addDetail('output', content.text_content(
+            result.stdout + result.stderr))
+        self.assertEqual(1, result.returncode)
+        lines = result.stdout.splitlines()
+        self.assertIn('FAILED: migration finished within the completion '
+                      'budget', lines)
+        for name in ('aborted migration is final',
+                     'server ACTIVE on the source after the abort',
+                     'allocations only on the source after the abort',
+                     'destination namespaces free and erased'):
+            self.assertIn('verified: %s' % name, lines)
+        # 2 s per GiB of 64 MiB RAM + 8 MiB vpmem, plus the grace: the
+        # demo, not the host, gave up, and said so before it started.
+        self.assertIn('the compute host allows 0.1 s; the demo gives up '
+                      'after 3.1 s', result.stdout)
+        self.assertIn('giving up: ', result.stdout)
+        self.assertIn('/migrations/', result.stdout)    # the DELETE
+        self.assertIn('what to do: ', result.stdout)
+        self.assertEqual('nova-aio demo failed: migration finished within '
+                         'the completion budget', lines[-1])
+
+        # What the cloud left, read from its files after the exit.
+        self.assertEqual(
+            [('cancelled',)], self.query(
+                'nova.sqlite', "SELECT status FROM migrations WHERE "
+                "migration_type = 'live-migration'"))
+        self.assertEqual(
+            [('compute-a', 'active', None)], self.query(
+                'nova.sqlite', 'SELECT host, vm_state, task_state FROM '
+                'instances WHERE deleted = 0'))
+        holders = self.query(
+            'placement.sqlite', 'SELECT DISTINCT rp.name FROM allocations '
+            'a JOIN resource_providers rp ON a.resource_provider_id = '
+            'rp.id')
+        self.assertEqual([('compute-a',)], holders)
+        dest = os.path.join(self.state_dir, 'pmem', 'compute-b')
+        for name in sorted(os.listdir(dest)):
+            path = os.path.join(dest, name)
+            self.assertEqual(_sha256_of_zeros(os.path.getsize(path)),
+                             _sha256(path), name)
 
 
 class TestServe(AIOTestCase):
@@ -227,6 +313,40 @@ class TestServe(AIOTestCase):
         with open(record) as f:
             xml = json.load(f)['live_xml']
         return [e.text for e in ET.fromstring(xml).iter('path')]
+
+    def test_serve_takes_the_demos_migration_options(self):
+        proc, text = self.start('--bandwidth-mib', '8', '--dirty-pages',
+                                '256', '--completion-timeout', '600')
+        self.assertIn('every guest writes 256 pages/s into its vpmem', text)
+        server = self.openstack('server', 'create', '--flavor', 'aio-pmem',
+                                '--image', 'cirros', '--nic', 'none',
+                                '--wait', 'vm1')
+        host = self.openstack('server', 'show',
+                              'vm1')['OS-EXT-SRV-ATTR:host']
+        # The guest got its writer: its namespace keeps changing.
+        paths = self.guest_paths(host, server['id'])
+        seen = {_sha256(paths[0])}
+        deadline = time.monotonic() + 20
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.5)
+            seen.add(_sha256(paths[0]))
+        self.assertEqual(3, len(seen), 'the guest wrote nothing')
+        # The writer follows the guest through a live migration.
+        self.openstack('server', 'migrate', '--live-migration', '--wait',
+                       'vm1', json_output=False)
+        moved = self.openstack('server', 'show', 'vm1')
+        self.assertNotEqual(host, moved['OS-EXT-SRV-ATTR:host'])
+        paths = self.guest_paths(moved['OS-EXT-SRV-ATTR:host'],
+                                 server['id'])
+        before = _sha256(paths[0])
+        deadline = time.monotonic() + 20
+        while _sha256(paths[0]) == before:
+            self.assertLess(time.monotonic(), deadline,
+                            'the guest stopped writing after the move')
+            time.sleep(0.5)
+        self.interrupt(proc)
+        log = os.path.join(self.state_dir, 'nova-aio.log')
+        self.attach_file('nova-aio.log', log)
 
     def test_serve_openstack_cli_sigint_and_resume(self):
         proc, text = self.start()

@@ -142,6 +142,10 @@ class TestPlacementOutage(lc.LifecycleTestBase):
             self.wait_for_migration(
                 migration, ('completed',) if when == 'after' else
                 ('failed',))
+            # The source drops the migration's allocations once its
+            # background erase ends, after the migration completed.
+            self.assertTrue(self.manager(A).rt.wait_for_background_erases(
+                self.TIMEOUT))
         self.assertTrue(self.fault.failed, 'the fault was never hit')
         expected_host = B if when == 'after' else A
         moved = self.wait_for_state(server.uuid, vm_states.ACTIVE)

@@ -20,7 +20,12 @@ constants and ``libvirtError`` from ``host.libvirt``, so the same driver
 code runs on both.
 """
 
+import grp
+import os
+import pwd
+import stat
 import threading
+import urllib.parse
 import xml.etree.ElementTree as ET
 
 from oslo_log import log as logging
@@ -36,8 +41,124 @@ DEFAULT_URI = 'qemu:///system'
 EMULATED_URI_PREFIX = emulator.EMULATED_URI_SCHEME + '://'
 
 
+# Post-copy needs userfaultfd in QEMU on both hosts. With this switch at 0
+# (Debian's default) only a process holding CAP_SYS_PTRACE may handle the
+# kernel-mode faults QEMU's post-copy relies on; QEMU under libvirt runs
+# unprivileged, and its migrate-set-capabilities then answers "Postcopy
+# is not supported".
+UNPRIVILEGED_USERFAULTFD = '/proc/sys/vm/unprivileged_userfaultfd'
+# Linux >= 6.1: the same file descriptors through a device whose own
+# permissions decide; QEMU opens it from 8.1 on.
+DEV_USERFAULTFD = '/dev/userfaultfd'
+QEMU_DEV_USERFAULTFD_VERSION = 8001000
+
+
 def is_emulated_uri(uri):
     return uri.startswith(EMULATED_URI_PREFIX)
+
+
+def session_daemon_uid(uri):
+    """The user of a qemu:///session daemon of this machine (its QEMU's
+    user), or None for any other URI.
+
+    The daemon at ``?socket=`` owns that socket; without one it is the
+    session daemon of this process's user.
+    """
+    parts = urllib.parse.urlsplit(uri or '')
+    if parts.netloc or parts.path != '/session':
+        return None
+    socket = urllib.parse.parse_qs(parts.query).get('socket', [None])[-1]
+    if not socket:
+        return os.geteuid()
+    try:
+        return os.stat(socket).st_uid
+    except OSError:
+        return None
+
+
+def _version_text(version):
+    return '%d.%d.%d' % (version // 1000000, version // 1000 % 1000,
+                         version % 1000)
+
+
+def userfaultfd_capability(unprivileged, dev_usable, qemu_version):
+    """``(can post-copy, reason)`` from one host's facts.
+
+    ``unprivileged``: vm.unprivileged_userfaultfd as an int, None when the
+    kernel has no such switch (before Linux 5.2, not restricted).
+    ``dev_usable``: /dev/userfaultfd exists and QEMU's user may open it
+    read-write. ``qemu_version``: as ``Host.get_version`` (None unknown).
+    A QEMU given CAP_SYS_PTRACE is not detected (libvirt drops QEMU's
+    capabilities unless told otherwise); such a host reads as unable.
+    """
+    if unprivileged is None:
+        return True, ('the kernel has no vm.unprivileged_userfaultfd '
+                      'switch: userfaultfd is not restricted')
+    if unprivileged >= 1:
+        return True, 'vm.unprivileged_userfaultfd = 1'
+    if dev_usable and qemu_version and (
+            qemu_version >= QEMU_DEV_USERFAULTFD_VERSION):
+        return True, ('QEMU %s may open %s' % (_version_text(qemu_version),
+                                               DEV_USERFAULTFD))
+    if dev_usable:
+        qemu = ('QEMU %s predates 8.1' % _version_text(qemu_version)
+                if qemu_version else 'QEMU\'s version is unknown')
+        return False, ('vm.unprivileged_userfaultfd = 0, and %s, the first '
+                       'to use %s' % (qemu, DEV_USERFAULTFD))
+    return False, ('vm.unprivileged_userfaultfd = 0, and %s is missing or '
+                   'not open to QEMU\'s user' % DEV_USERFAULTFD)
+
+
+def read_unprivileged_userfaultfd(path=None):
+    """The switch's value; None when the kernel has none.
+
+    Raises OSError or ValueError when it exists but cannot be read.
+    """
+    path = path or UNPRIVILEGED_USERFAULTFD
+    try:
+        with open(path) as switch:
+            return int(switch.read().strip())
+    except FileNotFoundError:
+        return None
+
+
+def may_read_write(mode, owner, group, uid, gids):
+    """Whether user ``uid`` (groups ``gids``) may open a file of ``mode``
+    owned by ``owner``:``group`` read-write (ACLs are not read)."""
+    if owner == uid:
+        bits = stat.S_IRUSR | stat.S_IWUSR
+    elif group in gids:
+        bits = stat.S_IRGRP | stat.S_IWGRP
+    else:
+        bits = stat.S_IROTH | stat.S_IWOTH
+    return mode & bits == bits
+
+
+def _user_gids(uid):
+    try:
+        user = pwd.getpwuid(uid)
+    except KeyError:
+        return set()
+    return {user.pw_gid} | {g.gr_gid for g in grp.getgrall()
+                            if user.pw_name in g.gr_mem}
+
+
+def dev_userfaultfd_usable(qemu_uid, path=None):
+    """Whether QEMU's user may open /dev/userfaultfd read-write.
+
+    ``qemu_uid`` None: QEMU's user is libvirt's to choose (system mode),
+    and only a device open to every user is known to be open to it.
+    """
+    path = path or DEV_USERFAULTFD
+    try:
+        info = os.stat(path)
+    except OSError:
+        return False
+    if qemu_uid is None:
+        return may_read_write(info.st_mode, info.st_uid, info.st_gid, -1,
+                              set())
+    return may_read_write(info.st_mode, info.st_uid, info.st_gid, qemu_uid,
+                          _user_gids(qemu_uid))
 
 
 def import_libvirt_module(uri):
@@ -171,6 +292,41 @@ class Host:
     def get_lib_version(self):
         """libvirt's version, encoded as get_version's."""
         return self.get_connection().getLibVersion()
+
+    def post_copy_capability(self):
+        """``(can post-copy, reason)``: can QEMU here use userfaultfd.
+
+        Read at every call, so an operator's sysctl change counts without
+        a restart. The files read are this machine's, where the compute
+        service and its libvirtd run. An emulated host answers with its
+        ``userfaultfd`` setting.
+        """
+        if is_emulated_uri(self.uri):
+            self.get_connection()  # registers the emulated host
+            name, _state_dir = self.libvirt.parse_uri(self.uri)
+            if self.libvirt.find_host(name).userfaultfd:
+                return True, 'the emulated host can use userfaultfd'
+            return False, ('the emulated host cannot use userfaultfd '
+                           '(as vm.unprivileged_userfaultfd = 0)')
+        try:
+            unprivileged = read_unprivileged_userfaultfd()
+        except (OSError, ValueError) as exc:
+            return False, 'cannot read %s: %s' % (UNPRIVILEGED_USERFAULTFD,
+                                                  exc)
+        if unprivileged is not None and unprivileged < 1:
+            dev_usable = dev_userfaultfd_usable(
+                session_daemon_uid(self.uri))
+            qemu_version = self._qemu_version_or_none() if dev_usable \
+                else None
+        else:
+            dev_usable, qemu_version = False, None
+        return userfaultfd_capability(unprivileged, dev_usable, qemu_version)
+
+    def _qemu_version_or_none(self):
+        try:
+            return self.get_version()
+        except (self.libvirt.libvirtError, exception.HypervisorUnavailable):
+            return None
 
     def get_capabilities(self):
         """The capabilities XML, parsed (an ElementTree element)."""

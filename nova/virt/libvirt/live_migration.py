@@ -31,18 +31,22 @@ import xml.etree.ElementTree as ET
 
 from oslo_log import log as logging
 
+from nova.compute import instance_actions as actions
 from nova.compute import power_state
 from nova.compute import vm_states
 from nova import exception
 from nova import objects
 from nova.virt import hardware
 from nova.virt.libvirt import migration as lm
+from nova.virt.libvirt import preflight
 from nova.virt.libvirt import vpmem
 
 LOG = logging.getLogger(__name__)
 
 EMULATED_SCHEME = 'emulated'
 DEFAULT_REMOTE_SCHEME = 'qemu+tcp'
+# The instance action event carrying the pre-flight estimate.
+PREFLIGHT_EVENT = 'live_migration_preflight'
 
 
 # -- how the hosts reach each other ------------------------------------------
@@ -157,7 +161,10 @@ class LiveMigrationMixin:
                                  self._host.uri))
         opts = self._conf.libvirt
         inbound = opts.live_migration_inbound_addr
+        can_post_copy, post_copy_reason = self._host.post_copy_capability()
         return objects.LibvirtLiveMigrateData(
+            dst_can_post_copy=can_post_copy,
+            dst_post_copy_reason=post_copy_reason,
             # No shared instance directory, so no marker file to find.
             filename='',
             block_migration=bool(block_migration),
@@ -225,6 +232,9 @@ class LiveMigrationMixin:
                        migrate_data, dest_resources, progress_callback=None):
         """Move the guest to ``dest``; blocks until the job ended.
 
+        First the pre-flight estimate ([libvirt]live_migration_preflight),
+        which may refuse the migration before anything is copied.
+
         Returns a LiveMigrationResult. Raises LiveMigrationAborted (abort
         request), LiveMigrationTimedOut (timeout with action abort) or
         LiveMigrationFailed; in each case the guest still runs here.
@@ -241,6 +251,9 @@ class LiveMigrationMixin:
                       'start: %s', instance.uuid, dest, exc)
             raise exception.LiveMigrationFailed(
                 instance_uuid=instance.uuid, reason=str(exc)) from exc
+        # Before any byte is copied: may refuse (LiveMigrationFailed).
+        estimate = self._preflight(context, instance, dest, guest,
+                                   migrate_data, flags, settings)
         job = lm.MigrationThread(guest.domain, dest_uri, params, flags,
                                  name='live-migration-%s' % instance.uuid)
         monitor = lm.MigrationMonitor(guest, migration, instance.uuid,
@@ -272,7 +285,130 @@ class LiveMigrationMixin:
             lm.record_progress(migration, result.progress)
         LOG.info('Live migration of %s to %s completed: %s', instance.uuid,
                  dest, result)
+        if estimate is not None and result.time_elapsed_ms is not None:
+            LOG.info('Live migration of %s to %s: predicted %.1f s in %d '
+                     'passes, took %.1f s in %s iterations', instance.uuid,
+                     dest, estimate.seconds, estimate.iterations,
+                     result.time_elapsed_ms / 1000.0, result.iterations)
         return result
+
+    # -- pre-flight estimate -------------------------------------------------
+
+    # Seconds over which the guest's dirty rate is measured (libvirt
+    # accepts whole seconds, at least 1).
+    preflight_sample_seconds = 1
+
+    def _preflight(self, context, instance, dest, guest, migrate_data, flags,
+                   settings):
+        """Estimate whether the copy converges; None when not estimated.
+
+        ``warn``: logged (a warning when it is predicted not to converge)
+        and recorded as the ``live_migration_preflight`` event of the
+        server's action. ``refuse``: a migration predicted not to converge
+        raises LiveMigrationFailed with the numbers, before the copy.
+        """
+        opts = self._conf.libvirt
+        mode = opts.live_migration_preflight
+        if mode == preflight.MODE_OFF:
+            return None
+        rate, why = self._measure_dirty_rate(guest)
+        if rate is None:
+            LOG.info('Live migration of %s to %s: no pre-flight estimate: '
+                     '%s', instance.uuid, dest, why)
+            return None
+        inputs = self._preflight_inputs(instance, guest, migrate_data, flags,
+                                        settings, rate)
+        estimate = preflight.estimate(inputs)
+        text = 'Pre-flight estimate: %s' % estimate.text
+        if estimate.converges:
+            LOG.info('Live migration of %s to %s: %s', instance.uuid, dest,
+                     text)
+        else:
+            LOG.warning('Live migration of %s to %s: %s', instance.uuid,
+                        dest, text)
+        refused = mode == preflight.MODE_REFUSE and not estimate.converges
+        self._record_preflight(context, instance, text, refused)
+        if refused:
+            # Verdict first: the server's fault keeps 255 characters.
+            raise exception.LiveMigrationFailed(
+                instance_uuid=instance.uuid,
+                reason='refused by [libvirt]live_migration_preflight: %s. '
+                       'Raise [libvirt]live_migration_bandwidth above the '
+                       "guest's dirty rate, permit auto-converge, or "
+                       'migrate it when it writes less' % estimate.text)
+        return estimate
+
+    def _preflight_inputs(self, instance, guest, migrate_data, flags,
+                          settings, rate):
+        libvirt = self._host.libvirt
+        opts = self._conf.libvirt
+        flavor = instance.flavor
+        block = bool(migrate_data.obj_attr_is_set('block_migration') and
+                     migrate_data.block_migration)
+        disk_gb = ((flavor.root_gb or 0) + (flavor.ephemeral_gb or 0)
+                   if block else 0)
+        nvdimm_bytes = sum(lm.nvdimm_sizes(
+            guest.get_xml_desc(migratable=True)))
+        if not nvdimm_bytes:
+            nvdimm_bytes = sum(r.metadata.size for r in vpmem.vpmem_resources(
+                self._instance_resources(instance)))
+        data = lm.data_gib(flavor.memory_mb, disk_gb, nvdimm_bytes) * lm.GiB
+        try:
+            domain_max = guest.domain.migrateGetMaxSpeed()
+        except libvirt.libvirtError:
+            domain_max = None
+        bandwidth, assumed = preflight.bandwidth_in_force(
+            opts.live_migration_bandwidth, domain_max,
+            preflight.UNLIMITED_MIB, opts.live_migration_preflight_link_speed)
+        return preflight.Inputs(
+            data_bytes=int(data), dirty_rate=rate, bandwidth=bandwidth,
+            downtime_steps=tuple(settings.downtime_steps) or (
+                (0, opts.live_migration_downtime),),
+            auto_converge=bool(flags & libvirt.VIR_MIGRATE_AUTO_CONVERGE),
+            completion_timeout=settings.completion_timeout,
+            bandwidth_assumed=assumed)
+
+    def _measure_dirty_rate(self, guest):
+        """``(bytes/s, None)``, or ``(None, why not)``."""
+        libvirt = self._host.libvirt
+        group = getattr(libvirt, 'VIR_DOMAIN_STATS_DIRTYRATE', None)
+        domain = guest.domain
+        if group is None or not hasattr(domain, 'startDirtyRateCalc'):
+            return None, ('this libvirt cannot measure a dirty rate '
+                          '(libvirt >= 7.2 needed)')
+        seconds = self.preflight_sample_seconds
+        try:
+            domain.startDirtyRateCalc(seconds)
+            deadline = time.monotonic() + seconds + 5
+            time.sleep(seconds)
+            while True:
+                [(_dom, stats)] = domain.connect().domainListGetStats(
+                    [domain], group)
+                rate = preflight.dirty_rate_from_stats(stats)
+                if rate is not None:
+                    return rate, None
+                if time.monotonic() > deadline:
+                    return None, ('the dirty rate was not measured within '
+                                  '%d s' % (seconds + 5))
+                time.sleep(0.1)
+        except libvirt.libvirtError as exc:
+            return None, 'the hypervisor cannot measure the dirty rate: ' \
+                '%s' % exc
+
+    def _record_preflight(self, context, instance, text, refused):
+        """The estimate as the ``live_migration_preflight`` event of the
+        server's live-migration action (details: microversion 2.84)."""
+        try:
+            objects.InstanceActionEvent.event_record(
+                context, instance.uuid, PREFLIGHT_EVENT,
+                actions.ERROR if refused else actions.SUCCESS,
+                host=self._conf.host, details=text,
+                fallback_action=actions.LIVE_MIGRATION)
+        except Exception as exc:
+            # The estimate is in the log; the migration does not depend on
+            # the event.
+            LOG.warning('Could not record the pre-flight estimate of %s: '
+                        '%s', instance.uuid, exc)
 
     def _plan(self, instance, dest, migrate_data, dest_resources):
         """(guest, dest URI, params, flags, MonitorSettings) or raise."""
@@ -290,12 +426,25 @@ class LiveMigrationMixin:
         has_vpmem = bool(nvdimm_bytes or source_resources)
         block = bool(migrate_data.obj_attr_is_set('block_migration') and
                      migrate_data.block_migration)
+        source_ok, source_why, dest_ok, dest_why = self._post_copy_hosts(
+            dest, migrate_data,
+            opts.live_migration_permit_post_copy and not has_vpmem)
         flags = lm.migration_flags(
             libvirt, has_vpmem, opts.live_migration_permit_post_copy,
             opts.live_migration_permit_auto_converge,
             opts.live_migration_tunnelled,
             opts.live_migration_parallel_connections,
-            block_migration=block)
+            block_migration=block, source_can_post_copy=source_ok,
+            dest_can_post_copy=dest_ok)
+        fallback = lm.post_copy_fallback_warning(
+            opts.live_migration_permit_post_copy, has_vpmem,
+            opts.live_migration_permit_auto_converge,
+            source_reason=None if source_ok else '%s (%s)' % (
+                self._conf.host, source_why),
+            dest_reason=None if dest_ok else '%s (%s)' % (dest, dest_why))
+        if fallback:
+            LOG.warning('Live migration of %s to %s: %s', instance.uuid,
+                        dest, fallback)
         dest_uri = self._dest_uri(dest, migrate_data)
         inbound = (migrate_data.target_connect_addr
                    if migrate_data.obj_attr_is_set('target_connect_addr')
@@ -328,6 +477,27 @@ class LiveMigrationMixin:
             post_copy=bool(flags & libvirt.VIR_MIGRATE_POSTCOPY),
             has_vpmem=has_vpmem)
         return guest, dest_uri, params, flags, settings
+
+    def _post_copy_hosts(self, dest, migrate_data, wanted):
+        """(source can, why, destination can, why) for post-copy.
+
+        Asked only when post-copy is ``wanted`` (permitted, no vpmem). The
+        destination answered in its checks; an older one did not, and is
+        treated as unable (its failure would end the migration).
+        """
+        if not wanted:
+            return True, None, True, None
+        source_ok, source_why = self._host.post_copy_capability()
+        if (migrate_data.obj_attr_is_set('dst_can_post_copy') and
+                migrate_data.dst_can_post_copy is not None):
+            dest_ok = migrate_data.dst_can_post_copy
+            dest_why = (migrate_data.dst_post_copy_reason
+                        if migrate_data.obj_attr_is_set(
+                            'dst_post_copy_reason') else None)
+        else:
+            dest_ok, dest_why = False, ('it did not say whether it can: '
+                                        'an older release')
+        return source_ok, source_why, dest_ok, dest_why or 'unknown'
 
     def _dest_devices(self, labels, dest_resources, migrate_data):
         """The destination's devices in the guest's order.

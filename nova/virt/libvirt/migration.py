@@ -19,8 +19,10 @@ one decision it makes:
   model='nvdimm'>`` pointed at its destination namespace, refused unless
   the namespace has the guest device's size and alignment;
 * ``migration_flags``: post-copy is never asked for a guest with vpmem
-  (QEMU cannot post-copy file-backed memory), auto-converge stays
-  available to it; ``stream_connections``: no parallel connections
+  (QEMU cannot post-copy file-backed memory), nor when either host
+  cannot use userfaultfd (``use_post_copy``,
+  ``post_copy_fallback_warning``), auto-converge stays available to
+  them; ``stream_connections``: no parallel connections
   through a tunnel (libvirt refuses them);
 * ``data_gib``, ``completion_timeout``, ``downtime_steps``: time budgets
   that count guest RAM, local disk AND vpmem;
@@ -201,15 +203,56 @@ def stream_connections(tunnelled, parallel_connections):
     return max(int(parallel_connections or 1), 1)
 
 
+def use_post_copy(permit_post_copy, has_vpmem, source_can_post_copy=True,
+                  dest_can_post_copy=True):
+    """Whether to ask for post-copy: permitted, no vpmem, both hosts able.
+
+    QEMU sets the postcopy-ram capability on both ends when the migration
+    starts and fails the whole migration if either end cannot use
+    userfaultfd, so one host unable is enough to leave it out.
+    """
+    return bool(permit_post_copy and not has_vpmem and
+                source_can_post_copy and dest_can_post_copy)
+
+
+def post_copy_fallback_warning(permit_post_copy, has_vpmem,
+                               permit_auto_converge, source_reason=None,
+                               dest_reason=None):
+    """The warning of a migration that falls back from post-copy, or None.
+
+    ``source_reason``/``dest_reason`` say why that host cannot post-copy
+    (None: it can). None when post-copy was not permitted, or left out for
+    vpmem (that is the rule, not a host problem), or both hosts can.
+    """
+    if not permit_post_copy or has_vpmem or not (source_reason or
+                                                 dest_reason):
+        return None
+    why = '; '.join('%s: %s' % (side, reason) for side, reason in
+                    (('source', source_reason),
+                     ('destination', dest_reason)) if reason)
+    mode = ('pre-copy with auto-converge' if permit_auto_converge
+            else 'plain pre-copy ([libvirt]live_migration_permit_'
+                 'auto_converge is False)')
+    return ('[libvirt]live_migration_permit_post_copy is True but post-copy '
+            'is not possible (%s); migrating with %s instead. To make '
+            'post-copy possible set the sysctl vm.unprivileged_userfaultfd '
+            '= 1 on the host(s) named, or give QEMU (8.1 or later) access '
+            'to /dev/userfaultfd; to silence this warning set [libvirt]'
+            'live_migration_permit_post_copy = False.' % (why, mode))
+
+
 def migration_flags(libvirt_module, has_vpmem, permit_post_copy,
                     permit_auto_converge, tunnelled, parallel_connections,
-                    block_migration=False):
+                    block_migration=False, source_can_post_copy=True,
+                    dest_can_post_copy=True):
     """The VIR_MIGRATE_* flags of one live migration.
 
     POSTCOPY is left out for a vpmem guest even when permitted: sending it
     makes QEMU refuse file-backed memory, and the monitor could not use
-    it anyway. AUTO_CONVERGE is kept exactly when POSTCOPY is not set
-    (libvirt does not combine them), so a vpmem guest keeps it.
+    it anyway. It is also left out when either host cannot post-copy
+    (see ``use_post_copy``). AUTO_CONVERGE is kept exactly when POSTCOPY
+    is not set (libvirt does not combine them), so a vpmem guest and a
+    migration that fell back to pre-copy keep it.
     """
     lv = libvirt_module
     flags = (lv.VIR_MIGRATE_LIVE | lv.VIR_MIGRATE_PEER2PEER |
@@ -220,7 +263,8 @@ def migration_flags(libvirt_module, has_vpmem, permit_post_copy,
         flags |= lv.VIR_MIGRATE_PARALLEL
     if block_migration:
         flags |= lv.VIR_MIGRATE_NON_SHARED_INC
-    if permit_post_copy and not has_vpmem:
+    if use_post_copy(permit_post_copy, has_vpmem, source_can_post_copy,
+                     dest_can_post_copy):
         flags |= lv.VIR_MIGRATE_POSTCOPY
     if permit_auto_converge and not flags & lv.VIR_MIGRATE_POSTCOPY:
         flags |= lv.VIR_MIGRATE_AUTO_CONVERGE

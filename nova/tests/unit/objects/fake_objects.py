@@ -179,7 +179,9 @@ def libvirt_migrate_data(**overrides):
         target_connect_addr='192.0.2.2', supported_perf_events=['cmt'],
         dst_vpmems=[vpmem_device('ns4', devpath='/dev/dax1.0'),
                     vpmem_device('ns5', devpath='/dev/dax1.1')],
-        target_libvirt_uri='qemu+tcp://192.0.2.2/system')
+        target_libvirt_uri='qemu+tcp://192.0.2.2/system',
+        dst_can_post_copy=False,
+        dst_post_copy_reason='vm.unprivileged_userfaultfd = 0')
     values.update(overrides)
     return objects.LibvirtLiveMigrateData(**values)
 

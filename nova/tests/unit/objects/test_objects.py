@@ -51,7 +51,7 @@ object_data = {
     'InstanceList': '1.2-7052f56e99b739d2c256a6810a06f618',
     'InstanceNUMACell': '1.0-fbdca55498f416e7ad73f010d1167fce',
     'InstanceNUMATopology': '1.0-b00c8f0bdd335de9b63177d7b41a1bd8',
-    'LibvirtLiveMigrateData': '1.3-6a09bb73c2446d5307eecd346a96a845',
+    'LibvirtLiveMigrateData': '1.4-32b493eacd66fe6d3c1e84567ff49317',
     'LibvirtVPMEMDevice': '1.0-e8e81000ecf0719eb6332f28299278df',
     'LiveMigrateData': '1.2-0b48a016cf5d1dfca3dab5a1a9e63495',
     'Migration': '1.2-b0d84c814571b8b3d3400c62da25487c',
@@ -318,6 +318,20 @@ class TestBackports(test.NoDBTestCase):
         new = self._data(data.obj_to_primitive(target_version='1.2'))
         self.assertEqual('qemu+tcp://192.0.2.2/system',
                          new['target_libvirt_uri'])
+        self.assertNotIn('dst_can_post_copy', new)
+        self.assertNotIn('dst_post_copy_reason', new)
+        # An older source loads it and sees no post-copy answer.
+        loaded = base.NovaObject.obj_from_primitive(json_round_trip(
+            data.obj_to_primitive(target_version='1.3')))
+        self.assertFalse(loaded.obj_attr_is_set('dst_can_post_copy'))
+
+    def test_libvirt_migrate_data_1_4_keeps_post_copy_answer(self):
+        data = fake_objects.libvirt_migrate_data()
+        loaded = base.NovaObject.obj_from_primitive(json_round_trip(
+            data.obj_to_primitive(target_version='1.4')))
+        self.assertIs(False, loaded.dst_can_post_copy)
+        self.assertEqual('vm.unprivileged_userfaultfd = 0',
+                         loaded.dst_post_copy_reason)
 
     def test_instance_1_0_backports_migration_context(self):
         instance = fake_objects.instance()

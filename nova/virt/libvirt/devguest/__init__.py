@@ -21,6 +21,8 @@ words disagree). The layout is described at the top of ``stamp.S``; this
 module is its host side:
 
 * :func:`build` assembles and links it with the machine's binutils;
+* :func:`command_line` is the kernel command line that sets its pace
+  (without one it writes at its own, a few hundred pages a second);
 * :func:`read_control` reads the guest's control page from a namespace;
 * :func:`request_stop` / :func:`wait_halted` stop the guest between two
   pages, so the files can be checked at rest, :func:`request_resume`
@@ -42,7 +44,10 @@ KERNEL_NAME = 'vpmem-stamp.elf'
 
 PAGE = 4096
 CHUNK_PAGES = 512                  # 2 MiB, the guest's probing unit
-WINDOW_CHUNKS = 512                # the guest maps 1 GiB of NVDIMM space
+# The guest looks at 32 GiB of NVDIMM space, a GiB at a time; its control
+# page marks the chunks it found, one bit each.
+WINDOW_CHUNKS = 16384
+_BITMAP_BYTES = WINDOW_CHUNKS // 8
 PAGE_MAGIC = 0x534D5056            # 'VPMS'
 CTRL_MAGIC = 0x434D5056            # 'VPMC'
 RUNNING = b'RUN!'
@@ -54,13 +59,20 @@ GOLDEN = 0x9E3779B1
 LABEL_BYTES = 128 * 1024
 ALIGN_BYTES = 2 * 1024 * 1024
 
-_CTRL = struct.Struct('<IIII4s4sII')   # magic, pass, cursor, written,
-_CTRL_REQUEST_OFFSET = 20              # status, request, first, chunks
+_CTRL = struct.Struct('<IIII4s4sIIII')  # magic, pass, cursor, written,
+_CTRL_REQUEST_OFFSET = 20              # status, request, first, chunks,
+                                       # TSC Hz, pages/s asked for
 _BITMAP_OFFSET = 64
 
 
 class BuildError(Exception):
     pass
+
+
+def command_line(pages_per_second):
+    """The kernel command line that paces the guest (image property
+    ``cmdline``): at most ``pages_per_second`` data pages a second."""
+    return 'pages_per_second=%d' % int(pages_per_second)
 
 
 def tools_missing():
@@ -100,21 +112,39 @@ class Control:
     status: bytes          # RUNNING or HALTED
     first_page: int        # page number of the control page
     present_chunks: tuple  # 2 MiB chunk numbers the guest found
+    # Page numbers count from the start of the NVDIMM space (guest
+    # physical 4 GiB), across every NVDIMM of the guest.
+    tsc_hz: int = 0              # its TSC calibration (paced guests)
+    pages_per_second: int = 0    # the pace it was given, 0: its own
 
 
 def read_control(path):
     """The Control of the namespace file ``path``, or None if it has none."""
     with open(path, 'rb') as f:
-        head = f.read(_BITMAP_OFFSET + WINDOW_CHUNKS)
-    if len(head) < _BITMAP_OFFSET + WINDOW_CHUNKS:
+        head = f.read(_BITMAP_OFFSET + _BITMAP_BYTES)
+    if len(head) < _BITMAP_OFFSET + _BITMAP_BYTES:
         return None
     (magic, pass_number, cursor, written, status, _request, first,
-     _count) = _CTRL.unpack_from(head)
+     _count, tsc_hz, pace) = _CTRL.unpack_from(head)
     if magic != CTRL_MAGIC:
         return None
-    bitmap = head[_BITMAP_OFFSET:_BITMAP_OFFSET + WINDOW_CHUNKS]
-    chunks = tuple(c for c, present in enumerate(bitmap) if present)
-    return Control(pass_number, cursor, written, status, first, chunks)
+    bitmap = head[_BITMAP_OFFSET:_BITMAP_OFFSET + _BITMAP_BYTES]
+    return Control(pass_number, cursor, written, status, first,
+                   chunks_of_bitmap(bitmap), tsc_hz, pace)
+
+
+def chunks_of_bitmap(bitmap):
+    """Chunk numbers whose bit is set (bit c of byte c // 8, as x86 bts)."""
+    return tuple(index * 8 + bit for index, byte in enumerate(bitmap)
+                 if byte for bit in range(8) if byte >> bit & 1)
+
+
+def bitmap_of_chunks(chunks):
+    """The control page's bitmap marking ``chunks`` (the inverse)."""
+    bitmap = bytearray(_BITMAP_BYTES)
+    for chunk in chunks:
+        bitmap[chunk // 8] |= 1 << (chunk % 8)
+    return bytes(bitmap)
 
 
 def request_stop(path):
@@ -169,7 +199,9 @@ def expected_page(page_number, pass_number):
     """The bytes pass ``pass_number`` writes into page ``page_number``."""
     if pass_number == 0:
         return bytes(PAGE)
-    key = (pass_number * GOLDEN) & 0xFFFFFFFF ^ (page_number << 10)
+    # The guest computes in 32-bit registers: beyond 16 GiB of NVDIMM
+    # space g << 10 loses its high bits there, so it must here too.
+    key = ((pass_number * GOLDEN) ^ (page_number << 10)) & 0xFFFFFFFF
     fill = (_WORD_INDEXES ^ (_REPEAT_WORD * key)).to_bytes(
         _FILL_WORDS * 4, 'little')
     return struct.pack('<3I', PAGE_MAGIC, page_number, pass_number) + fill

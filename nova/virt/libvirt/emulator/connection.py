@@ -251,6 +251,18 @@ class virConnect:  # noqa: N801 - libvirt-python's name
                             key=lambda g: g.name)
             return [self._handle(g) for g in guests if _matches(g, flags)]
 
+    def domainListGetStats(self, doms, stats=0, flags=0):
+        """``[(domain, {key: value})]``; of the stats groups only
+        VIR_DOMAIN_STATS_DIRTYRATE (or all, ``stats`` 0) has keys here."""
+        self._check_open()
+        result = []
+        for dom in doms:
+            record = {}
+            if not stats or stats & c.VIR_DOMAIN_STATS_DIRTYRATE:
+                record.update(dom.dirtyrate_stats())
+            result.append((dom, record))
+        return result
+
     def listDomainsID(self):
         self._check_open()
         return sorted(g.dom_id for g in self._host.active_guests())

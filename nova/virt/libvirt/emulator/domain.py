@@ -19,6 +19,7 @@ guest is gone (undefined, or migrated away with UNDEFINE_SOURCE) every call
 raises VIR_ERR_NO_DOMAIN, and a new lookup is needed.
 """
 
+import time
 import uuid as uuidlib
 
 from nova.virt.libvirt.emulator import constants as c
@@ -27,6 +28,7 @@ from nova.virt.libvirt.emulator import migration
 from nova.virt.libvirt.emulator import xmlcheck
 
 KiB = 1024
+MiB = 1024 * KiB
 
 
 class virDomain:  # noqa: N801 - libvirt-python's name
@@ -244,6 +246,54 @@ class virDomain:  # noqa: N801 - libvirt-python's name
                                'no job is active on the domain')
         job.request_abort()
         return 0
+
+    # -- dirty rate (libvirt >= 7.2) -----------------------------------------
+
+    def startDirtyRateCalc(self, seconds, flags=0):
+        """Measure the guest's dirty rate over ``seconds`` (page
+        sampling; the result is the ``dirtyrate.*`` stats group)."""
+        guest = self._guest()
+        if flags & ~c.VIR_DOMAIN_DIRTYRATE_MODE_PAGE_SAMPLING:
+            raise errors.error(c.VIR_ERR_ARGUMENT_UNSUPPORTED,
+                               'the emulated host measures the dirty rate '
+                               'by page sampling only')
+        if not 1 <= int(seconds) <= 60:
+            raise errors.error(c.VIR_ERR_INVALID_ARG,
+                               'seconds must be between 1 and 60')
+        if not guest.active:
+            raise errors.not_running()
+        with self._host.lock:
+            guest.dirtyrate_calc = (int(time.time()), int(seconds),
+                                    time.monotonic() + int(seconds))
+            guest.dirtyrate_mib = None
+            load = guest.workload
+        if load is not None:
+            load.start_rate_window(int(seconds))
+        return 0
+
+    def dirtyrate_stats(self):
+        """The ``dirtyrate.*`` keys of this domain, as libvirt names
+        them; ``megabytes_per_second`` once measured (MiB/s, whole)."""
+        guest = self._guest()
+        with self._host.lock:
+            calc = guest.dirtyrate_calc
+            load = guest.workload
+        if calc is None:
+            return {'dirtyrate.calc_status':
+                    c.VIR_DOMAIN_DIRTYRATE_UNSTARTED}
+        start, period, ends = calc
+        stats = {'dirtyrate.calc_start_time': start,
+                 'dirtyrate.calc_period': period,
+                 'dirtyrate.calc_mode': 'page-sampling'}
+        if time.monotonic() < ends:
+            stats['dirtyrate.calc_status'] = c.VIR_DOMAIN_DIRTYRATE_MEASURING
+            return stats
+        if guest.dirtyrate_mib is None:
+            dirtied = load.rate_window_bytes() if load is not None else 0
+            guest.dirtyrate_mib = int(dirtied / period / MiB)
+        stats['dirtyrate.calc_status'] = c.VIR_DOMAIN_DIRTYRATE_MEASURED
+        stats['dirtyrate.megabytes_per_second'] = guest.dirtyrate_mib
+        return stats
 
     # -- migration ------------------------------------------------------------
 

@@ -398,6 +398,20 @@ def fs_type(path):
     return best_type
 
 
+def _check_userfaultfd(source, dest):
+    """QEMU sets postcopy-ram on both ends; either end without
+    userfaultfd refuses it, failing the migration before any copy."""
+    for host in (source, dest):
+        if not host.userfaultfd:
+            LOG.warning('Emulated QEMU on %s refuses post-copy: '
+                        'userfaultfd not available: Operation not '
+                        'permitted', host.name)
+            raise errors.error(c.VIR_ERR_INTERNAL_ERROR,
+                               "unable to execute QEMU command "
+                               "'migrate-set-capabilities': Postcopy is not "
+                               "supported")
+
+
 def _check_postcopy(spec):
     """QEMU >= 8 refuses post-copy when guest RAM is a shared file that is
     not on tmpfs or hugetlbfs (it cannot fault such pages in)."""
@@ -560,6 +574,7 @@ def migrate(source, dom_uuid, dconnuri, params, flags):
     source_spec = guest.live
     dest_spec, persist_spec = _destination_specs(source_spec, params, flags)
     if flags & c.VIR_MIGRATE_POSTCOPY:
+        _check_userfaultfd(source, dest)
         _check_postcopy(source_spec)
     with source.lock:
         if guest.job is not None:

@@ -69,6 +69,10 @@ class Guest:
         self.completed_job = None  # stats of the last finished job
         self.workload = None
         self.paused_by_migration = False
+        # the last startDirtyRateCalc: (wall start s, period s, monotonic
+        # end); its result is read from the workload's window
+        self.dirtyrate_calc = None
+        self.dirtyrate_mib = None
 
     @property
     def persistent(self):
@@ -111,6 +115,9 @@ class Host:
         self.default_bandwidth = 10 * GiB     # bytes/s when "unlimited"
         self.migration_setup_seconds = 0.05   # destination QEMU start-up
         self.switchover_seconds = 0.005       # device state at switchover
+        # Whether QEMU here may use userfaultfd (post-copy); False models
+        # vm.unprivileged_userfaultfd = 0 with an unprivileged QEMU.
+        self.userfaultfd = True
         # Whether guest OSes power off on an ACPI shutdown request.
         self.acpi_shutdown = True
         self.state_dir = state_dir
@@ -129,7 +136,8 @@ class Host:
         for key, value in settings.items():
             if key not in ('sockets', 'cores', 'threads', 'mhz', 'memory',
                            'default_bandwidth', 'migration_setup_seconds',
-                           'switchover_seconds', 'acpi_shutdown'):
+                           'switchover_seconds', 'acpi_shutdown',
+                           'userfaultfd'):
                 raise AttributeError('unknown host setting %s' % key)
             setattr(self, key, value)
 

@@ -118,6 +118,12 @@ class Workload:
         self._ram_dirty = 0.0
         self.throttle = 0.0
         self.pages_written = 0
+        # libvirt's dirty rate calculation: pages written (each counted
+        # once) and RAM dirtied while the window is open.
+        self._rate_pages = set()
+        self._rate_ram = 0.0
+        self._rate_until = None
+        self._measuring = False
 
     # -- wiring to the domain ------------------------------------------------
 
@@ -204,6 +210,20 @@ class Workload:
         count = sum(len(s) for s in list(self._dirty.values()))
         return count + int(min(self._ram_dirty, self._ram_pages))
 
+    def start_rate_window(self, seconds):
+        """Count what the guest dirties over the next ``seconds``."""
+        with self._lock:
+            self._rate_pages = set()
+            self._rate_ram = 0.0
+            self._rate_until = time.monotonic() + max(seconds, 0)
+
+    def rate_window_bytes(self):
+        """Bytes dirtied in the window so far, each page counted once
+        (as QEMU's sampling sees a page rewritten twice as one)."""
+        with self._lock:
+            ram = min(self._rate_ram, self._ram_pages)
+            return int((len(self._rate_pages) + ram) * PAGE)
+
     def stop_dirty_log(self):
         with self._lock:
             self._logging = False
@@ -232,6 +252,10 @@ class Workload:
                     continue
                 if self._logging:
                     self._ram_dirty += self.ram_rate * speed * elapsed
+                self._measuring = (self._rate_until is not None and
+                                   now <= self._rate_until)
+                if self._measuring:
+                    self._rate_ram += self.ram_rate * speed * elapsed
                 for _ in range(count):
                     if not self._write_one():
                         break
@@ -254,6 +278,8 @@ class Workload:
         self.pages_written += 1
         if self._logging:
             self._dirty.setdefault(target.index, set()).add(page)
+        if self._measuring:
+            self._rate_pages.add((target.index, page))
         return True
 
     # -- checking -------------------------------------------------------------

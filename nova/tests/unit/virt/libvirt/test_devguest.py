@@ -40,7 +40,19 @@ class StampImage:
         self.pages_per_file = devguest.guest_pages(size)
         for path in self.paths:
             with open(path, 'wb') as f:
-                f.truncate(size)
+                f.truncate(size)     # sparse: big images cost no disk
+
+    def start(self, pass_number=1, cursor=0):
+        """Only the control page, as the guest leaves it at boot."""
+        total = self.pages_per_file * len(self.paths)
+        chunks = total // devguest.CHUNK_PAGES
+        control = struct.pack('<IIII4s4sII', devguest.CTRL_MAGIC,
+                              pass_number, cursor, 0, b'HALT', b'STOP',
+                              0, chunks)
+        with open(self.paths[0], 'r+b') as f:
+            f.write(control)
+            f.seek(64)
+            f.write(devguest.bitmap_of_chunks(range(chunks)))
 
     def locate(self, page_number):
         index, offset = divmod(page_number, self.pages_per_file)
@@ -61,7 +73,7 @@ class StampImage:
         control = struct.pack('<IIII4s4sII', devguest.CTRL_MAGIC,
                               pass_number, cursor, 12345, b'HALT', b'STOP',
                               0, chunks)
-        bitmap = bytes([1] * chunks + [0] * (512 - chunks))
+        bitmap = devguest.bitmap_of_chunks(range(chunks))
         with open(self.paths[0], 'r+b') as f:
             f.write(control)
             f.seek(64)
@@ -158,3 +170,81 @@ class VerifyTestCase(test.NoDBTestCase):
         self.assertEqual(14 * MiB // PAGE,
                          devguest.guest_pages(16 * MiB))
         self.assertEqual(0, devguest.guest_pages(2 * MiB))
+
+
+class BeyondOneGiBTestCase(test.NoDBTestCase):
+    """3 x 384 MiB namespaces: 1146 MiB of NVDIMM space, past the single
+    GiB the guest used to map (its third namespace was then unchecked
+    and verify failed)."""
+
+    def setUp(self):
+        super().setUp()
+        self.image = StampImage(self.useFixture(fixtures.TempDir()).path,
+                                count=3, size=384 * MiB)
+        # At boot of pass 1: every data page still holds pass 0 (zeros).
+        self.image.start(pass_number=1, cursor=0)
+        self.total = 3 * self.image.pages_per_file
+
+    def test_bitmap_holds_every_chunk(self):
+        control = devguest.read_control(self.image.paths[0])
+        chunks = self.total // devguest.CHUNK_PAGES
+        self.assertGreater(chunks, 512)
+        self.assertEqual(tuple(range(chunks)), control.present_chunks)
+
+    def test_every_page_is_checked(self):
+        report = devguest.verify(self.image.paths)
+        self.assertTrue(report.ok, str(report))
+        self.assertEqual(self.total - 1, report.pages_checked)
+
+    def test_lost_write_beyond_one_gib_is_found(self):
+        # A page of the third namespace, past 1 GiB of NVDIMM space, holds
+        # a stamp the guest has not written yet (cursor 0).
+        page = self.total - 7
+        self.assertGreater(page * PAGE, 1 << 30)
+        self.image.write_page(page, devguest.expected_page(page, 1))
+        report = devguest.verify(self.image.paths)
+        self.assertEqual(1, len(report.problems), report.problems)
+        self.assertIn('page %d' % page, report.problems[0])
+        self.assertIn(self.image.paths[2], report.problems[0])
+
+
+class LayoutTestCase(test.NoDBTestCase):
+
+    def test_pace_is_read_from_the_control_page(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path, 'ns')
+        with open(path, 'wb') as f:
+            f.truncate(4 * MiB)
+            f.write(struct.pack('<IIII4s4sIIII', devguest.CTRL_MAGIC, 1, 5,
+                                5, b'RUN!', bytes(4), 0, 1, 2600000000,
+                                300))
+        control = devguest.read_control(path)
+        self.assertEqual((2600000000, 300),
+                         (control.tsc_hz, control.pages_per_second))
+
+    def test_command_line_sets_the_pace(self):
+        self.assertEqual('pages_per_second=300',
+                         devguest.command_line(300))
+
+    def test_bitmap_round_trip_is_one_bit_per_chunk(self):
+        chunks = (0, 1, 7, 8, 511, 512, 575, devguest.WINDOW_CHUNKS - 1)
+        bitmap = devguest.bitmap_of_chunks(chunks)
+        self.assertEqual(devguest.WINDOW_CHUNKS // 8, len(bitmap))
+        # Bit c of byte c // 8, as x86 bts sets it.
+        self.assertEqual(0b10000011, bitmap[0])
+        self.assertEqual(chunks, devguest.chunks_of_bitmap(bitmap))
+
+    def test_bitmap_fits_the_control_page(self):
+        self.assertLessEqual(64 + devguest.WINDOW_CHUNKS // 8, PAGE)
+
+    def test_stamp_words_stay_32_bit_past_16_gib(self):
+        # g << 10 overflows 32 bits from page 4 Mi on; the guest's
+        # registers drop the high bits, and so must the expected page.
+        page, pass_number = 5 * 1024 * 1024 + 3, 2
+        data = devguest.expected_page(page, pass_number)
+        self.assertEqual(PAGE, len(data))
+        key = ((pass_number * devguest.GOLDEN) ^ (page << 10)) & 0xFFFFFFFF
+        words = struct.unpack('<1024I', data)
+        self.assertEqual((devguest.PAGE_MAGIC, page, pass_number),
+                         words[:3])
+        self.assertEqual([key ^ k for k in range(3, 1024)],
+                         list(words[3:]))

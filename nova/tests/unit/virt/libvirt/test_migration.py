@@ -217,6 +217,53 @@ class FlagsTestCase(test.NoDBTestCase):
         self.assertEqual(BASE_FLAGS | LV.VIR_MIGRATE_AUTO_CONVERGE,
                          self.flags_for(False, auto_converge=True))
 
+    def test_post_copy_needs_both_hosts(self):
+        # permitted, vpmem, source can, destination can, auto-converge
+        # permitted -> POSTCOPY, AUTO_CONVERGE
+        cases = [
+            (True, False, True, True, True, True, False),
+            (True, False, True, True, False, True, False),
+            (True, False, False, True, True, False, True),
+            (True, False, True, False, True, False, True),
+            (True, False, False, False, True, False, True),
+            (True, False, True, False, False, False, False),
+            (True, True, True, True, True, False, True),
+            (False, False, True, True, True, False, True),
+            (False, False, False, False, False, False, False),
+        ]
+        for (permit, vpmem, src, dst, converge, want_post,
+                want_converge) in cases:
+            with self.subTest(permit=permit, vpmem=vpmem, src=src, dst=dst,
+                              converge=converge):
+                self.assertIs(want_post, lm.use_post_copy(permit, vpmem,
+                                                          src, dst))
+                flags = lm.migration_flags(
+                    LV, vpmem, permit, converge, False, 1,
+                    source_can_post_copy=src, dest_can_post_copy=dst)
+                self.assertEqual(want_post,
+                                 bool(flags & LV.VIR_MIGRATE_POSTCOPY))
+                self.assertEqual(want_converge,
+                                 bool(flags & LV.VIR_MIGRATE_AUTO_CONVERGE))
+
+    def test_fallback_warning(self):
+        warn = lm.post_copy_fallback_warning
+        # Nothing to say: not permitted, vpmem (the rule), both able.
+        self.assertIsNone(warn(False, False, True, 'src off', 'dst off'))
+        self.assertIsNone(warn(True, True, True, 'src off', 'dst off'))
+        self.assertIsNone(warn(True, False, True))
+        text = warn(True, False, True, dest_reason='b (sysctl 0)')
+        self.assertIn('destination: b (sysctl 0)', text)
+        self.assertNotIn('source:', text)
+        self.assertIn('pre-copy with auto-converge', text)
+        for setting in ('vm.unprivileged_userfaultfd = 1',
+                        '/dev/userfaultfd',
+                        'live_migration_permit_post_copy = False'):
+            self.assertIn(setting, text)
+        text = warn(True, False, False, source_reason='a (x)',
+                    dest_reason='b (y)')
+        self.assertIn('source: a (x); destination: b (y)', text)
+        self.assertIn('plain pre-copy', text)
+
     def test_tunnelled_parallel_block(self):
         self.assertEqual(BASE_FLAGS | LV.VIR_MIGRATE_TUNNELLED,
                          self.flags_for(True, tunnelled=True))

@@ -1,0 +1,257 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""Tests of the pre-flight estimate of a live migration (pure functions)."""
+
+import types
+from unittest import mock
+
+import fixtures
+
+from nova import exception
+from nova import test
+from nova.virt.libvirt import emulator as fakelibvirt
+from nova.virt.libvirt import live_migration as lmx
+from nova.virt.libvirt import migration as lm
+from nova.virt.libvirt import preflight
+
+MiB = 1024 ** 2
+GiB = 1024 ** 3
+
+
+def inputs(**kw):
+    values = dict(data_bytes=1 * GiB, dirty_rate=0, bandwidth=100 * MiB,
+                  downtime_steps=((0, 500),), auto_converge=False,
+                  completion_timeout=0)
+    values.update(kw)
+    return preflight.Inputs(**values)
+
+
+class EstimateTestCase(test.NoDBTestCase):
+
+    def test_quiet_guest_converges_in_one_pass(self):
+        result = preflight.estimate(inputs())
+        self.assertTrue(result.converges)
+        self.assertEqual(1, result.iterations)
+        self.assertAlmostEqual(10.24, result.seconds, places=2)
+        self.assertIn('predicted to converge in 1 passes, 10.2 s',
+                      result.text)
+
+    def test_slow_dirtying_converges_geometrically(self):
+        # 1 GiB at 100 MiB/s, dirtying 10 MiB/s: 10.24 s, then 1.024 s,
+        # then 0.1024 s of dirt fits 500 ms.
+        result = preflight.estimate(inputs(dirty_rate=10 * MiB))
+        self.assertTrue(result.converges)
+        self.assertEqual(2, result.iterations)
+        self.assertAlmostEqual(10.24 + 1.024 + 0.1024, result.seconds,
+                               places=3)
+
+    def test_dirty_rate_at_bandwidth_without_auto_converge_cannot(self):
+        result = preflight.estimate(inputs(dirty_rate=150 * MiB,
+                                           completion_timeout=800))
+        self.assertFalse(result.converges)
+        self.assertEqual('dirty rate 150.0 MiB/s >= bandwidth 100.0 MiB/s, '
+                         'auto-converge not permitted', result.reason)
+        self.assertTrue(result.text.startswith(
+            'predicted NOT to converge: dirty rate 150.0 MiB/s'))
+        self.assertIn('predicted NOT to converge', result.text)
+        self.assertIn('150.0 MiB/s', result.text)
+
+    def test_without_budget_a_steady_state_is_detected(self):
+        result = preflight.estimate(inputs(dirty_rate=100 * MiB))
+        self.assertFalse(result.converges)
+        self.assertLess(result.iterations, 5)
+
+    def test_auto_converge_throttling_converges(self):
+        args = dict(dirty_rate=150 * MiB, completion_timeout=800,
+                    auto_converge=True)
+        result = preflight.estimate(inputs(**args))
+        self.assertTrue(result.converges)
+        self.assertGreater(result.throttle, 0.5)
+        self.assertIn('throttled by', result.text)
+        self.assertLess(result.seconds, 800)
+
+    def test_auto_converge_raises_every_second_high_pass(self):
+        # Far too fast even at 99 %: it runs into the budget, with the
+        # throttle at the QEMU maximum.
+        result = preflight.estimate(inputs(
+            dirty_rate=100000 * MiB, auto_converge=True,
+            completion_timeout=200))
+        self.assertFalse(result.converges)
+        self.assertEqual(0.99, result.throttle)
+        self.assertIn('even with the vCPUs throttled by 99%', result.reason)
+
+    def test_auto_converge_first_step_is_initial(self):
+        # Two high passes then the throttle is 20 %; the third pass runs
+        # throttled.
+        result = preflight.estimate(inputs(
+            dirty_rate=80 * MiB, auto_converge=True,
+            downtime_steps=((0, 100),), completion_timeout=15))
+        self.assertFalse(result.converges)
+        self.assertIn('within the 15 s budget', result.reason)
+
+    def test_downtime_steps_let_it_converge_later(self):
+        # 60 MiB/s over a 100 MiB/s link leaves a large dirty set; 100 ms
+        # never fits while dirt shrinks slowly, the 2000 ms step does.
+        steps = tuple(lm.downtime_steps(2000, 4, 10, 1.0))
+        self.assertEqual([(0, 500), (10, 1000), (20, 1500), (30, 2000)],
+                         list(steps))
+        result = preflight.estimate(inputs(
+            data_bytes=1 * GiB, dirty_rate=90 * MiB, downtime_steps=steps))
+        self.assertTrue(result.converges)
+        # Without the later steps it takes more passes.
+        flat = preflight.estimate(inputs(
+            data_bytes=1 * GiB, dirty_rate=90 * MiB,
+            downtime_steps=((0, 500),)))
+        self.assertTrue(flat.converges)
+        self.assertGreater(flat.iterations, result.iterations)
+
+    def test_budget_too_short(self):
+        result = preflight.estimate(inputs(dirty_rate=90 * MiB,
+                                           completion_timeout=12))
+        self.assertFalse(result.converges)
+        self.assertIn('never fits the 500 ms downtime within the 12 s '
+                      'budget', result.reason)
+
+    def test_small_guest_fits_the_downtime_whatever_it_dirties(self):
+        result = preflight.estimate(inputs(data_bytes=10 * MiB,
+                                           dirty_rate=1000 * MiB))
+        self.assertTrue(result.converges)
+        self.assertEqual(1, result.iterations)
+
+    def test_no_bandwidth(self):
+        result = preflight.estimate(inputs(bandwidth=0))
+        self.assertFalse(result.converges)
+
+    def test_downtime_at(self):
+        steps = ((0, 50), (10, 100), (20, 150))
+        self.assertEqual(0.05, preflight.downtime_at(steps, 0))
+        self.assertEqual(0.05, preflight.downtime_at(steps, 9.9))
+        self.assertEqual(0.1, preflight.downtime_at(steps, 10))
+        self.assertEqual(0.15, preflight.downtime_at(steps, 99))
+        self.assertEqual(0.0, preflight.downtime_at((), 1))
+
+
+class InputsFromLibvirtTestCase(test.NoDBTestCase):
+
+    def test_dirty_rate_from_stats(self):
+        self.assertEqual(5 * MiB, preflight.dirty_rate_from_stats(
+            {'dirtyrate.calc_status': 2,
+             'dirtyrate.megabytes_per_second': 5}))
+        self.assertIsNone(preflight.dirty_rate_from_stats(
+            {'dirtyrate.calc_status': 1}))
+        self.assertIsNone(preflight.dirty_rate_from_stats(
+            {'dirtyrate.calc_status': 2}))
+        self.assertIsNone(preflight.dirty_rate_from_stats(None))
+
+    def test_bandwidth_in_force(self):
+        unlimited = 8796093022207
+        self.assertEqual((50 * MiB, False), preflight.bandwidth_in_force(
+            50, 20, unlimited, 1000))
+        self.assertEqual((20 * MiB, False), preflight.bandwidth_in_force(
+            0, 20, unlimited, 1000))
+        self.assertEqual((1000 * MiB, True), preflight.bandwidth_in_force(
+            0, unlimited, unlimited, 1000))
+        self.assertEqual((1000 * MiB, True), preflight.bandwidth_in_force(
+            0, None, unlimited, 1000))
+
+
+class DriverPreflightTestCase(test.NoDBTestCase):
+    """The driver's measurement and its warn/refuse decision."""
+
+    def setUp(self):
+        super().setUp()
+        self.sleep = self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.live_migration.time.sleep')).mock
+
+    def _driver(self, mode='warn', libvirt=fakelibvirt):
+        driver = types.SimpleNamespace(
+            _host=types.SimpleNamespace(libvirt=libvirt),
+            _conf=types.SimpleNamespace(libvirt=types.SimpleNamespace(
+                live_migration_preflight=mode)),
+            preflight_sample_seconds=1,
+            _record_preflight=mock.Mock())
+        return driver
+
+    def _guest(self, stats):
+        domain = mock.Mock()
+        domain.connect.return_value.domainListGetStats.side_effect = [
+            [(domain, s)] for s in stats]
+        return types.SimpleNamespace(domain=domain)
+
+    def test_measures_until_measured(self):
+        guest = self._guest([{'dirtyrate.calc_status': 1},
+                             {'dirtyrate.calc_status': 2,
+                              'dirtyrate.megabytes_per_second': 7}])
+        rate, why = lmx.LiveMigrationMixin._measure_dirty_rate(
+            self._driver(), guest)
+        self.assertEqual((7 * MiB, None), (rate, why))
+        guest.domain.startDirtyRateCalc.assert_called_once_with(1)
+        guest.domain.connect.return_value.domainListGetStats\
+            .assert_called_with([guest.domain],
+                                fakelibvirt.VIR_DOMAIN_STATS_DIRTYRATE)
+
+    def test_libvirt_without_the_api(self):
+        old = types.SimpleNamespace(libvirtError=fakelibvirt.libvirtError)
+        rate, why = lmx.LiveMigrationMixin._measure_dirty_rate(
+            self._driver(libvirt=old), self._guest([]))
+        self.assertIsNone(rate)
+        self.assertIn('libvirt >= 7.2', why)
+
+    def test_hypervisor_refusing_the_measurement(self):
+        guest = self._guest([])
+        guest.domain.startDirtyRateCalc.side_effect = \
+            fakelibvirt.libvirtError('unsupported by QEMU')
+        rate, why = lmx.LiveMigrationMixin._measure_dirty_rate(
+            self._driver(), guest)
+        self.assertIsNone(rate)
+        self.assertIn('unsupported by QEMU', why)
+
+    def _decide(self, mode, dirty_rate):
+        driver = self._driver(mode)
+        driver._measure_dirty_rate = mock.Mock(
+            return_value=(dirty_rate, None))
+        driver._preflight_inputs = mock.Mock(
+            return_value=inputs(dirty_rate=dirty_rate,
+                                completion_timeout=800))
+        instance = types.SimpleNamespace(uuid='u-1')
+        call = lambda: lmx.LiveMigrationMixin._preflight(  # noqa: E731
+            driver, 'ctx', instance, 'cn-b', None, None, 0, None)
+        return driver, call
+
+    def test_refuse_fails_with_the_numbers(self):
+        driver, call = self._decide('refuse', 150 * MiB)
+        exc = self.assertRaises(exception.LiveMigrationFailed, call)
+        message = exc.format_message()
+        for text in ('refused by [libvirt]live_migration_preflight',
+                     'predicted NOT to converge', '150.0 MiB/s',
+                     '100.0 MiB/s', 'live_migration_bandwidth'):
+            self.assertIn(text, message)
+        driver._record_preflight.assert_called_once_with(
+            'ctx', mock.ANY, mock.ANY, True)
+
+    def test_refuse_lets_a_converging_one_go(self):
+        driver, call = self._decide('refuse', 1 * MiB)
+        self.assertTrue(call().converges)
+        driver._record_preflight.assert_called_once_with(
+            'ctx', mock.ANY, mock.ANY, False)
+
+    def test_warn_goes_on(self):
+        driver, call = self._decide('warn', 150 * MiB)
+        self.assertFalse(call().converges)
+        driver._record_preflight.assert_called_once_with(
+            'ctx', mock.ANY, mock.ANY, False)
+
+    def test_off_measures_nothing(self):
+        driver, call = self._decide('off', 150 * MiB)
+        self.assertIsNone(call())
+        driver._measure_dirty_rate.assert_not_called()

@@ -223,8 +223,10 @@ class TestSlowConductor(AsyncLiveMigrationTestBase):
                                          'completed')
         moved = self.wait_for_state(server.uuid, vm_states.ACTIVE)
         self.assertEqual('compute-b', moved.host)
-        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        # First: it waits for the source's background erase, after which
+        # the source drops the migration's allocations.
         self.assert_free_and_erased('compute-a')
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
         self.assert_host_consistent('compute-b')
 
     def test_2_34_answers_at_once_and_the_migration_completes(self):

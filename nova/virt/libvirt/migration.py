@@ -419,6 +419,11 @@ class LiveMigrationResult:
                 setattr(self, attr, int(stats[key]))
 
 
+def _spawn_daemon(func, *args):
+    threading.Thread(target=func, args=args, daemon=True,
+                     name='migration-downtime').start()
+
+
 class MigrationThread:
     """``migrateToURI3`` in a worker thread; it blocks until the job ends."""
 
@@ -464,7 +469,8 @@ class MigrationMonitor:
     """
 
     def __init__(self, guest, migration, instance_uuid, settings, job,
-                 progress_callback=None, clock=time.monotonic, wait=None):
+                 progress_callback=None, clock=time.monotonic, wait=None,
+                 spawn=None):
         self.guest = guest
         self.domain = guest.domain
         self.libvirt = guest.libvirt
@@ -475,6 +481,9 @@ class MigrationMonitor:
         self.progress_callback = progress_callback
         self._clock = clock
         self._wait = wait or job.wait
+        # Downtime changes run beside the loop (see _apply_downtime).
+        self._spawn = spawn or _spawn_daemon
+        self._downtime_busy = threading.Event()
         self._lock = threading.Lock()
         self._abort = threading.Event()
         self._force = threading.Event()
@@ -547,17 +556,15 @@ class MigrationMonitor:
             # still runs: a job that never shows up is aborted at it.
             self._check_timeout(elapsed)
             return
-        if self.progress:
-            # Only once data flows: before that the source libvirtd is
-            # still setting up the destination, and a downtime change
-            # then has been seen to block both calls until the
-            # connection closed (real QEMU, session-mode libvirt).
-            self._apply_downtime(elapsed)
         if self._abort.is_set():
             self._send_abort()
         elif self._force.is_set():
             self._force_complete('requested')
         self._check_timeout(elapsed)
+        if self.progress and not self._abort_sent:
+            # Only once data flows: before that the source libvirtd is
+            # still setting up the destination.
+            self._apply_downtime(elapsed)
 
     def _read_stats(self):
         try:
@@ -602,19 +609,32 @@ class MigrationMonitor:
                         'of %s: %s', self.instance_uuid, exc)
 
     def _apply_downtime(self, elapsed):
+        # A downtime change has been seen to block for minutes on real
+        # QEMU (session-mode libvirt, loaded host) while the copy runs;
+        # made from the loop, it held up abort, progress and the budget.
+        # So it runs beside the loop, one at a time: a later step waits
+        # for the call before it.
+        if self._downtime_busy.is_set():
+            return
         due = None
         while self._pending_steps and self._pending_steps[0][0] <= elapsed:
             due = self._pending_steps.pop(0)
         if due is None:
             return
+        self._downtime_busy.set()
+        self._spawn(self._set_downtime, due[1], elapsed)
+
+    def _set_downtime(self, downtime_ms, elapsed):
         try:
-            self.domain.migrateSetMaxDowntime(due[1], 0)
+            self.domain.migrateSetMaxDowntime(downtime_ms, 0)
             LOG.debug('Live migration of %s: max downtime %d ms after '
-                      '%.1f s', self.instance_uuid, due[1], elapsed)
+                      '%.1f s', self.instance_uuid, downtime_ms, elapsed)
         except self.libvirt.libvirtError as exc:
             LOG.warning('Could not set the max downtime of the live '
                         'migration of %s to %d ms: %s',
-                        self.instance_uuid, due[1], exc)
+                        self.instance_uuid, downtime_ms, exc)
+        finally:
+            self._downtime_busy.clear()
 
     def _check_timeout(self, elapsed):
         budget = self.settings.completion_timeout

@@ -17,6 +17,7 @@ downtime steps and save intervals are checked to the second without
 waiting for them.
 """
 
+import threading
 import xml.etree.ElementTree as ET
 
 from nova.compute import power_state
@@ -493,11 +494,12 @@ class MonitorTestCase(test.NoDBTestCase):
                                self.migration.memory_remaining))
         self.migration.save = save
 
-    def monitor(self, run, callback=None, **settings):
+    def monitor(self, run, callback=None, spawn=None, **settings):
         settings.setdefault('poll_interval', 0.5)
         return lm.MigrationMonitor(
             run, self.migration, 'uuid-1', lm.MonitorSettings(**settings),
-            run, progress_callback=callback, clock=self.clock)
+            run, progress_callback=callback, clock=self.clock,
+            spawn=spawn or (lambda func, *args: func(*args)))
 
     def test_progress_saved_at_most_every_interval(self):
         run = FakeRun(self.clock, complete_at=7.2)
@@ -553,6 +555,34 @@ class MonitorTestCase(test.NoDBTestCase):
         run = FakeRun(self.clock, start=2.0, complete_at=6)
         self.monitor(run, downtime_steps=((0, 10), (1, 20), (4, 30))).run()
         self.assertEqual([('downtime', 20, 2.0), ('downtime', 30, 4.0)],
+                         run.calls)
+
+    def test_a_blocked_downtime_call_holds_up_nothing(self):
+        # migrateSetMaxDowntime blocks (seen on real QEMU): the abort
+        # still goes out at the next poll, and no second downtime call
+        # piles up behind the first.
+        run = FakeRun(self.clock)
+        release = threading.Event()
+        entered = threading.Event()
+
+        def blocked(ms, flags=0):
+            run.calls.append(('downtime', ms, self.clock.now))
+            entered.set()
+            release.wait(10)
+        run.migrateSetMaxDowntime = blocked
+        monitor = self.monitor(run, spawn=lm._spawn_daemon,
+                               downtime_steps=((0, 10), (1, 20)))
+        def wait(seconds):
+            if self.clock.now >= 2:
+                self.assertTrue(entered.wait(5))
+                monitor.request_abort()
+            run.wait(seconds)
+        monitor._wait = wait
+        try:
+            self.assertRaises(exception.LiveMigrationAborted, monitor.run)
+        finally:
+            release.set()
+        self.assertEqual([('downtime', 10, 0.0), ('abortJob', 2.5)],
                          run.calls)
 
     def test_job_never_seen_is_aborted_at_the_budget(self):

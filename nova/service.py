@@ -25,8 +25,8 @@ import os
 import random
 import select
 import signal
+import queue
 import socket
-import socketserver
 import threading
 import time
 from wsgiref import simple_server
@@ -37,6 +37,7 @@ from oslo_utils import importutils
 from oslo_utils import timeutils
 
 import nova.conf
+from nova.conf import wsgi as wsgi_conf
 from nova import context
 from nova import exception
 from nova import objects
@@ -45,6 +46,9 @@ from nova.objects import service as service_obj
 from nova import rpc
 
 CONF = nova.conf.CONF
+# Also registered by nova.conf; registering the same options again is a
+# no-op, and keeps the server usable before that list names the group.
+wsgi_conf.register_opts(CONF)
 LOG = logging.getLogger(__name__)
 
 # The manager each RPC service runs, by binary name.
@@ -278,14 +282,103 @@ class Service:
         return self.wait(timeout=KILL_TIMEOUT)
 
 
-class _ThreadingWSGIServer(socketserver.ThreadingMixIn,
-                           simple_server.WSGIServer):
-    # A slow request must not block the others, nor the shutdown.
-    daemon_threads = True
-    block_on_close = False
+class _WorkerPool:
+    """At most ``size`` daemon threads running submitted calls.
+
+    A thread is created only when no idle one can take the call, and then
+    stays for the next ones. ``submit`` waits while all are busy, so the
+    caller (the accept loop) stops accepting and new connections wait in
+    the kernel's backlog instead of each getting a thread.
+    """
+
+    def __init__(self, size, name):
+        self._name = name
+        self._size = size
+        self._slots = threading.BoundedSemaphore(size)
+        self._tasks = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads = 0
+        self._idle = 0
+
+    def submit(self, func, *args, stop_event=None):
+        """Run ``func(*args)`` on a worker; False if stopped meanwhile."""
+        # Wake up now and then: a stop must not wait for a busy worker.
+        while not self._slots.acquire(timeout=0.5):
+            if stop_event is not None and stop_event.is_set():
+                return False
+        with self._lock:
+            spawn = self._idle == 0 and self._threads < self._size
+            if spawn:
+                self._threads += 1
+            else:
+                self._idle -= 1
+        self._tasks.put((func, args))
+        if spawn:
+            threading.Thread(target=self._work, daemon=True,
+                             name='%s-%d' % (self._name,
+                                             self._threads)).start()
+        return True
+
+    def _work(self):
+        while True:
+            func, args = self._tasks.get()
+            if func is None:
+                return
+            try:
+                func(*args)
+            except Exception:
+                LOG.exception('%s: request handling failed', self._name)
+            finally:
+                with self._lock:
+                    self._idle += 1
+                self._slots.release()
+
+    def close(self):
+        """Let the workers end once they finished their call."""
+        with self._lock:
+            count = self._threads
+        for _ in range(count):
+            self._tasks.put((None, ()))
 
 
-class _ThreadingWSGIServerV6(_ThreadingWSGIServer):
+class _PooledWSGIServer(simple_server.WSGIServer):
+    """wsgiref's server with a listen backlog and a bounded worker pool.
+
+    socketserver's default backlog of 5 reset most of a burst of
+    concurrent clients; ThreadingMixIn's thread per connection had no
+    bound at all.
+    """
+
+    def __init__(self, server_address, handler_class, backlog, pool_size,
+                 name):
+        # Read by server_activate(), which the constructor calls.
+        self.request_queue_size = backlog
+        self._pool = _WorkerPool(pool_size, '%s-worker' % name)
+        self._stopping = threading.Event()
+        super().__init__(server_address, handler_class)
+
+    def process_request(self, request, client_address):
+        if not self._pool.submit(self._handle, request, client_address,
+                                 stop_event=self._stopping):
+            self.shutdown_request(request)
+
+    def _handle(self, request, client_address):
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def begin_stop(self):
+        self._stopping.set()
+
+    def server_close(self):
+        super().server_close()
+        self._pool.close()
+
+
+class _PooledWSGIServerV6(_PooledWSGIServer):
     address_family = socket.AF_INET6
 
 
@@ -296,33 +389,43 @@ class _LoggingRequestHandler(simple_server.WSGIRequestHandler):
 
 
 class WSGIService:
-    """A WSGI application served over HTTP by a thread of this process."""
+    """A WSGI application served over HTTP by threads of this process.
 
-    def __init__(self, name, app, host, port):
+    ``backlog`` and ``pool_size`` default to [wsgi]backlog and
+    [wsgi]default_pool_size.
+    """
+
+    def __init__(self, name, app, host, port, backlog=None, pool_size=None):
         self.name = name
         self.app = app
         self.host = host
         self.port = port
+        self.backlog = CONF.wsgi.backlog if backlog is None else backlog
+        self.pool_size = (CONF.wsgi.default_pool_size if pool_size is None
+                          else pool_size)
         self._server = None
         self._thread = None
 
     def start(self):
-        server_class = (_ThreadingWSGIServerV6 if ':' in self.host
-                        else _ThreadingWSGIServer)
-        self._server = simple_server.make_server(
-            self.host, self.port, self.app, server_class=server_class,
-            handler_class=_LoggingRequestHandler)
+        server_class = (_PooledWSGIServerV6 if ':' in self.host
+                        else _PooledWSGIServer)
+        self._server = server_class(
+            (self.host, self.port), _LoggingRequestHandler,
+            backlog=self.backlog, pool_size=self.pool_size, name=self.name)
+        self._server.set_app(self.app)
         # With port 0 the system picks one; report what we got.
         self.host, self.port = self._server.server_address[:2]
         self._thread = threading.Thread(
             target=self._server.serve_forever, name='%s-http' % self.name,
             daemon=True)
         self._thread.start()
-        LOG.info('%s listening on http://%s:%s/', self.name, self.host,
-                 self.port)
+        LOG.info('%s listening on http://%s:%s/ (backlog %d, %d workers)',
+                 self.name, self.host, self.port, self.backlog,
+                 self.pool_size)
 
     def stop(self):
         if self._server is not None:
+            self._server.begin_stop()
             self._server.shutdown()
 
     def wait(self, timeout=None):

@@ -29,13 +29,17 @@ from nova.compute import instance_actions
 from nova.compute import move_api
 from nova.compute import task_states
 from nova.compute import vm_states
+import nova.conf
 from nova import exception
 from nova import objects
 from nova.objects import fields
 
 LOG = logging.getLogger(__name__)
 
+CONF = nova.conf.CONF
 Status = fields.MigrationStatus
+# What a conductor that refused leaves the migration in.
+_REFUSED = (Status.ERROR, Status.FAILED, Status.CANCELLED)
 
 
 class ColdMigrationAPIMixin:
@@ -48,7 +52,10 @@ class ColdMigrationAPIMixin:
         to go (the server is then RESIZE, and VERIFY_RESIZE when the guest
         runs on the destination); the checks' error
         (MigrationPreCheckError, NoValidHost...) is raised otherwise, with
-        the instance idle again and the Migration in 'error'.
+        the instance idle again and the Migration in 'error'. If the
+        conductor does not answer within ``rpc_response_timeout``, the
+        request is accepted unless the conductor refused meanwhile (see
+        :func:`_migrate_late`).
         """
         move_api.check_idle(instance, vm_states.ALLOW_COLD_MIGRATION,
                             'migrate')
@@ -71,11 +78,9 @@ class ColdMigrationAPIMixin:
                 context, instance, migration, host=host_name,
                 image_meta=image_meta)
         except messaging.MessagingTimeout:
-            # The conductor may still be working on it, or done.
-            LOG.error('No answer from the conductor about the cold migration '
-                      'of instance %s (migration %s); its outcome is unknown',
-                      instance.uuid, migration.uuid)
-            raise
+            # The conductor may still be working on it, or done: resetting
+            # the instance now could unlock one that is moving.
+            return _migrate_late(context, instance, migration)
         except Exception:
             with excutils.save_and_reraise_exception():
                 _migrate_refused(context, instance, migration)
@@ -138,6 +143,31 @@ class ColdMigrationAPIMixin:
         instance.save(expected_task_state=[None],
                       expected_vm_state=[vm_states.RESIZED])
         return finished[0]
+
+
+def _migrate_late(context, instance, migration):
+    """The answer to a call the conductor did not answer in time.
+
+    Refused meanwhile: the refusal, as a timely answer would have said.
+    Otherwise the conductor is past its checks or still at them: accepted
+    (202), since an error would tell the client that a migration which
+    then happens had failed; the migration record and the instance action
+    tell how it ends. Nothing is reset: the conductor owns the outcome.
+    """
+    current = objects.Migration.get_by_id(context, migration.id)
+    LOG.warning('No answer from the conductor within %(timeout)ss about the '
+                'cold migration of instance %(uuid)s (migration '
+                '%(migration)s, now %(status)s)%(what)s',
+                {'timeout': CONF.rpc_response_timeout, 'uuid': instance.uuid,
+                 'migration': migration.uuid, 'status': current.status,
+                 'what': ('' if current.status in _REFUSED
+                          else ': accepted without waiting further')})
+    if current.status in _REFUSED:
+        raise exception.MigrationPreCheckError(
+            reason='cold migration %s ended in status %s; see `openstack '
+                   'server event list %s`' % (current.uuid, current.status,
+                                              instance.uuid))
+    return current
 
 
 def _migrate_refused(context, instance, migration):

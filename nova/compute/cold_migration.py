@@ -94,7 +94,7 @@ class ColdMigrationMixin:
     # -- destination ---------------------------------------------------------
 
     @actions.wrap_event('compute_prep_resize', actions.MIGRATE)
-    def prep_resize(self, context, instance, migration):
+    def prep_resize(self, context, instance, migration, allocations=None):
         """Claim this host's namespaces for the instance and check them.
 
         The conductor already claimed the instance's resources on this
@@ -102,7 +102,8 @@ class ColdMigrationMixin:
         which must match the guest's own in size and alignment since its
         data is carried over as it is.
         """
-        claimed = self._claim_incoming(context, instance, migration)
+        claimed = self._claim_incoming(context, instance, migration,
+                                       allocations)
         try:
             self.driver.match_vpmems(instance, claimed)
         except Exception:

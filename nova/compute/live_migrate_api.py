@@ -50,31 +50,10 @@ ABORTABLE_STATUSES = (fields.MigrationStatus.QUEUED,
                       fields.MigrationStatus.RUNNING)
 FORCE_COMPLETABLE_STATUSES = (fields.MigrationStatus.RUNNING,)
 
-# After a call timed out: the conductor's checks passed and the source was
-# told to migrate (or has done so already), or the conductor refused.
-_GONE_AHEAD_STATUSES = (fields.MigrationStatus.QUEUED,
-                        fields.MigrationStatus.PREPARING,
-                        fields.MigrationStatus.RUNNING,
-                        fields.MigrationStatus.POST_MIGRATING,
-                        fields.MigrationStatus.COMPLETED)
+# After a call timed out: the conductor refused meanwhile.
 _REFUSED_STATUSES = (fields.MigrationStatus.ERROR,
                      fields.MigrationStatus.FAILED,
                      fields.MigrationStatus.CANCELLED)
-
-
-class LiveMigrationOutcomeUnknown(exception.NovaException):
-    """The conductor did not answer in time and has not decided yet.
-
-    Not a failure: the conductor goes on and the migration may well
-    happen, so the message says where to follow it rather than to retry.
-    """
-
-    msg_fmt = ("The conductor did not answer within %(timeout)s seconds: "
-               "live migration %(migration)s of server %(server)s is still "
-               "being checked and may go ahead. Follow it with `openstack "
-               "server migration list --server %(server)s` and `openstack "
-               "server event list %(server)s` rather than asking again.")
-    code = 504
 
 
 class LiveMigrationAPIMixin:
@@ -96,7 +75,9 @@ class LiveMigrationAPIMixin:
         'queued' or later) and raises the checks' error
         (MigrationPreCheckError, NoValidHost...), with the instance idle
         and the Migration in 'error'. If the conductor does not answer
-        within ``rpc_response_timeout``, see :meth:`_live_migrate_late`.
+        within ``rpc_response_timeout``, the request is accepted anyway
+        unless the conductor refused meanwhile (see
+        :meth:`_live_migrate_late`).
         """
         move_api.check_idle(instance, vm_states.ALLOW_LIVE_MIGRATION,
                             'live migrate')
@@ -130,27 +111,35 @@ class LiveMigrationAPIMixin:
     def _live_migrate_late(context, instance, migration):
         """The answer to a call the conductor did not answer in time.
 
-        The migration record says how far the conductor got: past its
-        checks (returned, as a timely answer would have been); refused
-        (its reason raised, as a timely refusal would have been); still
-        checking (LiveMigrationOutcomeUnknown, which says what to watch).
-        Nothing is reset: the conductor owns the outcome.
+        The migration record says how far the conductor got: refused (its
+        reason raised, as a timely refusal would have been); otherwise
+        past its checks or still checking, and then the request is
+        accepted, as from microversion 2.34: the conductor goes on, and
+        the migration record and the instance action tell the outcome
+        (an error here would tell a client that a migration which then
+        happens had failed). Nothing is reset: the conductor owns the
+        outcome.
         """
         current = objects.Migration.get_by_id(context, migration.id)
+        if current.status in _REFUSED_STATUSES:
+            LOG.warning('No answer from the conductor within %(timeout)ss '
+                        'about the live migration of instance %(uuid)s; '
+                        'it refused it meanwhile (migration %(migration)s '
+                        'is %(status)s)',
+                        {'timeout': CONF.rpc_response_timeout,
+                         'uuid': instance.uuid, 'migration': migration.uuid,
+                         'status': current.status})
+            raise exception.MigrationPreCheckError(
+                reason=_refusal_reason(context, instance, current))
         LOG.warning('No answer from the conductor within %(timeout)ss about '
-                    'the live migration of instance %(uuid)s (migration '
-                    '%(migration)s, now %(status)s)',
+                    'the live migration of instance %(uuid)s: accepted '
+                    'without waiting further (migration %(migration)s is '
+                    '%(status)s); its record and the instance action tell '
+                    'how it ends',
                     {'timeout': CONF.rpc_response_timeout,
                      'uuid': instance.uuid, 'migration': migration.uuid,
                      'status': current.status})
-        if current.status in _GONE_AHEAD_STATUSES:
-            return current
-        if current.status in _REFUSED_STATUSES:
-            raise exception.MigrationPreCheckError(
-                reason=_refusal_reason(context, instance, current))
-        raise LiveMigrationOutcomeUnknown(
-            timeout=CONF.rpc_response_timeout, migration=current.uuid,
-            server=instance.uuid)
+        return current
 
     @staticmethod
     def _live_migrate_refused(context, instance, migration):

@@ -108,13 +108,16 @@ class LiveMigrationMixin:
     # -- destination ---------------------------------------------------------
 
     def check_can_live_migrate_destination(self, context, instance,
-                                           migration, block_migration):
+                                           migration, block_migration,
+                                           allocations=None):
         """Claim this host's namespaces for the instance; describe the host.
 
         The conductor already claimed the instance's resources on this
-        node in placement; the tracker assigns exactly those namespaces.
+        node in placement (``allocations``, from a 1.6 conductor); the
+        tracker assigns exactly those namespaces.
         """
-        claimed = self._claim_incoming(context, instance, migration)
+        claimed = self._claim_incoming(context, instance, migration,
+                                       allocations)
         try:
             migrate_data = self.driver.check_can_live_migrate_destination(
                 context, instance, block_migration)

@@ -55,7 +55,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
                      manager.Manager):
     """Manages the instances of one compute host."""
 
-    target = messaging.Target(version='1.5')
+    target = messaging.Target(version='1.6')
 
     def __init__(self, host=None, compute_driver=None):
         super().__init__(host=host, service_name='compute')
@@ -265,17 +265,24 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         LOG.info('Deleted instance %s; its namespaces: %s', instance.uuid,
                  given_up.describe())
 
-    def _claim_incoming(self, context, instance, migration):
+    def _claim_incoming(self, context, instance, migration,
+                        allocations=None):
         """Assign this host's namespaces to an instance moving here.
 
         The conductor already claimed the instance's resources on this
         node in placement; the tracker assigns exactly those namespaces
         and records them in the migration context. Returns them; raises
         MigrationPreCheckError (the conductor tries another host) when
-        they are not free.
+        they are not free. ``allocations`` (``{rp_uuid: {rc: amount}}``)
+        is that claim as the conductor wrote it; an older conductor sends
+        none and it is read from placement.
         """
-        allocations = self.reportclient.get_allocations_for_consumer(
-            context, instance.uuid)['allocations']
+        if allocations is None:
+            allocations = self.reportclient.get_allocations_for_consumer(
+                context, instance.uuid)['allocations']
+        else:
+            allocations = {rp: {'resources': dict(resources)}
+                           for rp, resources in allocations.items()}
         try:
             return self.rt.move_claim(context, instance, self._nodename(),
                                       migration, allocations)

@@ -51,6 +51,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 import nova.conf
+from nova.db import api as db
 from nova import exception
 from nova import objects
 from nova.objects import fields
@@ -126,9 +127,12 @@ class Holders:
     move in progress from or to this node.
     """
 
-    def __init__(self):
+    def __init__(self, instances=()):
         self.by_key = collections.defaultdict(dict)
         self.moving = set()
+        # The instances on the node, as read: the tracker counts their
+        # usage from the same read.
+        self.instances = list(instances)
 
     def add(self, resources, instance_uuid, migration_uuid=None,
             provider_uuid=None):
@@ -151,27 +155,28 @@ def find_holders(context, host, nodename, node_uuid):
 
     Instances on the node, and both sides of the moves in progress from
     or to it; moves that ended, even in 'error', are not read: what they
-    left behind is in the namespace records.
+    left behind is in the namespace records. A fixed number of queries
+    whatever the number of instances and moves: the update runs on a
+    timer, on hosts with a thousand namespaces.
     """
-    holders = Holders()
     instances = objects.InstanceList.get_by_host_and_node(
-        context, host, nodename,
-        expected_attrs=['resources', 'migration_context'])
+        context, host, nodename, expected_attrs=_HOLDER_ATTRS)
+    holders = Holders(instances)
     by_uuid = {instance.uuid: instance for instance in instances}
     for instance in instances:
         holders.add(instance.resources, instance.uuid,
                     provider_uuid=node_uuid)
-    for migration in objects.MigrationList.get_in_progress_by_host_and_node(
-            context, host, nodename):
+    migrations = objects.MigrationList.get_in_progress_by_host_and_node(
+        context, host, nodename)
+    # The instances of incoming moves are elsewhere still: one read for
+    # all of them, not one each.
+    by_uuid.update(_instances_by_uuid(
+        context, {m.instance_uuid for m in migrations} - set(by_uuid)))
+    for migration in migrations:
         holders.moving.add(migration.instance_uuid)
         instance = by_uuid.get(migration.instance_uuid)
         if instance is None:
-            try:
-                instance = objects.Instance.get_by_uuid(
-                    context, migration.instance_uuid,
-                    expected_attrs=['resources', 'migration_context'])
-            except exception.InstanceNotFound:
-                continue
+            continue  # deleted meanwhile
         ctx = instance.migration_context
         if ctx is None or ctx.migration_id != migration.id:
             continue
@@ -180,6 +185,22 @@ def find_holders(context, host, nodename, node_uuid):
         holders.add(ctx.new_resources, instance.uuid, migration.uuid,
                     provider_uuid=node_uuid)
     return holders
+
+
+_HOLDER_ATTRS = ['resources', 'migration_context']
+# Instances per IN (...) list: far below any database's bound variables.
+_UUIDS_PER_QUERY = 500
+
+
+def _instances_by_uuid(context, uuids):
+    found = {}
+    uuids = sorted(uuids)
+    for start in range(0, len(uuids), _UUIDS_PER_QUERY):
+        for instance in objects.InstanceList.get_by_filters(
+                context, {'uuid': uuids[start:start + _UUIDS_PER_QUERY]},
+                expected_attrs=_HOLDER_ATTRS):
+            found[instance.uuid] = instance
+    return found
 
 
 class NamespaceLifecycle:
@@ -203,6 +224,9 @@ class NamespaceLifecycle:
         self.interrupted_moves = set()
         # Writes of one provider's quarantine consumer, one at a time.
         self._hold_lock = threading.Lock()
+        # provider uuid -> {record id: the row its record was built from},
+        # for the records nothing changed since (see _read_records).
+        self._rows = {}
 
     # -- reading ---------------------------------------------------------
 
@@ -236,9 +260,7 @@ class NamespaceLifecycle:
         Holders. Returns the records, and writes only what changed. Under
         the tracker's lock.
         """
-        found = {(r.resource_class, r.name): r for r in
-                 objects.VPMEMNamespaceList.get_by_compute_node(
-                     context, node.uuid)}
+        found = self._read_records(context, node.uuid)
         records = {}
         for key, resource in sorted(offered.items()):
             _provider, rc, name = key
@@ -257,6 +279,36 @@ class NamespaceLifecycle:
                 records[(rc, name)] = kept
         self.records[node.uuid] = records
         return records
+
+    def _read_records(self, context, provider_uuid):
+        """``{(rc, name): record}`` of a provider, as stored now.
+
+        Every update reads every row (another process, ``nova-manage
+        vpmem``, may have written some); a row unchanged since it was last
+        read here keeps the record built from it, as building thousands of
+        versioned objects costs more than the read itself.
+        """
+        known = self.records.get(provider_uuid, {})
+        previous_rows = self._rows.get(provider_uuid, {})
+        rows = {}
+        found = {}
+        for row in db.vpmem_namespace_get_all(
+                context, {'compute_node_uuid': provider_uuid}):
+            key = (row['resource_class'], row['name'])
+            record = known.get(key)
+            if (record is None or record.id != row['id'] or
+                    previous_rows.get(row['id']) != row):
+                record = objects.VPMEMNamespace._from_db_object(
+                    context, objects.VPMEMNamespace(), row)
+            rows[row['id']] = row
+            found[key] = record
+        self._rows[provider_uuid] = rows
+        return found
+
+    def _forget_row(self, record):
+        """The record changes here: the next update builds it anew."""
+        if record.obj_attr_is_set('id'):
+            self._rows.get(record.compute_node_uuid, {}).pop(record.id, None)
 
     def _first_seen(self, context, node, resource, holder):
         record = objects.VPMEMNamespace(
@@ -569,17 +621,30 @@ class NamespaceLifecycle:
     # -- erase retries -----------------------------------------------------
 
     def refresh(self, context, provider_uuid):
-        """Re-read a provider's records: ``nova-manage vpmem`` may have
-        changed them (quarantined an assignment nobody holds, made one
-        due now). Under the tracker's lock."""
+        """Re-read a provider's quarantined records: ``nova-manage vpmem``
+        may have changed them (quarantined an assignment nobody holds,
+        made one due now). Reads the rows quarantined now and those
+        recorded quarantined here, not all: this runs on a timer.
+        Under the tracker's lock."""
         records = self.records.get(provider_uuid)
         if records is None:
             return
-        for record in objects.VPMEMNamespaceList.get_by_compute_node(
-                context, provider_uuid):
-            known = records.get((record.resource_class, record.name))
-            if known is not None and known.id == record.id:
-                records[(record.resource_class, record.name)] = record
+        rows = db.vpmem_namespace_get_all(
+            context, {'compute_node_uuid': provider_uuid,
+                      'state': State.QUARANTINED})
+        seen = {row['id'] for row in rows}
+        left = sorted(record.id for record in records.values()
+                      if record.state == State.QUARANTINED and
+                      record.id not in seen)
+        if left:
+            rows += db.vpmem_namespace_get_all(
+                context, {'compute_node_uuid': provider_uuid, 'id': left})
+        for row in rows:
+            key = (row['resource_class'], row['name'])
+            known = records.get(key)
+            if known is not None and known.id == row['id']:
+                records[key] = objects.VPMEMNamespace._from_db_object(
+                    context, objects.VPMEMNamespace(), row)
 
     def due_for_retry(self, offered_keys, now, names=None):
         """Quarantined namespaces whose next erase is due (or ``names``)."""
@@ -650,12 +715,12 @@ class NamespaceLifecycle:
 
     # -- record writes -----------------------------------------------------
 
-    @staticmethod
-    def _set(record, state, instance_uuid=None, migration_uuid=None,
+    def _set(self, record, state, instance_uuid=None, migration_uuid=None,
              migration_final_status=None, reason=None, erase_attempts=0,
              next_erase_at=None):
         """Give ``record`` a new state; what the state does not use is
         cleared (a free namespace remembers nobody)."""
+        self._forget_row(record)
         record.state = state
         record.instance_uuid = instance_uuid
         record.migration_uuid = migration_uuid
@@ -665,14 +730,14 @@ class NamespaceLifecycle:
         record.next_erase_at = next_erase_at
         record.state_changed_at = timeutils.utcnow()
 
-    @staticmethod
-    def _save(record, expected=None):
+    def _save(self, record, expected=None):
         if not record.obj_what_changed():
             return
+        self._forget_row(record)
         record.save(expected=expected)
 
-    @staticmethod
-    def _reload(record):
+    def _reload(self, record):
+        self._forget_row(record)
         current = objects.VPMEMNamespace.get_by_id(record._context,
                                                    record.id)
         for name in record.fields:

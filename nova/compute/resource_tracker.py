@@ -93,13 +93,13 @@ class ResourceTracker:
             self._load_provider_resources(node)
             holders = lifecycle.find_holders(context, self.host, nodename,
                                              node.uuid)
+            self._update_usage(node, holders.instances)
             self._check_held_are_offered(node, holders, only_warn=not startup)
             self.namespaces.reconcile(
                 context, node, self.provider_resources[node.uuid], holders)
             self.reportclient.set_inventory(
                 context, node.uuid, nodename,
                 self.driver.get_inventory(nodename))
-            self._update_usage(context, node, nodename)
         self._drop_interrupted_moves(context)
         # Outside the lock: the quarantine consumer has a lock of its own,
         # taken before this one.
@@ -148,8 +148,8 @@ class ResourceTracker:
                          node.uuid, nodename)
                 self.compute_nodes[nodename] = node
                 return node
+        # Saved with its usage, in one write, by _update_usage.
         self._copy_available(node, available)
-        node.save()
         self.compute_nodes[nodename] = node
         return node
 
@@ -158,7 +158,7 @@ class ResourceTracker:
         for key in ('vcpus', 'memory_mb', 'local_gb', 'hypervisor_type',
                     'hypervisor_version', 'cpu_info'):
             if key in available:
-                setattr(node, key, available[key])
+                _set_changed(node, key, available[key])
         # Each update: an operator may change my_ip and restart.
         if (not node.obj_attr_is_set('host_ip') or
                 str(node.host_ip) != CONF.my_ip):
@@ -202,14 +202,19 @@ class ResourceTracker:
                           'quarantined namespaces of %s; the next update '
                           'retries', node.hypervisor_hostname)
 
-    def _update_usage(self, context, node, nodename):
-        instances = objects.InstanceList.get_by_host_and_node(
-            context, self.host, nodename)
-        node.vcpus_used = sum(i.vcpus or 0 for i in instances)
-        node.memory_mb_used = sum(i.memory_mb or 0 for i in instances)
-        node.local_gb_used = sum((i.root_gb or 0) + (i.ephemeral_gb or 0)
-                                 for i in instances)
-        node.save()
+    @staticmethod
+    def _update_usage(node, instances):
+        """Save the node's figures and usage (from the instances the
+        holders were read from: no second read)."""
+        _set_changed(node, 'vcpus_used', sum(i.vcpus or 0 for i in instances))
+        _set_changed(node, 'memory_mb_used',
+                     sum(i.memory_mb or 0 for i in instances))
+        _set_changed(node, 'local_gb_used',
+                     sum((i.root_gb or 0) + (i.ephemeral_gb or 0)
+                         for i in instances))
+        # Most updates change nothing: then no write (and no write lock).
+        if node.obj_what_changed():
+            node.save()
 
     # -- claims ------------------------------------------------------------
 
@@ -492,3 +497,10 @@ class ResourceTracker:
                 if record.state == State.ASSIGNED:
                     assigned.setdefault(rc, []).append(name)
         return {rc: sorted(names) for rc, names in assigned.items()}
+
+
+def _set_changed(record, name, value):
+    """Set a field only when it differs: a versioned object counts any
+    assignment as a change, and a change is a database write."""
+    if not record.obj_attr_is_set(name) or getattr(record, name) != value:
+        setattr(record, name, value)

@@ -45,6 +45,9 @@ class ComputeAPI(rpc.VersionedAPI):
         * 1.5 - get_host_uptime
         * 1.5 - power actions: stop_instance, start_instance,
                 reboot_instance, pause_instance, unpause_instance
+        * 1.6 - ``allocations`` of check_can_live_migrate_destination and
+                prep_resize: the claim the conductor just wrote, so the
+                destination does not read it back from placement
 
     Adding a method or an argument bumps the minor version here, in
     ``ComputeManager.target``, and in the service version history
@@ -56,7 +59,7 @@ class ComputeAPI(rpc.VersionedAPI):
     TOPIC = RPC_TOPIC
     BINARY = 'nova-compute'
     HISTORY_KEY = 'compute_rpc'
-    VERSION = '1.5'
+    VERSION = '1.6'
 
     def ping(self, ctxt, host, arg, timeout=None):
         """Round trip to ``host``: returns ``{'host': host, 'arg': arg}``."""
@@ -79,12 +82,22 @@ class ComputeAPI(rpc.VersionedAPI):
     # the source runs the migration itself, so it is cast.
 
     def check_can_live_migrate_destination(self, ctxt, instance, destination,
-                                           migration, block_migration):
-        cctxt = self._prepare('check_can_live_migrate_destination', '1.2',
+                                           migration, block_migration,
+                                           allocations=None):
+        version, kwargs = self._with_allocations('1.2', destination,
+                                                 allocations)
+        cctxt = self._prepare('check_can_live_migrate_destination', version,
                               server=destination)
         return cctxt.call(ctxt, 'check_can_live_migrate_destination',
                           instance=instance, migration=migration,
-                          block_migration=block_migration)
+                          block_migration=block_migration, **kwargs)
+
+    def _with_allocations(self, version, host, allocations):
+        # A 1.6 host takes the instance's allocations on it from the
+        # caller; an older one reads them from placement itself.
+        if allocations is not None and self._host_can_send(host, '1.6'):
+            return '1.6', {'allocations': allocations}
+        return version, {}
 
     def drop_move_claim_at_destination(self, ctxt, instance, migration,
                                        host):
@@ -151,10 +164,11 @@ class ComputeAPI(rpc.VersionedAPI):
     # Cold migration (1.3). The destination claims and receives by call;
     # each host hands the flow to the next by cast.
 
-    def prep_resize(self, ctxt, instance, migration, host):
-        cctxt = self._prepare('prep_resize', '1.3', server=host)
+    def prep_resize(self, ctxt, instance, migration, host, allocations=None):
+        version, kwargs = self._with_allocations('1.3', host, allocations)
+        cctxt = self._prepare('prep_resize', version, server=host)
         return cctxt.call(ctxt, 'prep_resize', instance=instance,
-                          migration=migration)
+                          migration=migration, **kwargs)
 
     def resize_instance(self, ctxt, instance, migration, image_meta, host):
         cctxt = self._prepare('resize_instance', '1.3', server=host)

@@ -27,11 +27,13 @@ from nova.conf import default
 from nova.conf import libvirt
 from nova.conf import placement
 from nova.conf import privsep
+from nova.conf import scheduler
+from nova.conf import wsgi
 
 CONF = cfg.CONF
 
 _MODULES = (default, api, compute, database, libvirt, placement, cors,
-            privsep)
+            privsep, scheduler, wsgi)
 
 
 def register_all(conf):

@@ -81,7 +81,20 @@ Directory holding the namespace files of the ``file`` backend. A namespace
                min=4,
                help="""
 Size in MiB of a ``file`` backend namespace that does not exist yet; it is
-created sparse. Existing files keep their size.
+created allocated (see ``pmem_file_preallocate``). Existing files keep their
+size.
+"""),
+    cfg.BoolOpt('pmem_file_preallocate',
+                default=True,
+                help="""
+Keep ``file`` backend namespace files allocated on disk for their whole life:
+created with all their blocks, the holes of a sparse file allocated when
+nova-compute starts, and erased without freeing blocks. Disk space is used up
+front (``pmem_file_size_mb`` times the number of namespaces). A destination
+QEMU allocates a sparse backing file before a live migration's copy starts:
+measured 2.83 s instead of 0.32 s for 1 GiB. False creates sparse files and
+erases by punching holes, for development hosts whose disk cannot hold every
+namespace.
 """),
     cfg.IntOpt('pmem_file_align_kb',
                default=2048,

@@ -28,6 +28,7 @@ with a lock.
 
 import contextlib
 import os
+import sqlite3
 import threading
 
 import sqlalchemy as sa
@@ -40,6 +41,11 @@ from nova.conf import database as database_conf
 from nova import exception
 
 CONF = nova.conf.CONF
+
+# Seconds a SQLite connection waits for another's lock before "database
+# is locked" (pysqlite's default is 5): every transaction takes the write
+# lock up front, and under a burst they queue for longer than that.
+SQLITE_BUSY_TIMEOUT = 60
 
 _STATE_LOCK = threading.Lock()
 _STATE = None
@@ -101,6 +107,12 @@ def create_engine(connection):
         parent = os.path.dirname(os.path.abspath(url.database))
         os.makedirs(parent, exist_ok=True)
     kwargs = {name: CONF.database[name] for name in ENGINE_OPTIONS}
+    if sqlite_file:
+        _journal_wal(url.database)
+        given = kwargs['connection_parameters'] or ''
+        if 'timeout' not in url.query and 'timeout=' not in given:
+            kwargs['connection_parameters'] = '&'.join(
+                p for p in (given, 'timeout=%d' % SQLITE_BUSY_TIMEOUT) if p)
     # The services run on native threads: no need to yield on check-in
     # (oslo.db's help for eventlet).
     engine = engines.create_engine(connection, sqlite_fk=True,
@@ -108,6 +120,14 @@ def create_engine(connection):
     if sqlite_file:
         _put_begin_immediate_first(engine)
     return engine
+
+
+def _journal_wal(path):
+    # A commit syncs one log instead of the journal's several, and the
+    # mode stays with the file.
+    with contextlib.closing(sqlite3.connect(
+            path, timeout=SQLITE_BUSY_TIMEOUT)) as conn:
+        conn.execute('PRAGMA journal_mode=WAL')
 
 
 def _put_begin_immediate_first(engine):

@@ -30,8 +30,11 @@ app is made, so importing it (nova-aio does) works without the extra.
 """
 
 import argparse
+import contextlib
+import sqlite3
 import sys
 import threading
+import time
 
 from oslo_config import cfg
 from sqlalchemy.engine import url as sqla_url
@@ -72,6 +75,10 @@ def make_app(connection):
     """
     check_connection(connection)
     placement_conf, placement_db, deploy = _import_placement()
+    # Before placement opens the database: WAL cannot be switched on
+    # while another connection uses it.
+    mode = (sqlite_mode(connection) if connection.startswith('sqlite')
+            else None)
     config = cfg.ConfigOpts()
     placement_conf.register_opts(config)
     config.set_override('connection', connection,
@@ -81,8 +88,8 @@ def make_app(connection):
     config([], project='placement', default_config_files=[])
     placement_db.configure(config)
     app = deploy.loadapp(config)
-    if connection.startswith('sqlite'):
-        app = _serialized(app)
+    if mode is not None:
+        app = SQLiteGuard(app, mode)
     return app
 
 
@@ -101,15 +108,131 @@ def check_connection(connection):
             'postgresql+psycopg2:// for placement\'s database' % driver)
 
 
-def _serialized(app):
-    # SQLite takes one writer at a time and answers a second one with
-    # "database is locked"; placement's requests are short, so queue them.
-    lock = threading.Lock()
+# What can run together on placement's SQLite database, by mode.
+SERIAL = 'serial'          # one request at a time (in-memory database)
+SHARED_READS = 'shared-reads'  # reads together, a write alone
+WAL = 'wal'                # reads never wait; writes one at a time
+_READ_METHODS = ('GET', 'HEAD', 'OPTIONS')
 
-    def serialized_app(environ, start_response):
-        with lock:
-            return list(app(environ, start_response))
-    return serialized_app
+
+class _ReadersWriterLock:
+    """Many readers or one writer; a waiting writer goes before new
+    readers, so a stream of reads cannot starve the claims."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+        self._writers_waiting = 0
+
+    def acquire_read(self):
+        with self._cond:
+            while self._writing or self._writers_waiting:
+                self._cond.wait()
+            self._readers += 1
+
+    def release_read(self):
+        with self._cond:
+            self._readers -= 1
+            if not self._readers:
+                self._cond.notify_all()
+
+    def acquire_write(self):
+        with self._cond:
+            self._writers_waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writers_waiting -= 1
+            self._writing = True
+
+    def release_write(self):
+        with self._cond:
+            self._writing = False
+            self._cond.notify_all()
+
+
+class _NoLock:
+    def acquire(self):
+        pass
+
+    def release(self):
+        pass
+
+
+class SQLiteGuard:
+    """Placement's WSGI app, with only what SQLite cannot run together
+    kept apart.
+
+    SQLite takes one writer at a time and answers a second one "database
+    is locked" once its busy timeout passes; placement's requests are
+    short, so writes queue here instead. Reads (placement's GETs write
+    nothing) run together: alongside a write too in WAL mode, where
+    readers see the last commit; otherwise between writes. ``stats()``
+    tells how long requests waited for their turn.
+    """
+
+    def __init__(self, app, mode):
+        self.app = app
+        self.mode = mode
+        self._stats_lock = threading.Lock()
+        self._waited = {'read': [0, 0.0], 'write': [0, 0.0]}
+        if mode == WAL:
+            self._read_lock = _NoLock()
+            self._write_lock = threading.Lock()
+        elif mode == SHARED_READS:
+            rw = _ReadersWriterLock()
+            self._read_lock = _Pair(rw.acquire_read, rw.release_read)
+            self._write_lock = _Pair(rw.acquire_write, rw.release_write)
+        else:
+            lock = threading.Lock()
+            self._read_lock = self._write_lock = lock
+
+    def __call__(self, environ, start_response):
+        kind = ('read' if environ.get('REQUEST_METHOD') in _READ_METHODS
+                else 'write')
+        lock = self._read_lock if kind == 'read' else self._write_lock
+        began = time.monotonic()
+        lock.acquire()
+        waited = time.monotonic() - began
+        try:
+            return list(self.app(environ, start_response))
+        finally:
+            lock.release()
+            with self._stats_lock:
+                self._waited[kind][0] += 1
+                self._waited[kind][1] += waited
+
+    def stats(self):
+        """``{'mode', 'read': {'requests', 'wait_s'}, 'write': {...}}``."""
+        with self._stats_lock:
+            return dict(mode=self.mode, **{
+                kind: {'requests': n, 'wait_s': round(wait, 4)}
+                for kind, (n, wait) in self._waited.items()})
+
+
+class _Pair:
+    def __init__(self, acquire, release):
+        self.acquire = acquire
+        self.release = release
+
+
+def sqlite_mode(connection):
+    """How requests may overlap on the SQLite database ``connection``.
+
+    A file database is switched to WAL (persistent, so later opens keep
+    it); if that fails (a file system without shared memory, say), reads
+    still share, between writes. An in-memory database is one connection:
+    one request at a time.
+    """
+    path = sqla_url.make_url(connection).database
+    if not path or path == ':memory:':
+        return SERIAL
+    try:
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            mode = conn.execute('PRAGMA journal_mode=WAL').fetchone()[0]
+    except sqlite3.Error:
+        return SHARED_READS
+    return WAL if str(mode).lower() == 'wal' else SHARED_READS
 
 
 def serve(connection, host='127.0.0.1', port=0):

@@ -56,6 +56,10 @@ SERVICE_VERSION_HISTORY = (
     # Version 7: conductor RPC 1.4, live_migrate_instance as a cast
     # (async_, compute API 2.34+: the conductor records a refusal).
     {'compute_rpc': '1.5', 'conductor_rpc': '1.4'},
+    # Version 8: compute RPC 1.6, the conductor hands the destination the
+    # allocations it claimed there (check_can_live_migrate_destination,
+    # prep_resize) instead of the destination reading them back.
+    {'compute_rpc': '1.6', 'conductor_rpc': '1.4'},
 )
 
 # The first service version that can live-migrate an instance with vpmem.

@@ -15,22 +15,31 @@
 The scheduler is a library the conductor calls, not a service of its own.
 Placement answers which compute nodes can hold the request; this module
 drops those whose service is down or disabled (or that the caller
-excludes), orders the rest, and claims the instance's resources on one of
+excludes), orders the rest (spread over the equally good hosts, see
+:func:`order`), and claims the instance's resources on one of
 them. The claim is what makes the choice stick: two concurrent requests
 for the last namespace cannot both succeed in placement.
 """
 
 import dataclasses
+import random
 
 from oslo_log import log as logging
 
+import nova.conf
+from nova.conf import scheduler as scheduler_conf
 from nova import exception
 from nova import objects
+from nova.objects import service as service_obj
 from nova.scheduler.client import report
 from nova.scheduler import request as sched_request
 from nova import servicegroup
 from nova.virt import hardware
 
+CONF = nova.conf.CONF
+# Also registered by nova.conf; registering the same options again is a
+# no-op, and keeps this usable before that list names the group.
+scheduler_conf.register_opts(CONF)
 LOG = logging.getLogger(__name__)
 
 
@@ -45,6 +54,10 @@ class Selection:
     allocations: dict
     # Free units per resource class on the node before the claim.
     free: dict = dataclasses.field(default_factory=dict)
+    # The records get_candidates read (None when built elsewhere), so a
+    # caller need not look them up again per candidate.
+    compute_node: 'objects.ComputeNode' = None
+    service: 'objects.Service' = None
 
 
 def get_candidates(context, reportclient, resources, ignore_hosts=(),
@@ -68,14 +81,17 @@ def get_candidates(context, reportclient, resources, ignore_hosts=(),
         if unoffered:
             raise exception.NoValidHost(reason=unoffered_reason(
                 flavor, unoffered))
+        return []
+    # Two queries whatever the number of candidates (a lookup per
+    # candidate made each request cost more the bigger the cloud).
+    nodes, services = _nodes_and_services(context, requested_host)
     candidates = []
     for alloc_req in alloc_reqs:
         providers = list(alloc_req['allocations'])
         # One provider per compute node: the root holds everything here.
         rp_uuid = providers[0]
-        try:
-            node = objects.ComputeNode.get_by_uuid(context, rp_uuid)
-        except exception.ComputeNodeNotFound:
+        node = nodes.get(rp_uuid)
+        if node is None:
             LOG.debug('Provider %s is not a compute node we know', rp_uuid)
             continue
         if node.host in ignore_hosts:
@@ -84,7 +100,8 @@ def get_candidates(context, reportclient, resources, ignore_hosts=(),
             continue
         if requested_node and node.hypervisor_hostname != requested_node:
             continue
-        if not _service_usable(context, node.host):
+        service = services.get(node.host)
+        if not _service_usable(service, node.host):
             continue
         summary = summaries.get(rp_uuid, {}).get('resources', {})
         free = {rc: v['capacity'] - v['used'] for rc, v in summary.items()}
@@ -93,13 +110,44 @@ def get_candidates(context, reportclient, resources, ignore_hosts=(),
             compute_node_uuid=rp_uuid,
             allocations={rp: a['resources']
                          for rp, a in alloc_req['allocations'].items()},
-            free=free))
-    # Spread: the node with the most free units of what was asked first,
-    # so one host does not fill up while others idle; host name breaks
-    # ties for a stable order.
-    candidates.sort(key=lambda s: (-sum(s.free.get(rc, 0)
-                                        for rc in resources), s.host))
-    return candidates
+            free=free, compute_node=node, service=service))
+    return order(candidates, resources)
+
+
+def order(candidates, resources, subset_size=None, rng=random):
+    """Best first: the most free units of what was asked (so one host
+    does not fill up while others idle).
+
+    With ``subset_size`` ([filter_scheduler]host_subset_size) 1, ties go
+    by host name: a reproducible order. Above 1, ties are shuffled and
+    the first is drawn at random from the best ``subset_size``, so that
+    concurrent requests, which all see the same free counts, do not all
+    go for the same host; the rest follow best first, for the retries.
+    """
+    if subset_size is None:
+        subset_size = CONF.filter_scheduler.host_subset_size
+    ordered = sorted(candidates, key=lambda s: s.host)
+    if subset_size > 1:
+        rng.shuffle(ordered)
+    # sort() is stable: the above decides only among equals.
+    ordered.sort(key=lambda s: -sum(s.free.get(rc, 0) for rc in resources))
+    if len(ordered) > 1 and subset_size > 1:
+        first = rng.randrange(min(subset_size, len(ordered)))
+        ordered.insert(0, ordered.pop(first))
+    return ordered
+
+
+def _nodes_and_services(context, requested_host=None):
+    """``({node uuid: ComputeNode}, {host: nova-compute Service})``."""
+    if requested_host:
+        nodes = objects.ComputeNodeList.get_all_by_host(context,
+                                                        requested_host)
+    else:
+        nodes = objects.ComputeNodeList.get_all(context)
+    services = objects.ServiceList.get_by_binary(
+        context, service_obj.COMPUTE_BINARY, include_disabled=True)
+    return ({node.uuid: node for node in nodes},
+            {service.host: service for service in services})
 
 
 def _classes_no_host_offers(context, reportclient, resources):
@@ -151,10 +199,9 @@ def unoffered_reason(flavor, resource_classes):
     return ' '.join(reasons)
 
 
-def _service_usable(context, host):
-    try:
-        service = objects.Service.get_by_compute_host(context, host)
-    except exception.NotFound:
+def _service_usable(service, host):
+    if service is None:
+        LOG.debug('Skipping %s: it has no compute service', host)
         return False
     if service.disabled:
         LOG.debug('Skipping %s: its compute service is disabled', host)

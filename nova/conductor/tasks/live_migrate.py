@@ -100,13 +100,13 @@ class LiveMigrationTask(move.MoveTask):
             compute_node_uuid=dest_node.uuid,
             allocations={dest_node.uuid: move.summed(
                 alloc['resources'] for alloc in
-                self._moved_source_allocations.values())})
+                self._source_doc['allocations'].values())})
         return chosen, self._try_destination(chosen)
 
     def _prepare_destination(self, chosen):
         return self.compute_rpcapi.check_can_live_migrate_destination(
             self.context, self.instance, chosen.host, self.migration,
-            self.block_migration)
+            self.block_migration, allocations=chosen.allocations)
 
     def _start(self, chosen, migrate_data):
         # A compare-and-swap: a source that rolled the migration back as

@@ -70,7 +70,8 @@ class ColdMigrationTask(move.MoveTask):
 
     def _prepare_destination(self, chosen):
         self.compute_rpcapi.prep_resize(self.context, self.instance,
-                                        self.migration, chosen.host)
+                                        self.migration, chosen.host,
+                                        allocations=chosen.allocations)
 
     def _start(self, chosen, _prepared):
         LOG.info('Cold migration of instance %(uuid)s from %(source)s to '

@@ -19,14 +19,16 @@ instance before the source touches anything:
 1. cheap checks: the instance is in a state the move allows, both compute
    services are up, the hypervisors are compatible, both hosts run a
    service version that knows the move;
-2. placement: the instance's allocations on the source move to the
-   migration consumer, then the instance consumer claims the destination;
+2. placement: in one atomic write, the instance's allocations on the
+   source move to the migration consumer and the instance consumer claims
+   the destination;
 3. the destination assigns specific namespaces according to those
    placement allocations and records them in the migration context;
 4. the source is told to start (a cast).
 
 Placement comes before the destination's claim because the destination
-picks namespaces from what placement says the instance holds there. Any
+picks namespaces from the instance's placement allocations there (which
+the conductor hands it with the request, having just written them). Any
 failure leaves placement as it found it: the instance consumer on the
 source, no migration consumer, nothing on any destination.
 
@@ -121,6 +123,8 @@ class MoveTask(base.TaskBase):
         self.reportclient = reportclient
         self.source = instance.host
         self.has_vpmem = False
+        # The instance's allocation document as read before the claim.
+        self._source_doc = None
         # What took effect, so that each undo touches exactly that.
         # The instance's source allocations now held by the migration.
         self._moved_source_allocations = None
@@ -163,7 +167,7 @@ class MoveTask(base.TaskBase):
         dest_node = None
         if self.destination:
             dest_node = self._check_requested_destination(source_node)
-        self._move_source_allocations()
+        self._read_source_allocations()
         chosen, prepared = self._choose(source_node, dest_node)
         self._start(chosen, prepared)
 
@@ -252,16 +256,19 @@ class MoveTask(base.TaskBase):
 
     # -- placement ---------------------------------------------------------
 
-    def _move_source_allocations(self):
+    def _read_source_allocations(self):
         # A write owed from an earlier move of the instance comes first:
         # made later, it would undo this one.
         placement_work.settle_consumer(self.context, self.reportclient,
                                        self.instance.uuid)
-        # The migration consumer keeps the source's resources reserved
-        # while the instance consumer claims the destination.
-        self._moved_source_allocations = self.reportclient.move_allocations(
-            self.context, self.instance.uuid, self.migration.uuid)[
-                'allocations']
+        # Read once: the claim moves exactly these (checked by their
+        # generation) and a forced destination is sized from them.
+        self._source_doc = self.reportclient.get_allocations_for_consumer(
+            self.context, self.instance.uuid)
+        if not self._source_doc['allocations']:
+            raise exception.AllocationMoveFailed(
+                source=self.instance.uuid, target=self.migration.uuid,
+                error='the instance holds no allocations')
 
     def _restore_source_allocations(self):
         if self._moved_source_allocations is None:
@@ -277,9 +284,33 @@ class MoveTask(base.TaskBase):
         self._claimed_node = None
 
     def _claim(self, chosen):
-        # Placement checks the instance consumer's generation; after the
-        # move it has none (placement forgot it), but read it rather than
-        # assume so.
+        if self._moved_source_allocations is None:
+            # The first claim of the move: the migration consumer takes
+            # the source's allocations and the instance the destination's
+            # in one write, so a refusal changes nothing.
+            claimed = self.reportclient.move_and_claim(
+                self.context, self.instance.uuid, self._source_doc,
+                self.migration.uuid, chosen.allocations)
+            if claimed:
+                self._moved_source_allocations = (
+                    self._source_doc['allocations'])
+        else:
+            claimed = self._claim_again(chosen)
+        if not claimed:
+            raise exception.MigrationPreCheckError(
+                reason='not enough free resources on %s: %s' % (
+                    chosen.host, self._shortfall(
+                        chosen.compute_node_uuid,
+                        summed(chosen.allocations.values()))))
+        self._claimed_node = chosen.compute_node_uuid
+
+    def _claim_again(self, chosen):
+        """Claim another candidate after one that took the claim refused.
+
+        The migration consumer holds the source already; the instance
+        consumer lost its claim on the refusing candidate. Its generation
+        changed with each write, so it is read rather than assumed.
+        """
         current = self.reportclient.get_allocations_for_consumer(
             self.context, self.instance.uuid)
         if current['allocations']:
@@ -289,16 +320,10 @@ class MoveTask(base.TaskBase):
                 reason='instance %s holds its allocations again: migration '
                        '%s was settled by another service meanwhile'
                        % (self.instance.uuid, self.migration.uuid))
-        if not selection.claim(self.context, self.reportclient, chosen,
+        return selection.claim(self.context, self.reportclient, chosen,
                                self.instance.uuid, self.instance.project_id,
                                self.instance.user_id,
-                               current.get('consumer_generation')):
-            raise exception.MigrationPreCheckError(
-                reason='not enough free resources on %s: %s' % (
-                    chosen.host, self._shortfall(
-                        chosen.compute_node_uuid,
-                        summed(chosen.allocations.values()))))
-        self._claimed_node = chosen.compute_node_uuid
+                               current.get('consumer_generation'))
 
     def _release_claim(self):
         if self._claimed_node is None:
@@ -463,11 +488,15 @@ class MoveTask(base.TaskBase):
         raise exception.NoValidHost(reason=reason)
 
     def _candidate_problem(self, chosen, source_node):
+        # The scheduler hands over the records it read for its choice.
+        service, node = chosen.service, chosen.compute_node
         try:
-            service = objects.Service.get_by_compute_host(self.context,
-                                                          chosen.host)
-            node = objects.ComputeNode.get_by_uuid(self.context,
-                                                   chosen.compute_node_uuid)
+            if service is None:
+                service = objects.Service.get_by_compute_host(self.context,
+                                                              chosen.host)
+            if node is None:
+                node = objects.ComputeNode.get_by_uuid(
+                    self.context, chosen.compute_node_uuid)
         except exception.NotFound as err:
             return describe(err)
         return self._incompatibility(service, node, source_node)

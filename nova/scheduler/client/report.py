@@ -201,10 +201,18 @@ class SchedulerReportClient:
                 self._fail(resp, 'PUT', url)
             self._known_rcs.add(rc)
 
-    def get_inventory(self, context, rp_uuid):
-        """Return ``(generation, {rc: inventory})`` of a provider."""
+    def get_inventory(self, context, rp_uuid, create_as=None):
+        """Return ``(generation, {rc: inventory})`` of a provider.
+
+        With ``create_as`` (a name), a provider placement does not know is
+        created first: a compute node exists at every update but its
+        first, so it is read before asking whether it exists.
+        """
         url = '/resource_providers/%s/inventories' % rp_uuid
         resp = self._get(url, context)
+        if resp.status_code == 404 and create_as is not None:
+            self.ensure_resource_provider(context, rp_uuid, create_as)
+            resp = self._get(url, context)
         if resp.status_code != 200:
             self._fail(resp, 'GET', url)
         body = resp.json()
@@ -218,13 +226,13 @@ class SchedulerReportClient:
         allocation_ratio). Classes left out are removed, which placement
         refuses (InventoryInUse) while something is allocated from them.
         """
-        self.ensure_resource_provider(context, rp_uuid, name)
         self.ensure_resource_classes(context, inventories)
         url = '/resource_providers/%s/inventories' % rp_uuid
         retries = CONF.placement.generation_conflict_retries
         generation = None
         for _attempt in range(retries + 1):
-            generation, current = self.get_inventory(context, rp_uuid)
+            generation, current = self.get_inventory(context, rp_uuid,
+                                                     create_as=name)
             if current == inventories:
                 return generation
             body = {'resource_provider_generation': generation,
@@ -330,47 +338,52 @@ class SchedulerReportClient:
                 error='placement refused the claim (capacity or a '
                       'concurrent update)')
 
-    def move_allocations(self, context, source_consumer, target_consumer,
-                         target_type=CONSUMER_TYPE_MIGRATION):
-        """Move all of ``source_consumer``'s allocations to another consumer.
+    def move_and_claim(self, context, instance_uuid, instance_doc,
+                       migration_uuid, destination):
+        """Start a move with one atomic ``POST /allocations``.
 
-        One ``POST /allocations`` empties the source and fills the target
-        atomically, checking both consumer generations: a live migration
-        uses it to hand the instance's source allocations to the
-        migration record.
+        The migration consumer (new, so no generation) takes the
+        instance's current allocations (``instance_doc``, as
+        :meth:`get_allocations_for_consumer` returned it) and the instance
+        consumer claims ``destination`` (``{rp_uuid: {rc: amount}}``)
+        instead, checked against the generation read in ``instance_doc``.
+        Placement applies both or neither, so no failure leaves a half
+        move behind and nothing needs reading again.
+
+        Returns False (after logging why) when placement refuses the
+        destination's capacity: nothing changed, another candidate may be
+        tried with the same ``instance_doc``. Raises AllocationMoveFailed
+        when the instance's allocations changed since they were read
+        (someone else owns the instance now).
         """
-        source = self.get_allocations_for_consumer(context, source_consumer)
-        target = self.get_allocations_for_consumer(context, target_consumer)
-        if not source['allocations']:
-            raise exception.AllocationMoveFailed(
-                source=source_consumer, target=target_consumer,
-                error='the source consumer holds no allocations')
+        owner = {'project_id': instance_doc['project_id'],
+                 'user_id': instance_doc['user_id']}
         body = {
-            source_consumer: {
-                'allocations': {},
-                'project_id': source['project_id'],
-                'user_id': source['user_id'],
-                'consumer_generation': source['consumer_generation'],
-                'consumer_type': source.get('consumer_type',
-                                            CONSUMER_TYPE_INSTANCE),
-            },
-            target_consumer: {
-                'allocations': {
+            instance_uuid: dict(
+                owner, allocations={rp: {'resources': res}
+                                    for rp, res in destination.items()},
+                consumer_generation=instance_doc['consumer_generation'],
+                consumer_type=CONSUMER_TYPE_INSTANCE),
+            migration_uuid: dict(
+                owner, allocations={
                     rp: {'resources': a['resources']}
-                    for rp, a in source['allocations'].items()},
-                'project_id': source['project_id'],
-                'user_id': source['user_id'],
-                # None for a consumer placement has not seen yet.
-                'consumer_generation': target.get('consumer_generation'),
-                'consumer_type': target_type,
-            },
+                    for rp, a in instance_doc['allocations'].items()},
+                consumer_generation=None,
+                consumer_type=CONSUMER_TYPE_MIGRATION),
         }
         resp = self._post('/allocations', body, context)
-        if resp.status_code != 204:
-            raise exception.AllocationMoveFailed(
-                source=source_consumer, target=target_consumer,
-                error=_error_detail(resp))
-        return source
+        if resp.status_code == 204:
+            return True
+        detail = _error_detail(resp)
+        if resp.status_code == 409 and _error_code(resp) != _CONCURRENT_UPDATE:
+            LOG.warning('Placement refused to move instance %(uuid)s to '
+                        '%(dest)s: %(detail)s',
+                        {'uuid': instance_uuid,
+                         'dest': ', '.join(sorted(destination)),
+                         'detail': detail})
+            return False
+        raise exception.AllocationMoveFailed(
+            source=instance_uuid, target=migration_uuid, error=detail)
 
     def revert_move_allocations(self, context, instance_uuid,
                                 migration_uuid):

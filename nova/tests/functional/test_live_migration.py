@@ -446,6 +446,11 @@ class TestLargeVPMEM(LiveMigrationTestBase):
     }
     NAMESPACE_MIB = 64 * 1024  # sparse files: only written pages exist
 
+    def _compute_flags(self, host, namespaces):
+        super()._compute_flags(host, namespaces)
+        # Two allocated 64 GiB files would not fit a test machine's disk.
+        self.flags(pmem_file_preallocate=False, group='libvirt')
+
     def setUp(self):
         super().setUp()
         self.flavor = self.create_flavor(name='big', pmem='BIG',

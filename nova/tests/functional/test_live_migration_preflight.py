@@ -127,7 +127,9 @@ class PreflightTestBase(tlm.LiveMigrationTestBase):
 class TestPreflight(PreflightTestBase):
 
     def test_quiet_guest_is_predicted_to_converge_and_does(self):
-        self.configure()        # the default: warn
+        # The default mode (warn); an assumed link slow enough that the
+        # guest does not fit the first downtime, so its rate is measured.
+        self.configure(live_migration_preflight_link_speed=8)
         server = self.boot_on('compute-a')
         digests = self.fill_namespaces(server, b'quiet')
         request_id, migration = self.migrate_via_api(server)
@@ -148,6 +150,29 @@ class TestPreflight(PreflightTestBase):
         self.assertIn('predicted to converge in 1 passes', event['details'])
         self.assertIn('guest dirtying 0.0 MiB/s', event['details'])
         self.assertIn('(assumed link speed)', event['details'])
+
+    def test_small_guest_is_not_sampled(self):
+        # All of it fits the downtime the steps allow within its budget,
+        # at the assumed link speed: it converges whatever it dirties, so
+        # no second is spent measuring.
+        self.configure(live_migration_preflight='refuse')
+        measure = self.useFixture(fixtures.MockPatchObject(
+            type(self.manager('compute-a').driver), '_measure_dirty_rate',
+            autospec=True)).mock
+        server = self.boot_on('compute-a')
+        request_id, migration = self.migrate_via_api(server)
+        self.wait_for_status(migration, 'completed')
+        self.assertEqual('compute-b',
+                         self.wait_for_state(server.uuid,
+                                             vm_states.ACTIVE).host)
+        measure.assert_not_called()
+        self.assertEqual([], self.estimates)     # no simulation either
+        event = self.preflight_event(server, request_id)
+        self.assertEqual('Success', event['result'])
+        self.assertIn('predicted to converge within', event['details'])
+        self.assertIn('whatever the guest writes', event['details'])
+        self.assertIn('guest dirtying not measured (not needed)',
+                      event['details'])
 
     def test_fast_dirtying_guest_is_refused_and_nothing_changes(self):
         self.configure(live_migration_preflight='refuse',

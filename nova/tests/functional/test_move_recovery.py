@@ -28,7 +28,6 @@ import time
 
 from oslo_messaging import exceptions as messaging_exc
 
-from nova.compute import live_migrate_api
 from nova.compute import vm_states
 from nova import exception
 from nova import objects
@@ -67,8 +66,7 @@ class RecoveryTestBase(lc.LifecycleTestBase):
         try:
             migration = self.live_migrate(server, host=B, force=True)
         except (messaging_exc.MessagingTimeout,
-                exception.MigrationPreCheckError,
-                live_migrate_api.LiveMigrationOutcomeUnknown):
+                exception.MigrationPreCheckError):
             # The destination died inside the conductor's checks.
             migration = objects.MigrationList.get_by_filters(
                 self.context, {'instance_uuid': server.uuid})[0]

@@ -103,11 +103,11 @@ class PlacementFault(fixtures.Fixture):
 
 # point -> (method, path, skip, where it falls in the flow)
 POINTS = {
-    'move_source': ('POST', r'/allocations$', 0, 'before'),
-    'claim_destination': ('PUT', r'/allocations/' + UUID + '$', 0, 'before'),
-    # The conductor reads the instance's allocations twice before.
-    'destination_reads_claim': ('GET', r'/allocations/' + UUID + '$', 3,
-                                'before'),
+    # The conductor reads the instance's allocations once, then moves
+    # them to the migration and claims the destination in one write; the
+    # destination gets that claim with the request, without a read.
+    'read_source': ('GET', r'/allocations/' + UUID + '$', 0, 'before'),
+    'move_and_claim': ('POST', r'/allocations$', 0, 'before'),
     'drop_migration': ('DELETE', r'/allocations/' + UUID + '$', 0, 'after'),
     'give_source_back': ('POST', r'/allocations$', 1, 'rollback'),
 }
@@ -155,8 +155,8 @@ class TestPlacementOutage(lc.LifecycleTestBase):
                    for w in placement_work.pending(self.context, host)]
         # A write after the move started is kept while placement stays
         # away (a single refusal is absorbed by the retries).
-        self.assertEqual(outage and point != 'move_source', bool(pending),
-                         pending)
+        kept = outage and point not in ('read_source', 'move_and_claim')
+        self.assertEqual(kept, bool(pending), pending)
         self.assertTrue(all(w['host'] == A for w in pending), pending)
         # Placement is back; the periodic task makes what was kept.
         self.fault.heal()

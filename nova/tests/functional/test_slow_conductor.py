@@ -118,13 +118,15 @@ class TestRecoveryOvertakesTheConductor(recovery.RecoveryTestBase):
         self.assert_recovered(server, digest, migration)
 
     def test_while_the_destination_prepares(self):
-        # The recovery dropped the conductor's placement claim on B: the
-        # destination assigns nothing, the conductor stops there.
+        # The recovery dropped the conductor's placement claim on B while
+        # B assigned namespaces from the claim the conductor handed it:
+        # the start's compare-and-swap sees the migration ended, and the
+        # undo has B release them.
         gate = _Gate(self, self.manager(B),
                      'check_can_live_migrate_destination')
         server, digest, migration, outcome = self._overtake(gate)
         self.assertIsInstance(outcome['error'],
-                              exception.MigrationPreCheckError)
+                              exception.MigrationStatusChanged)
         self.assertEqual([], self.rt_assigned(B))
         self._assert_settled_once(server, digest, migration, outcome)
 
@@ -139,12 +141,14 @@ class TestRecoveryOvertakesTheConductor(recovery.RecoveryTestBase):
         self._assert_settled_once(*self._overtake(gate))
 
     def test_before_the_conductor_claims(self):
-        # The recovery gave the source allocations back before the
-        # conductor claimed the destination: the claim is refused rather
-        # than replacing them, and nothing starts.
+        # The recovery ended the migration before the conductor's claim
+        # (nothing had moved in placement yet): the claim goes through,
+        # but the start's compare-and-swap refuses to start an ended
+        # migration, and the undo gives everything back.
         gate = _Gate(self, move.MoveTask, '_claim')
         server, digest, migration, outcome = self._overtake(gate)
-        self.assertIn('settled by another service', str(outcome['error']))
+        self.assertIn('another service settled it meanwhile',
+                      str(outcome['error']))
         self.assertEqual([A], self.domain_hosts(server.uuid))
         self.assertEqual([], self.rt_assigned(B))
         self._assert_settled_once(server, digest, migration, outcome)

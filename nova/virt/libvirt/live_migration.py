@@ -24,6 +24,7 @@ and acts; what to send and how to watch it are pure functions and the
 monitor in :mod:`nova.virt.libvirt.migration`.
 """
 
+import dataclasses
 import threading
 import time
 import urllib.parse
@@ -286,9 +287,10 @@ class LiveMigrationMixin:
         LOG.info('Live migration of %s to %s completed: %s', instance.uuid,
                  dest, result)
         if estimate is not None and result.time_elapsed_ms is not None:
-            LOG.info('Live migration of %s to %s: predicted %.1f s in %d '
+            LOG.info('Live migration of %s to %s: predicted %s%.1f s in %d '
                      'passes, took %.1f s in %s iterations', instance.uuid,
-                     dest, estimate.seconds, estimate.iterations,
+                     dest, '' if estimate.inputs.rate_measured else
+                     'at most ', estimate.seconds, estimate.iterations,
                      result.time_elapsed_ms / 1000.0, result.iterations)
         return result
 
@@ -311,14 +313,19 @@ class LiveMigrationMixin:
         mode = opts.live_migration_preflight
         if mode == preflight.MODE_OFF:
             return None
-        rate, why = self._measure_dirty_rate(guest)
-        if rate is None:
-            LOG.info('Live migration of %s to %s: no pre-flight estimate: '
-                     '%s', instance.uuid, dest, why)
-            return None
         inputs = self._preflight_inputs(instance, guest, migrate_data, flags,
-                                        settings, rate)
-        estimate = preflight.estimate(inputs)
+                                        settings, 0.0)
+        # A guest small enough converges whatever it dirties: no need to
+        # wait out a dirty-rate sample for it (its time is a bound).
+        estimate = preflight.converges_at_any_rate(inputs)
+        if estimate is None:
+            rate, why = self._measure_dirty_rate(guest)
+            if rate is None:
+                LOG.info('Live migration of %s to %s: no pre-flight '
+                         'estimate: %s', instance.uuid, dest, why)
+                return None
+            estimate = preflight.estimate(
+                dataclasses.replace(inputs, dirty_rate=rate))
         text = 'Pre-flight estimate: %s' % estimate.text
         if estimate.converges:
             LOG.info('Live migration of %s to %s: %s', instance.uuid, dest,

@@ -35,6 +35,7 @@ destination's start-up and the switchover itself.
 """
 
 import dataclasses
+import math
 
 KiB = 1024
 MiB = 1024 ** 2
@@ -74,6 +75,9 @@ class Inputs:
     auto_converge: bool = False
     completion_timeout: float = 0   # seconds; 0: no limit
     bandwidth_assumed: bool = False  # unlimited: an assumed link speed
+    # False: dirty_rate is the worst case (every byte each pass), not a
+    # measurement; see converges_at_any_rate().
+    rate_measured: bool = True
     throttle_initial: float = THROTTLE_INITIAL
     throttle_increment: float = THROTTLE_INCREMENT
 
@@ -104,6 +108,44 @@ def downtime_at(steps, elapsed):
         else:
             break
     return allowed or 0.0
+
+
+def converges_at_any_rate(inputs):
+    """The estimate without measuring the dirty rate, or None.
+
+    The worst a guest can do is dirty all its data during every pass, so
+    that each pass sends everything again. When, even so, the downtime
+    allowed at the end of some pass (the driver's downtime steps raise it
+    over time) covers sending all the data, within the completion budget,
+    it converges whatever it writes: no measurement can change the
+    verdict, so the driver skips the one it would wait for. The time is
+    then an upper bound. ``inputs.dirty_rate`` is ignored; None when the
+    rate matters.
+    """
+    data = max(float(inputs.data_bytes), 0.0)
+    bandwidth = float(inputs.bandwidth)
+    if bandwidth <= 0:
+        return None
+    pass_seconds = data / bandwidth
+    worst = dataclasses.replace(inputs, dirty_rate=bandwidth,
+                                rate_measured=False)
+    if not pass_seconds:
+        return Estimate(True, 1, 0.0, inputs=worst)
+    passes = None
+    for start, ms in inputs.downtime_steps:
+        if ms / 1000.0 < pass_seconds:
+            continue
+        # The first pass to end once this step is in force.
+        ending = max(1, math.ceil(start / pass_seconds))
+        if passes is None or ending < passes:
+            passes = ending
+    if passes is None:
+        return None
+    seconds = passes * pass_seconds
+    budget = inputs.completion_timeout or 0
+    if budget and seconds > budget:
+        return None
+    return Estimate(True, passes, seconds + pass_seconds, inputs=worst)
 
 
 def _raise_throttle(throttle, inputs):
@@ -191,7 +233,11 @@ def _rate(bps):
 
 def describe(result):
     """One line, verdict first, for logs, faults and action events."""
-    if result.converges:
+    inputs = result.inputs
+    if result.converges and inputs is not None and not inputs.rate_measured:
+        verdict = ('predicted to converge within %.1f s whatever the guest '
+                   'writes' % result.seconds)
+    elif result.converges:
         throttled = (', throttled by %d%%' % round(result.throttle * 100)
                      if result.throttle else '')
         verdict = 'predicted to converge in %d passes, %.1f s%s' % (
@@ -200,15 +246,16 @@ def describe(result):
         verdict = ('predicted NOT to converge: %s (%.1f s, %d passes '
                    'estimated)' % (result.reason, result.seconds,
                                    result.iterations))
-    inputs = result.inputs
     if inputs is None:
         return verdict
     max_ms = max((ms for _s, ms in inputs.downtime_steps), default=0)
+    dirtying = (_rate(inputs.dirty_rate) if inputs.rate_measured else
+                'not measured (not needed)')
     return ('%s; %s to copy at %s%s, guest dirtying %s, downtime up to '
             '%d ms, auto-converge %s, budget %s' % (
                 verdict, _size(inputs.data_bytes), _rate(inputs.bandwidth),
                 ' (assumed link speed)' if inputs.bandwidth_assumed else '',
-                _rate(inputs.dirty_rate), max_ms,
+                dirtying, max_ms,
                 'permitted' if inputs.auto_converge else 'off',
                 '%.0f s' % inputs.completion_timeout
                 if inputs.completion_timeout else 'none'))

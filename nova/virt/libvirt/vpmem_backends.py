@@ -26,7 +26,8 @@ Both backends offer the same four things to ``nova.virt.libvirt.vpmem``:
 
 ``NdctlBackend`` drives real nvdimm hardware through privsep (``ndctl``,
 ``daxio``); ``FileBackend`` uses plain files and needs no root, for the
-emulated hypervisor, development and tests.
+emulated hypervisor, development and tests. Its files are kept allocated
+on disk from creation on (see ``FileBackend``).
 """
 
 import collections
@@ -59,6 +60,10 @@ FALLOC_FL_ZERO_RANGE = 0x10
 
 # The fallback erase writes zeros in pieces this big.
 ZERO_WRITE_CHUNK = 1 * MiB
+
+# Allocating namespace files never leaves less than this share of their
+# filesystem free: the host needs the rest (logs, databases, images).
+MIN_FREE_SHARE = 0.05
 
 # A sampled verification reads this many blocks of this size (plus the
 # first and the last one).
@@ -429,8 +434,9 @@ def fallocate(fd, mode, offset, length):
 def data_extents(fd, size):
     """Yield ``(start, end)`` of the ranges of a file that may hold data.
 
-    Holes read as zeros, so an erase or a read-back can skip them; a
-    freshly erased namespace file is one big hole and costs nothing.
+    Holes, and the unwritten extents a zero-range or an allocation
+    leaves, read as zeros and are skipped (ext4, XFS): an erased
+    namespace file costs nothing to read back.
     """
     seek_data = getattr(os, 'SEEK_DATA', None)
     if seek_data is None:
@@ -454,37 +460,99 @@ def data_extents(fd, size):
         offset = end
 
 
-def _write_zeros(fd, size):
+def _write_zeros(fd, ranges):
     zeros = bytes(ZERO_WRITE_CHUNK)
-    for start, end in list(data_extents(fd, size)):
+    for start, end in ranges:
         offset = start
         while offset < end:
             length = min(ZERO_WRITE_CHUNK, end - offset)
             offset += os.pwrite(fd, zeros[:length], offset)
 
 
-def zero_file(path):
+def is_allocated(info):
+    """Whether a file's disk blocks cover its size (``os.stat`` result).
+
+    st_blocks counts 512-byte units on Linux, whatever the block size.
+    """
+    return info.st_blocks * 512 >= info.st_size
+
+
+def no_room_for(path, needed):
+    """Why ``needed`` more bytes cannot be allocated next to ``path``.
+
+    None when they fit and leave MIN_FREE_SHARE of the filesystem free.
+    """
+    fs = os.statvfs(path)
+    free = fs.f_bavail * fs.f_frsize
+    kept = int(fs.f_blocks * fs.f_frsize * MIN_FREE_SHARE)
+    if free - needed >= kept:
+        return None
+    return ('%d MiB needed, %d MiB free, of which %d MiB stay free for the '
+            'host' % (-(-needed // MiB), free // MiB, kept // MiB))
+
+
+def allocate_new_file(fd, size):
+    """Give a new, empty file ``size`` bytes of disk blocks.
+
+    fallocate(2) mode 0 where the filesystem has it (metadata only, no
+    data written), else writes of zeros. Returns how.
+    """
+    if fallocate(fd, 0, 0, size):
+        return 'fallocate'
+    _write_zeros(fd, [(0, size)])
+    return 'write'
+
+
+def zero_file(path, keep_allocated=True):
     """Make every byte of a file read as zero, keeping its size.
 
-    Returns how: 'punch-hole' (the file becomes sparse again, instant),
-    'zero-range', or 'write' when the filesystem offers neither.
+    With ``keep_allocated`` (the default) the file keeps its disk blocks,
+    and holes get some: QEMU would otherwise allocate the whole file
+    again when a guest next arrives. Returns how: 'zero-range' (the
+    blocks become unwritten extents, instant) or 'write' where the
+    filesystem cannot. Without it, or when the disk has no room for the
+    holes, 'punch-hole' is tried first (the file becomes sparse).
     """
     fd = os.open(path, os.O_RDWR)  # no O_CREAT: a vanished file is an error
     try:
         size = os.fstat(fd).st_size
-        if fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                     0, size):
-            method = 'punch-hole'
-        elif fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
-                       0, size):
-            method = 'zero-range'
-        else:
-            _write_zeros(fd, size)
-            method = 'write'
+        method = None
+        if keep_allocated:
+            try:
+                method = _zero_keeping_blocks(fd, size)
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                # Zeros matter more than blocks: erase it sparse.
+                LOG.warning('No disk space to keep namespace file %s '
+                            'allocated; erasing it sparse', path)
+        if method is None:
+            method = _zero_sparse(fd, size)
         os.fsync(fd)
         return method
     finally:
         os.close(fd)
+
+
+def _zero_keeping_blocks(fd, size):
+    if fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, size):
+        return 'zero-range'
+    # Holes already read as zeros: allocate them and overwrite the rest,
+    # or overwrite everything where allocation is not offered either.
+    if fallocate(fd, 0, 0, size):
+        _write_zeros(fd, list(data_extents(fd, size)))
+    else:
+        _write_zeros(fd, [(0, size)])
+    return 'write'
+
+
+def _zero_sparse(fd, size):
+    if fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, size):
+        return 'punch-hole'
+    if fallocate(fd, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, 0, size):
+        return 'zero-range'
+    _write_zeros(fd, list(data_extents(fd, size)))
+    return 'write'
 
 
 def first_nonzero_in_file(path, blocks=None):
@@ -523,16 +591,25 @@ def _check_file_name(name):
 class FileBackend(NamespaceBackend):
     """Namespaces that are files ``<directory>/<name>``.
 
-    Missing files are created sparse with ``new_file_size`` bytes; existing
-    ones keep their size, which must be a multiple of ``align``.
+    Missing files are created with ``new_file_size`` bytes; existing ones
+    keep their size, which must be a multiple of ``align``.
+
+    With ``preallocate`` (the default) every file holds disk blocks for
+    all its bytes through its whole life: created allocated, holes of a
+    file found sparse allocated at discovery, and erased without freeing
+    blocks. A destination QEMU pre-allocates the memory backend file
+    before a migration's copy starts; on a sparse file that is seconds
+    per GiB, on an allocated one a fraction. Without it, files are sparse
+    and erases punch holes, for hosts whose disk cannot hold them all.
     """
 
     kind = 'file'
 
-    def __init__(self, directory, new_file_size, align):
+    def __init__(self, directory, new_file_size, align, preallocate=True):
         self.directory = directory
         self.new_file_size = new_file_size
         self.align = align
+        self.preallocate = preallocate
         self.source = 'directory %s' % directory
 
     def discover(self, names):
@@ -556,7 +633,7 @@ class FileBackend(NamespaceBackend):
     def _namespace(self, name):
         path = os.path.join(self.directory, name)
         try:
-            self._create_sparse(path)
+            self._create(path)
             info = os.stat(path)
         except OSError as exc:
             raise exception.GetPMEMNamespacesFailed(
@@ -572,11 +649,13 @@ class FileBackend(NamespaceBackend):
                                   'of the alignment (%d bytes); resize it '
                                   'or remove it to have it recreated'
                                   % (path, info.st_size, self.align))
+        if self.preallocate and not is_allocated(info):
+            self._allocate_holes(path, info)
         return objects.LibvirtVPMEMDevice(name=name, devpath=path,
                                           size=info.st_size,
                                           align=self.align)
 
-    def _create_sparse(self, path):
+    def _create(self, path):
         try:
             # O_EXCL: never truncate a namespace that appeared meanwhile.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -584,11 +663,58 @@ class FileBackend(NamespaceBackend):
             return
         try:
             os.ftruncate(fd, self.new_file_size)
+            if self.preallocate:
+                short = no_room_for(path, self.new_file_size)
+                if short:
+                    raise OSError(errno.ENOSPC, short)
+                allocate_new_file(fd, self.new_file_size)
             self._give_to_directory_owner(fd)
-        finally:
+        except OSError as exc:
+            # Half made (out of disk space, say): gone, so that the next
+            # start creates it again instead of finding it sparse.
             os.close(fd)
-        LOG.info('Created persistent memory namespace file %s (%d MiB)',
-                 path, self.new_file_size // MiB)
+            os.unlink(path)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise exception.GetPMEMNamespacesFailed(
+                    reason='no disk space for namespace file %s (%s): '
+                           'file namespaces are allocated when created, '
+                           'so %s needs [libvirt]pmem_file_size_mb times '
+                           'the number of namespaces free. Free space, '
+                           'make them smaller, or set [libvirt]'
+                           'pmem_file_preallocate = false'
+                           % (path, exc.strerror, self.directory))
+            raise
+        os.close(fd)
+        LOG.info('Created persistent memory namespace file %s (%d MiB%s)',
+                 path, self.new_file_size // MiB,
+                 ', allocated' if self.preallocate else ', sparse')
+
+    def _allocate_holes(self, path, info):
+        """Give the holes of an existing file disk blocks.
+
+        fallocate(2) mode 0 only: it leaves data as it is, so this is safe
+        while a guest uses the file. Where it cannot be done the file
+        stays sparse, which costs time on migration, not correctness.
+        """
+        try:
+            short = no_room_for(path, info.st_size - info.st_blocks * 512)
+            if short:
+                raise OSError(errno.ENOSPC, short)
+            fd = os.open(path, os.O_WRONLY)
+            try:
+                done = fallocate(fd, 0, 0, info.st_size)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            LOG.warning('Namespace file %s is sparse and could not be '
+                        'allocated (%s): a guest arriving on it waits for '
+                        'QEMU to allocate it', path, exc)
+            return
+        if done:
+            LOG.info('Allocated the holes of namespace file %s', path)
+        else:
+            LOG.warning('Namespace file %s is sparse and its filesystem '
+                        'cannot allocate it in place (no fallocate)', path)
 
     def _give_to_directory_owner(self, fd):
         # QEMU opens the file as the hypervisor's user, not as this
@@ -603,7 +729,8 @@ class FileBackend(NamespaceBackend):
 
     def erase(self, device):
         try:
-            method = zero_file(device.devpath)
+            method = zero_file(device.devpath,
+                               keep_allocated=self.preallocate)
         except OSError as exc:
             raise exception.VPMEMCleanupFailed(dev=describe(device),
                                                error=str(exc))
@@ -625,5 +752,6 @@ def backend_from_conf(conf):
     if opts.pmem_backend == 'file':
         return FileBackend(opts.pmem_file_dir,
                            opts.pmem_file_size_mb * MiB,
-                           opts.pmem_file_align_kb * KiB)
+                           opts.pmem_file_align_kb * KiB,
+                           preallocate=opts.pmem_file_preallocate)
     return NdctlBackend()

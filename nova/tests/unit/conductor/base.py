@@ -31,6 +31,7 @@ from nova.conductor import rpcapi as conductor_rpcapi
 from nova import context as nova_context
 from nova import objects
 from nova.objects import fields
+from nova.scheduler.client import report
 from nova import test
 
 PMEM = 'CUSTOM_PMEM_NAMESPACE_SMALL'
@@ -68,12 +69,27 @@ class FakeDestinations:
         self.refuse = {}
         self.forgetful = set()
         self.on_check = None
+        # host -> the allocations the conductor handed it.
+        self.allocations_handed = {}
         self.rpc = mock.Mock()
         self.rpc.check_can_live_migrate_destination.side_effect = self.check
         self.rpc.drop_move_claim_at_destination.side_effect = self.drop
 
     def check(self, context, instance, destination, migration,
-              block_migration):
+              block_migration, allocations=None):
+        # The conductor hands over the claim it wrote: it must be what
+        # placement holds for the instance now, all on this destination.
+        # (Read with a client of its own: tests count the conductor's.)
+        own_client = report.SchedulerReportClient(
+            adapter=self.test.client.adapter)
+        self.test.assertEqual(
+            {rp: a['resources'] for rp, a in own_client.
+             get_allocations_for_consumer(context, instance.uuid)[
+                 'allocations'].items()},
+            allocations)
+        self.test.assertEqual([self.test.nodes[destination].uuid],
+                              list(allocations))
+        self.allocations_handed[destination] = allocations
         if self.on_check:
             self.on_check(destination)
         if destination in self.refuse:

@@ -40,7 +40,8 @@ class TestOptionGroups(test.NoDBTestCase):
         groups = {str(group) for group, _ in opts.list_opts()}
         self.assertEqual(
             {'DEFAULT', 'api', 'compute', 'database', 'libvirt',
-             'placement', 'nova_sys_admin'}, groups)
+             'placement', 'nova_sys_admin', 'filter_scheduler', 'wsgi'},
+            groups)
 
     def test_defaults(self):
         self.assertFalse(CONF.libvirt.live_migration_permit_post_copy)

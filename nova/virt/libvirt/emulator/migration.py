@@ -49,8 +49,10 @@ LOG = logging.getLogger(__name__)
 
 PAGE = c.PAGE_SIZE
 MiB = 1024 * 1024
-# A pass never takes less than this, so a guest whose few dirty pages do
-# not fit in a zero downtime does not spin the CPU.
+# A pass that another one follows never takes less than this, so a guest
+# whose few dirty pages do not fit in a zero downtime does not spin the
+# CPU. The last pass is not padded: QEMU does not wait before switching
+# over.
 MIN_PASS_SECONDS = 0.01
 POSTCOPY_FS_TYPES = ('tmpfs', 'hugetlbfs')
 
@@ -537,22 +539,24 @@ def _precopy(job, mover):
     if job.workload is not None:
         job.workload.start_dirty_log()
     mover.queue_everything()
+    # The pages a sync returns were dirtied since the previous sync.
+    pass_start = time.monotonic()
     while True:
-        pass_start = time.monotonic()
         mover.send()
-        duration = time.monotonic() - pass_start
-        if duration < MIN_PASS_SECONDS:
-            job.sleep(MIN_PASS_SECONDS - duration)
-            duration = MIN_PASS_SECONDS
         dirty, ram_pages = _sync(job)
+        synced = time.monotonic()
         pending = _dirty_bytes(dirty, ram_pages)
         with job.lock:
-            job.dirty_rate = int(pending / PAGE / duration)
+            job.dirty_rate = int(pending / PAGE /
+                                 max(synced - pass_start, 1e-6))
         mover.queue_dirty(dirty, ram_pages)
         allowed = job.guest.max_downtime_ms / 1000.0
         if (job.guest.state == c.VIR_DOMAIN_PAUSED or
                 pending / job.bandwidth() <= allowed):
             return
+        if synced - pass_start < MIN_PASS_SECONDS:
+            job.sleep(MIN_PASS_SECONDS - (synced - pass_start))
+        pass_start = synced
         with job.lock:
             job.iteration += 1
             if job.flags & c.VIR_MIGRATE_AUTO_CONVERGE:

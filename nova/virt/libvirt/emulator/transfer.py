@@ -34,7 +34,7 @@ MAX_IO = 4 * 1024 * 1024
 SLICE_SECONDS = 0.05
 
 _FALLOC_FL_KEEP_SIZE = 0x01
-_FALLOC_FL_PUNCH_HOLE = 0x02
+_FALLOC_FL_ZERO_RANGE = 0x10
 _libc = None
 
 
@@ -78,13 +78,15 @@ def extents(fd, size, start=0):
         pos = hole
 
 
-def _punch_hole(fd, offset, length):
+def _zero_range(fd, offset, length):
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(ctypes.util.find_library('c'), use_errno=True)
         _libc.fallocate.argtypes = (ctypes.c_int, ctypes.c_int,
                                     ctypes.c_longlong, ctypes.c_longlong)
-    mode = _FALLOC_FL_PUNCH_HOLE | _FALLOC_FL_KEEP_SIZE
+    # Zeroed, not punched: namespace files stay allocated (see
+    # nova.virt.libvirt.vpmem_backends.FileBackend).
+    mode = _FALLOC_FL_ZERO_RANGE | _FALLOC_FL_KEEP_SIZE
     return _libc.fallocate(fd, mode, offset, length) == 0
 
 
@@ -92,8 +94,8 @@ def zero_range(fd, offset, length):
     """Make [offset, offset+length) of ``fd`` read as zeros.
 
     Only the parts holding data are touched, so a fresh sparse destination
-    costs nothing; they are hole-punched, or overwritten where the
-    filesystem cannot punch.
+    costs nothing; they are zeroed in place (FALLOC_FL_ZERO_RANGE, blocks
+    kept), or overwritten where the filesystem cannot.
     """
     end = offset + length
     size = os.fstat(fd).st_size
@@ -102,7 +104,7 @@ def zero_range(fd, offset, length):
         if not is_data or lo >= hi:
             continue
         try:
-            punched = _punch_hole(fd, lo, hi - lo)
+            punched = _zero_range(fd, lo, hi - lo)
         except (OSError, AttributeError):
             punched = False
         if not punched:

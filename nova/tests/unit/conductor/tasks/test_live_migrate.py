@@ -135,8 +135,10 @@ class ForcedHostTestCase(LiveMigrationTaskTestCase):
                          at_check['migration'])
         self.assertEqual('compute-b', at_check['dest_compute'])
         check = self.dests.rpc.check_can_live_migrate_destination
+        # Handed the claim it must assign from: no read of it there.
         check.assert_called_once_with(
-            self.context, self.instance, 'compute-b', self.migration, False)
+            self.context, self.instance, 'compute-b', self.migration, False,
+            allocations={self.nodes['compute-b'].uuid: SOURCE_AMOUNTS})
         self.assert_started_to('compute-b')
         self.dests.rpc.drop_move_claim_at_destination.assert_not_called()
         self.assertEqual('migrating', self.stored_instance().task_state)
@@ -368,20 +370,46 @@ class SettledMeanwhileTestCase(LiveMigrationTaskTestCase):
         self.assert_settled_by_the_recovery()
 
     def test_recovery_before_the_claim_refuses_it(self):
-        real_move = self.client.move_allocations
+        # The recovery lands between the task's read of the allocations
+        # and its claim: the claim goes through (placement did not
+        # change), but the start's compare-and-swap sees the recovery.
+        real_claim = self.client.move_and_claim
 
-        def move_then_recover(*args, **kwargs):
-            moved = real_move(*args, **kwargs)
+        def recover_then_claim(*args, **kwargs):
             self.recover()
-            return moved
+            return real_claim(*args, **kwargs)
 
-        with mock.patch.object(self.client, 'move_allocations',
-                               side_effect=move_then_recover):
-            err = self.assertRaises(exception.MigrationError, self.run_task,
-                                    'compute-b', force=True)
-        self.assertIn('settled by another service', str(err))
-        self.dests.rpc.check_can_live_migrate_destination.assert_not_called()
+        with mock.patch.object(self.client, 'move_and_claim',
+                               side_effect=recover_then_claim):
+            self.assertRaises(exception.MigrationStatusChanged,
+                              self.run_task, 'compute-b', force=True)
         self.assert_settled_by_the_recovery()
+
+    def test_allocations_changed_since_read_refuse_the_claim(self):
+        # Another writer touched the instance's allocations after the
+        # task read them: the one write is refused by their generation,
+        # so nothing moved and no destination was asked.
+        real_claim = self.client.move_and_claim
+
+        def rewrite_then_claim(context, uuid, doc, *args, **kwargs):
+            current = self.client.get_allocations_for_consumer(context, uuid)
+            self.assertTrue(self.client.put_allocations(
+                context, uuid, {rp: a['resources'] for rp, a in
+                                current['allocations'].items()},
+                current['project_id'], current['user_id'],
+                current['consumer_generation']))
+            return real_claim(context, uuid, doc, *args, **kwargs)
+
+        with mock.patch.object(self.client, 'move_and_claim',
+                               side_effect=rewrite_then_claim):
+            err = self.assertRaises(exception.AllocationMoveFailed,
+                                    self.run_task, 'compute-b', force=True)
+        self.assertIn('consumer generation', str(err).lower())
+        self.dests.rpc.check_can_live_migrate_destination.assert_not_called()
+        self.assertEqual({self.SOURCE: SOURCE_AMOUNTS},
+                         self.allocations(self.instance.uuid))
+        self.assertEqual({}, self.allocations(self.migration.uuid))
+        self.assertEqual({}, self.usage('compute-b'))
 
 
 class ScheduledTestCase(LiveMigrationTaskTestCase):
@@ -409,17 +437,25 @@ class ScheduledTestCase(LiveMigrationTaskTestCase):
     def test_failed_candidate_released_before_the_next_claim(self):
         self.dests.refuse['compute-b'] = exception.MigrationPreCheckError(
             reason='busy')
-        real_put = self.client.put_allocations
+        host_of = {n.uuid: h for h, n in self.nodes.items()}
         usage_of_b_at_claim = {}
 
-        def put_allocations(context, consumer, allocations, *args, **kw):
-            host = {n.uuid: h for h, n in self.nodes.items()}[
-                list(allocations)[0]]
-            usage_of_b_at_claim[host] = self.usage('compute-b')
-            return real_put(context, consumer, allocations, *args, **kw)
+        def spy(real):
+            def claim(context, *args, **kwargs):
+                # Both claim paths name the destination's allocations.
+                allocations = [a for a in args if isinstance(a, dict) and
+                               set(a) & set(host_of)][-1]
+                host = host_of[list(allocations)[0]]
+                usage_of_b_at_claim[host] = self.usage('compute-b')
+                return real(context, *args, **kwargs)
+            return claim
 
-        with mock.patch.object(self.client, 'put_allocations',
-                               side_effect=put_allocations):
+        with mock.patch.object(
+                self.client, 'move_and_claim',
+                side_effect=spy(self.client.move_and_claim)), \
+                mock.patch.object(
+                    self.client, 'put_allocations',
+                    side_effect=spy(self.client.put_allocations)):
             self.run_task()
         # Never both destinations at once: compute-b was empty again when
         # compute-c was claimed.
@@ -427,6 +463,27 @@ class ScheduledTestCase(LiveMigrationTaskTestCase):
                          sorted(usage_of_b_at_claim))
         self.assertEqual({}, usage_of_b_at_claim['compute-c'])
         self.assert_started_to('compute-c')
+
+    def test_forced_move_is_one_read_and_one_write_in_placement(self):
+        with mock.patch.object(self.client, '_request',
+                               wraps=self.client._request) as request:
+            self.run_task('compute-b', force=True)
+        self.assertEqual(
+            [('GET', '/allocations/%s' % self.instance.uuid),
+             ('POST', '/allocations')],
+            [(c[0][0], c[0][1]) for c in request.call_args_list])
+        self.assert_started_to('compute-b')
+
+    def test_scheduled_move_adds_only_the_candidates_query(self):
+        with mock.patch.object(self.client, '_request',
+                               wraps=self.client._request) as request:
+            self.run_task()
+        calls = [(c[0][0], c[0][1].split('?')[0])
+                 for c in request.call_args_list]
+        self.assertEqual(
+            [('GET', '/allocations/%s' % self.instance.uuid),
+             ('GET', '/allocation_candidates'),
+             ('POST', '/allocations')], calls)
 
     def test_unanswering_candidate_skipped(self):
         self.dests.refuse['compute-b'] = messaging.MessagingTimeout('slow')

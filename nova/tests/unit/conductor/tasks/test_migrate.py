@@ -37,10 +37,11 @@ class ColdMigrationTaskTestCase(base.LiveMigrationTestBase):
         self.instance.save()
         self.dests.rpc.prep_resize.side_effect = self.prep
 
-    def prep(self, context, instance, migration, host):
+    def prep(self, context, instance, migration, host, allocations=None):
         # The destination's claim, as the contract says: a migration
         # context naming its namespaces, or an exception.
-        self.dests.check(context, instance, host, migration, False)
+        self.dests.check(context, instance, host, migration, False,
+                         allocations)
 
     def run_task(self, dest=None):
         self.migration = objects.Migration(

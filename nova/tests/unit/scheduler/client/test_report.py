@@ -52,12 +52,30 @@ class TestReportClient(test.NoDBTestCase):
             self.context, self.rp_a, 'host-a',
             {'VCPU': _inv(8), PMEM: _inv(2)}))
 
+    def test_unchanged_inventory_costs_one_read(self):
+        with mock.patch.object(self.client, '_request',
+                               wraps=self.client._request) as request:
+            self.client.set_inventory(self.context, self.rp_a, 'host-a',
+                                      {'VCPU': _inv(8), PMEM: _inv(2)})
+        self.assertEqual(
+            [('GET', '/resource_providers/%s/inventories' % self.rp_a)],
+            [c[0][:2] for c in request.call_args_list])
+
+    def test_inventory_of_a_new_provider_creates_it(self):
+        rp = str(uuid.uuid4())
+        self.client.set_inventory(self.context, rp, 'host-new',
+                                  {PMEM: _inv(3)})
+        self.assertEqual('host-new',
+                         self.client.get_provider(self.context, rp)['name'])
+        self.assertEqual(3, self.client.get_inventory(
+            self.context, rp)[1][PMEM]['total'])
+
     def test_inventory_retries_on_generation_conflict(self):
         real_get = self.client.get_inventory
         calls = []
 
-        def stale_once(context, rp_uuid):
-            generation, inventories = real_get(context, rp_uuid)
+        def stale_once(context, rp_uuid, create_as=None):
+            generation, inventories = real_get(context, rp_uuid, create_as)
             calls.append(generation)
             if len(calls) == 1:
                 # Another writer bumps the generation after our read.
@@ -77,8 +95,8 @@ class TestReportClient(test.NoDBTestCase):
         self.flags(generation_conflict_retries=1, group='placement')
         real_get = self.client.get_inventory
 
-        def always_stale(context, rp_uuid):
-            generation, inventories = real_get(context, rp_uuid)
+        def always_stale(context, rp_uuid, create_as=None):
+            generation, inventories = real_get(context, rp_uuid, create_as)
             return generation - 1, inventories
 
         self.client.get_inventory = always_stale
@@ -112,23 +130,83 @@ class TestReportClient(test.NoDBTestCase):
             self.context, self.rp_a, 'host-a', {'VCPU': _inv(8)})
         self.assertIn(PMEM, str(err))
 
-    def test_move_allocations_to_migration_consumer(self):
+    def _move_and_claim(self, inst, migration, destination):
+        doc = self.client.get_allocations_for_consumer(self.context, inst)
+        return self.client.move_and_claim(self.context, inst, doc,
+                                          migration, destination)
+
+    def test_move_and_claim_is_one_atomic_write(self):
         inst, migration = str(uuid.uuid4()), str(uuid.uuid4())
         self.client.claim_resources(self.context, inst,
                                     {self.rp_a: {PMEM: 1, 'VCPU': 2}},
                                     self.project, self.user)
-        self.client.move_allocations(self.context, inst, migration)
-        self.assertEqual({}, self.client.get_allocations_for_consumer(
-            self.context, inst)['allocations'])
-        moved = self.client.get_allocations_for_consumer(
-            self.context, migration)
-        self.assertEqual({PMEM: 1, 'VCPU': 2},
-                         moved['allocations'][self.rp_a]['resources'])
+        doc = self.client.get_allocations_for_consumer(self.context, inst)
+        with mock.patch.object(self.client, '_request',
+                               wraps=self.client._request) as request:
+            self.assertTrue(self.client.move_and_claim(
+                self.context, inst, doc, migration,
+                {self.rp_b: {PMEM: 1, 'VCPU': 2}}))
+        self.assertEqual(['POST'], [c[0][0] for c in request.call_args_list])
+        claimed = self.client.get_allocations_for_consumer(self.context,
+                                                           inst)
+        self.assertEqual({self.rp_b: {PMEM: 1, 'VCPU': 2}},
+                         {rp: a['resources'] for rp, a in
+                          claimed['allocations'].items()})
+        self.assertEqual(report.CONSUMER_TYPE_INSTANCE,
+                         claimed['consumer_type'])
+        moved = self.client.get_allocations_for_consumer(self.context,
+                                                         migration)
+        self.assertEqual({self.rp_a: {PMEM: 1, 'VCPU': 2}},
+                         {rp: a['resources'] for rp, a in
+                          moved['allocations'].items()})
         self.assertEqual(report.CONSUMER_TYPE_MIGRATION,
                          moved['consumer_type'])
-        # Usage on the provider did not change while it moved.
+        self.assertEqual(self.project, moved['project_id'])
+        # The source stays used (now by the migration) while it moves.
         self.assertEqual({PMEM: 1, 'VCPU': 2},
                          self.client.get_usages(self.context, self.rp_a))
+
+    def test_move_and_claim_refused_for_capacity_changes_nothing(self):
+        inst, migration = str(uuid.uuid4()), str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_a: {PMEM: 1}},
+                                    self.project, self.user)
+        self.client.claim_resources(self.context, str(uuid.uuid4()),
+                                    {self.rp_b: {PMEM: 2}},
+                                    self.project, self.user)
+        doc = self.client.get_allocations_for_consumer(self.context, inst)
+        self.assertFalse(self.client.move_and_claim(
+            self.context, inst, doc, migration, {self.rp_b: {PMEM: 1}}))
+        self.assertEqual({self.rp_a}, set(
+            self.client.get_allocations_for_consumer(
+                self.context, inst)['allocations']))
+        self.assertEqual({}, self.client.get_allocations_for_consumer(
+            self.context, migration)['allocations'])
+        # The same document serves the next candidate.
+        self.client.delete_allocations(self.context, self.client.
+                                       get_provider_allocations(
+                                           self.context, self.rp_b).
+                                       popitem()[0])
+        self.assertTrue(self.client.move_and_claim(
+            self.context, inst, doc, migration, {self.rp_b: {PMEM: 1}}))
+
+    def test_move_and_claim_with_a_stale_read_raises(self):
+        inst, migration = str(uuid.uuid4()), str(uuid.uuid4())
+        self.client.claim_resources(self.context, inst,
+                                    {self.rp_a: {PMEM: 1}},
+                                    self.project, self.user)
+        doc = self.client.get_allocations_for_consumer(self.context, inst)
+        # Someone else writes the instance's allocations meanwhile.
+        self.assertTrue(self.client.put_allocations(
+            self.context, inst, {self.rp_a: {PMEM: 2}}, self.project,
+            self.user, doc['consumer_generation']))
+        self.assertRaises(exception.AllocationMoveFailed,
+                          self.client.move_and_claim, self.context, inst,
+                          doc, migration, {self.rp_b: {PMEM: 1}})
+        self.assertEqual({PMEM: 2, 'VCPU': 0},
+                         self.client.get_usages(self.context, self.rp_a))
+        self.assertEqual({}, self.client.get_allocations_for_consumer(
+            self.context, migration)['allocations'])
 
     def test_stale_consumer_generation_is_refused(self):
         inst = str(uuid.uuid4())
@@ -175,12 +253,8 @@ class TestReportClient(test.NoDBTestCase):
         self.client.claim_resources(self.context, inst,
                                     {self.rp_a: {PMEM: 2, 'VCPU': 1}},
                                     self.project, self.user)
-        self.client.move_allocations(self.context, inst, migration)
-        gen = self.client.get_allocations_for_consumer(
-            self.context, inst).get('consumer_generation')
-        self.assertTrue(self.client.put_allocations(
-            self.context, inst, {self.rp_b: {PMEM: 2, 'VCPU': 1}},
-            self.project, self.user, gen))
+        self.assertTrue(self._move_and_claim(
+            inst, migration, {self.rp_b: {PMEM: 2, 'VCPU': 1}}))
         return inst, migration
 
     def test_revert_move_restores_source_and_frees_destination(self):
@@ -337,6 +411,6 @@ class TestReportClient(test.NoDBTestCase):
         report.configure_token_auth(self.conf, 'http://127.0.0.1:9', 'admin')
         client = report.SchedulerReportClient()
         err = self.assertRaises(exception.PlacementUnavailable,
-                                client.move_allocations, self.context,
-                                str(uuid.uuid4()), str(uuid.uuid4()))
+                                client.get_allocations_for_consumer,
+                                self.context, str(uuid.uuid4()))
         self.assertEqual(503, err.code)

@@ -12,6 +12,7 @@
 
 """Tests of the pre-flight estimate of a live migration (pure functions)."""
 
+import dataclasses
 import types
 from unittest import mock
 
@@ -45,6 +46,50 @@ class EstimateTestCase(test.NoDBTestCase):
         self.assertAlmostEqual(10.24, result.seconds, places=2)
         self.assertIn('predicted to converge in 1 passes, 10.2 s',
                       result.text)
+
+    def test_small_guest_converges_at_any_rate(self):
+        # 64 MiB at 1 GiB/s: 62.5 ms a pass, within 500 ms even if every
+        # byte is dirty again after each pass.
+        small = inputs(data_bytes=64 * MiB, bandwidth=1 * GiB,
+                       dirty_rate=123)
+        result = preflight.converges_at_any_rate(small)
+        self.assertTrue(result.converges)
+        self.assertEqual(1, result.iterations)
+        self.assertAlmostEqual(0.125, result.seconds, places=3)
+        self.assertIn('predicted to converge within 0.1 s whatever the '
+                      'guest writes', result.text)
+        self.assertIn('guest dirtying not measured', result.text)
+        # The simulation agrees at the worst rate, and is no slower.
+        worst = preflight.estimate(dataclasses.replace(
+            small, dirty_rate=10 * GiB))
+        self.assertTrue(worst.converges)
+        self.assertLessEqual(worst.seconds, result.seconds)
+
+    def test_any_rate_waits_for_the_step_that_allows_it(self):
+        # The driver's steps: 50 ms at first, 100 ms from 5 s on. A 62.5 ms
+        # pass fits from the pass ending at or after 5 s: the 80th.
+        steps = ((0, 50), (5, 100), (10, 150))
+        small = inputs(data_bytes=64 * MiB, bandwidth=1 * GiB,
+                       downtime_steps=steps)
+        result = preflight.converges_at_any_rate(small)
+        self.assertTrue(result.converges)
+        self.assertEqual(80, result.iterations)
+        self.assertAlmostEqual(5.0625, result.seconds, places=4)
+        worst = preflight.estimate(dataclasses.replace(
+            small, dirty_rate=10 * GiB))
+        self.assertTrue(worst.converges)
+        self.assertLessEqual(worst.seconds, result.seconds)
+        # Not within a 4 s budget: then the rate matters.
+        self.assertIsNone(preflight.converges_at_any_rate(
+            dataclasses.replace(small, completion_timeout=4)))
+
+    def test_rate_matters_once_the_data_outlasts_every_downtime(self):
+        self.assertIsNone(preflight.converges_at_any_rate(inputs()))
+        self.assertIsNone(preflight.converges_at_any_rate(inputs(
+            data_bytes=64 * MiB, bandwidth=1 * GiB,
+            downtime_steps=((0, 20), (10, 50)))))
+        self.assertIsNone(preflight.converges_at_any_rate(inputs(
+            bandwidth=0)))
 
     def test_slow_dirtying_converges_geometrically(self):
         # 1 GiB at 100 MiB/s, dirtying 10 MiB/s: 10.24 s, then 1.024 s,
@@ -248,6 +293,17 @@ class DriverPreflightTestCase(test.NoDBTestCase):
     def test_warn_goes_on(self):
         driver, call = self._decide('warn', 150 * MiB)
         self.assertFalse(call().converges)
+        driver._record_preflight.assert_called_once_with(
+            'ctx', mock.ANY, mock.ANY, False)
+
+    def test_small_guest_is_not_sampled(self):
+        driver, call = self._decide('refuse', 150 * MiB)
+        driver._preflight_inputs.return_value = inputs(
+            data_bytes=64 * MiB, bandwidth=1 * GiB)
+        result = call()
+        self.assertTrue(result.converges)
+        driver._measure_dirty_rate.assert_not_called()
+        self.sleep.assert_not_called()
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, False)
 

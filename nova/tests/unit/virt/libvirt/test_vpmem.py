@@ -360,7 +360,20 @@ class FileBackendTestCase(BaseTestCase):
                 f.write(data)
         return path
 
-    def test_creates_sparse_files_in_new_directory(self):
+    def _overwrite(self, path, chunks):
+        """Write in place: the file keeps the blocks it has."""
+        with open(path, 'r+b') as f:
+            for offset, data in chunks:
+                f.seek(offset)
+                f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def assertAllocated(self, path):
+        info = os.stat(path)
+        self.assertGreaterEqual(info.st_blocks * 512, info.st_size)
+
+    def test_creates_allocated_files_in_new_directory(self):
         found = self.backend.discover(['ns0', 'ns1'])
         self.assertEqual(['ns0', 'ns1'], sorted(found))
         for name, device in found.items():
@@ -371,14 +384,117 @@ class FileBackendTestCase(BaseTestCase):
             self.assertEqual(64 * MiB, info.st_size)
             self.assertEqual(ALIGN_2M, device.align)
             self.assertEqual(0o600, stat.S_IMODE(info.st_mode))
-            self.assertLess(info.st_blocks * 512, MiB)  # sparse
+            self.assertAllocated(path)
+            self.assertEqual((64 * MiB, None), _nonzero_at(path))
         self.assertEqual('file', self.backend.kind)
+
+    def test_conf_default_keeps_files_allocated(self):
+        conf = _make_conf(pmem_backend='file', pmem_file_dir=self.dir)
+        self.assertTrue(vpmem_backends.backend_from_conf(conf).preallocate)
+        conf = _make_conf(pmem_backend='file', pmem_file_dir=self.dir,
+                          pmem_file_preallocate=False)
+        self.assertFalse(vpmem_backends.backend_from_conf(conf).preallocate)
+
+    def test_creates_sparse_files_without_preallocate(self):
+        backend = vpmem_backends.FileBackend(self.dir, 64 * MiB, ALIGN_2M,
+                                             preallocate=False)
+        device = backend.discover(['ns0'])['ns0']
+        self.assertLess(os.stat(device.devpath).st_blocks * 512, MiB)
+
+    def test_creation_falls_back_to_writing_zeros(self):
+        with mock.patch.object(vpmem_backends, 'fallocate',
+                               return_value=False):
+            device = self.backend.discover(['ns0'])['ns0']
+        self.assertAllocated(device.devpath)
+        self.assertEqual((64 * MiB, None), _nonzero_at(device.devpath))
+
+    def test_creation_without_disk_space_leaves_no_file(self):
+        with mock.patch.object(vpmem_backends, 'allocate_new_file',
+                               side_effect=OSError(errno.ENOSPC, 'full')):
+            exc = self.assertRaises(exception.GetPMEMNamespacesFailed,
+                                    self.backend.discover, ['ns0'])
+        self.assertIn('no disk space for namespace file', str(exc))
+        self.assertIn('pmem_file_preallocate', str(exc))
+        # The next start creates it again rather than finding it sparse.
+        self.assertEqual([], os.listdir(self.dir))
+
+    def _statvfs(self, free, total=1024 * MiB):
+        """os.statvfs of a filesystem with ``free`` bytes available."""
+        fs = os.statvfs_result((4096, 4096, total // 4096, free // 4096,
+                                free // 4096, 0, 0, 0, 0, 255))
+        return mock.patch('os.statvfs', return_value=fs)
+
+    def test_creation_keeps_a_share_of_the_disk_free(self):
+        # 64 MiB would leave 36 MiB of 1 GiB: less than 5%.
+        with self._statvfs(100 * MiB), \
+                mock.patch.object(vpmem_backends,
+                                  'allocate_new_file') as allocate:
+            exc = self.assertRaises(exception.GetPMEMNamespacesFailed,
+                                    self.backend.discover, ['ns0'])
+        allocate.assert_not_called()
+        self.assertIn('64 MiB needed, 100 MiB free, of which 51 MiB stay '
+                      'free', str(exc))
+        self.assertEqual([], os.listdir(self.dir))
+        with self._statvfs(200 * MiB):
+            self.backend.discover(['ns0'])
+
+    def test_sparse_file_left_sparse_when_the_disk_is_short(self):
+        path = self._write('ns0', [(0, b'guest data')], size=4 * MiB)
+        with self._statvfs(52 * MiB), \
+                mock.patch.object(vpmem_backends, 'fallocate') as falloc:
+            device = self.backend.discover(['ns0'])['ns0']
+        falloc.assert_not_called()
+        self.assertEqual(path, device.devpath)
+        self.assertIn('is sparse and could not be allocated',
+                      self.log.output)
 
     def test_existing_file_keeps_size_and_data(self):
         path = self._write('ns0', [(0, b'guest data')], size=4 * MiB)
         device = self.backend.discover(['ns0'])['ns0']
         self.assertEqual(4 * MiB, device.size)
         self.assertEqual(b'guest data', _read(path)[:10])
+
+    def test_sparse_file_found_at_discovery_gets_allocated(self):
+        # A file from before (or from a sparse host): its guest's data
+        # stays, its holes get blocks.
+        path = self._write('ns0', [(0, b'guest data'), (3 * MiB, b'end')],
+                           size=4 * MiB)
+        self.assertLess(os.stat(path).st_blocks * 512, MiB)
+        self.backend.discover(['ns0'])
+        self.assertAllocated(path)
+        content = _read(path)
+        self.assertEqual(4 * MiB, len(content))
+        self.assertEqual(b'guest data', content[:10])
+        self.assertEqual(b'end', content[3 * MiB:3 * MiB + 3])
+        self.assertIn('Allocated the holes of namespace file',
+                      self.log.output)
+
+    def test_sparse_file_that_cannot_be_allocated_is_still_offered(self):
+        path = self._write('ns0', [(0, b'guest data')], size=4 * MiB)
+        with mock.patch.object(vpmem_backends, 'fallocate',
+                               side_effect=OSError(errno.ENOSPC, 'full')):
+            device = self.backend.discover(['ns0'])['ns0']
+        self.assertEqual(path, device.devpath)
+        self.assertIn('is sparse and could not be allocated',
+                      self.log.output)
+
+    def test_erase_keeps_the_file_allocated(self):
+        device = self.backend.discover(['ns0'])['ns0']
+        self._overwrite(device.devpath, [(0, b'\xaa' * (8 * MiB)),
+                                         (40 * MiB + 5, b'secret')])
+        self.backend.erase(device)
+        self.backend.verify(device)
+        self.assertEqual((64 * MiB, None), _nonzero_at(device.devpath))
+        self.assertAllocated(device.devpath)
+
+    def test_erase_allocates_a_sparse_file(self):
+        device = self.backend.discover(['ns0'])['ns0']
+        # Made sparse behind the backend's back (an old erase, a copy).
+        self._write('ns0', [(MiB, b'left over')], size=64 * MiB)
+        self.backend.erase(device)
+        self.backend.verify(device)
+        self.assertEqual((64 * MiB, None), _nonzero_at(device.devpath))
+        self.assertAllocated(device.devpath)
 
     def test_no_names_touches_nothing(self):
         self.assertEqual({}, self.backend.discover([]))
@@ -446,11 +562,73 @@ class FileBackendTestCase(BaseTestCase):
                                return_value=False) as falloc:
             self.assertEqual('write',
                              vpmem_backends.zero_file(device.devpath))
-        self.assertEqual(2, falloc.call_count)
+        # Zero-range, then plain allocation; neither offered: every byte
+        # is written, which allocates the holes too.
+        self.assertEqual([vpmem_backends.FALLOC_FL_ZERO_RANGE |
+                          vpmem_backends.FALLOC_FL_KEEP_SIZE, 0],
+                         [c.args[1] for c in falloc.call_args_list])
         self.assertEqual((64 * MiB, None), _nonzero_at(device.devpath))
+        self.assertAllocated(device.devpath)
         self.backend.verify(device)
 
-    def test_erase_tries_zero_range_after_punch_hole(self):
+    def test_erase_fallback_allocates_holes_and_writes_the_data(self):
+        path = self._write('ns0', [(MiB, b'\xff' * (3 * MiB + 17)),
+                                   (40 * MiB, b'tail')], size=64 * MiB)
+        real_fallocate = vpmem_backends.fallocate
+
+        def no_zero_range(fd, mode, offset, length):
+            if mode & vpmem_backends.FALLOC_FL_ZERO_RANGE:
+                return False
+            return real_fallocate(fd, mode, offset, length)
+
+        with mock.patch.object(vpmem_backends, 'fallocate',
+                               side_effect=no_zero_range), \
+                mock.patch.object(vpmem_backends, '_write_zeros',
+                                  wraps=vpmem_backends._write_zeros) as wr:
+            self.assertEqual('write', vpmem_backends.zero_file(path))
+        # Only the written ranges were overwritten, not all 64 MiB.
+        ranges = wr.call_args.args[1]
+        self.assertLess(sum(end - start for start, end in ranges), 8 * MiB)
+        self.assertEqual((64 * MiB, None), _nonzero_at(path))
+        self.assertAllocated(path)
+
+    def test_erase_never_punches_holes_by_default(self):
+        path = self._write('ns0', [], size=4 * MiB)
+        modes = []
+
+        def fake_fallocate(fd, mode, offset, length):
+            modes.append(mode)
+            return True
+
+        with mock.patch.object(vpmem_backends, 'fallocate',
+                               side_effect=fake_fallocate):
+            self.assertEqual('zero-range', vpmem_backends.zero_file(path))
+        self.assertEqual([vpmem_backends.FALLOC_FL_ZERO_RANGE |
+                          vpmem_backends.FALLOC_FL_KEEP_SIZE], modes)
+
+    def test_erase_without_room_for_the_holes_punches_them(self):
+        path = self._write('ns0', [(MiB, b'secret')], size=64 * MiB)
+        real_fallocate = vpmem_backends.fallocate
+
+        def disk_full(fd, mode, offset, length):
+            if not mode & vpmem_backends.FALLOC_FL_PUNCH_HOLE:
+                raise OSError(errno.ENOSPC, 'No space left on device')
+            return real_fallocate(fd, mode, offset, length)
+
+        with mock.patch.object(vpmem_backends, 'fallocate',
+                               side_effect=disk_full):
+            self.assertEqual('punch-hole', vpmem_backends.zero_file(path))
+        self.assertEqual((64 * MiB, None), _nonzero_at(path))
+        self.assertIn('No disk space to keep namespace file', self.log.output)
+
+    def test_erase_other_errors_still_fail(self):
+        path = self._write('ns0', [(MiB, b'secret')], size=4 * MiB)
+        with mock.patch.object(vpmem_backends, 'fallocate',
+                               side_effect=OSError(errno.EIO, 'I/O error')):
+            self.assertRaises(OSError, vpmem_backends.zero_file, path)
+        self.assertEqual(b'secret', _read(path)[MiB:MiB + 6])
+
+    def test_sparse_erase_tries_zero_range_after_punch_hole(self):
         path = self._write('ns0', [], size=4 * MiB)
         modes = []
 
@@ -460,11 +638,22 @@ class FileBackendTestCase(BaseTestCase):
 
         with mock.patch.object(vpmem_backends, 'fallocate',
                                side_effect=fake_fallocate):
-            self.assertEqual('zero-range', vpmem_backends.zero_file(path))
+            self.assertEqual('zero-range', vpmem_backends.zero_file(
+                path, keep_allocated=False))
         keep = vpmem_backends.FALLOC_FL_KEEP_SIZE
         self.assertEqual(
             [vpmem_backends.FALLOC_FL_PUNCH_HOLE | keep,
              vpmem_backends.FALLOC_FL_ZERO_RANGE | keep], modes)
+
+    def test_sparse_backend_erase_punches_holes(self):
+        backend = vpmem_backends.FileBackend(self.dir, 64 * MiB, ALIGN_2M,
+                                             preallocate=False)
+        device = backend.discover(['ns0'])['ns0']
+        self._overwrite(device.devpath, [(0, b'\xaa' * (8 * MiB))])
+        backend.erase(device)
+        backend.verify(device)
+        self.assertEqual((64 * MiB, None), _nonzero_at(device.devpath))
+        self.assertLess(os.stat(device.devpath).st_blocks * 512, MiB)
 
     def test_fallocate_real_errors_raise(self):
         self.assertRaises(OSError, vpmem_backends.fallocate, -1,
@@ -709,10 +898,10 @@ class HostNamespacesTestCase(BaseTestCase):
         self._fill(good.devpath)
         real_zero_file = vpmem_backends.zero_file
 
-        def zero_all_but_ns0(path):
+        def zero_all_but_ns0(path, **kwargs):
             # A broken erase tool: reports success, leaves data behind.
             if path != leaky.devpath:
-                return real_zero_file(path)
+                return real_zero_file(path, **kwargs)
 
         with mock.patch.object(vpmem_backends, 'zero_file',
                                side_effect=zero_all_but_ns0):
@@ -733,7 +922,7 @@ class HostNamespacesTestCase(BaseTestCase):
         with mock.patch.object(vpmem_backends, 'zero_file') as zero:
             exc = self.assertRaises(exception.VPMEMEraseIncomplete,
                                     host.erase, [device])
-        zero.assert_called_once_with(device.devpath)
+        zero.assert_called_once_with(device.devpath, keep_allocated=True)
         self.assertIn('offset 0', str(exc))
 
     def test_sampled_check_reads_the_last_block_too(self):

@@ -15,11 +15,11 @@ chooses among the hosts placement offers."""
 
 from oslo_config import cfg
 
+# How a host is chosen among the compute hosts placement says can hold a
+# request.
 filter_scheduler_group = cfg.OptGroup(
     'filter_scheduler',
-    title='Scheduler options',
-    help="How a host is chosen among the compute hosts placement says "
-         "can hold a request.")
+    title='Scheduler options')
 
 filter_scheduler_opts = [
     cfg.IntOpt('host_subset_size',

@@ -15,11 +15,12 @@ embedded placement and nova-aio, which use the same server)."""
 
 from oslo_config import cfg
 
+# The built-in HTTP server that nova-api, nova-aio and the embedded
+# placement run their WSGI applications on. (No group help: oslo.config's
+# Sphinx extension renders a group's help as directive arguments.)
 wsgi_group = cfg.OptGroup(
     'wsgi',
-    title='WSGI server options',
-    help="The built-in HTTP server that nova-api, nova-aio and the "
-         "embedded placement run their WSGI applications on.")
+    title='WSGI server options')
 
 wsgi_opts = [
     cfg.IntOpt('backlog',

@@ -29,17 +29,13 @@ from nova.compute import instance_actions
 from nova.compute import move_api
 from nova.compute import task_states
 from nova.compute import vm_states
-import nova.conf
 from nova import exception
 from nova import objects
 from nova.objects import fields
 
 LOG = logging.getLogger(__name__)
 
-CONF = nova.conf.CONF
 Status = fields.MigrationStatus
-# What a conductor that refused leaves the migration in.
-_REFUSED = (Status.ERROR, Status.FAILED, Status.CANCELLED)
 
 
 class ColdMigrationAPIMixin:
@@ -146,28 +142,12 @@ class ColdMigrationAPIMixin:
 
 
 def _migrate_late(context, instance, migration):
-    """The answer to a call the conductor did not answer in time.
-
-    Refused meanwhile: the refusal, as a timely answer would have said.
-    Otherwise the conductor is past its checks or still at them: accepted
-    (202), since an error would tell the client that a migration which
-    then happens had failed; the migration record and the instance action
-    tell how it ends. Nothing is reset: the conductor owns the outcome.
-    """
-    current = objects.Migration.get_by_id(context, migration.id)
-    LOG.warning('No answer from the conductor within %(timeout)ss about the '
-                'cold migration of instance %(uuid)s (migration '
-                '%(migration)s, now %(status)s)%(what)s',
-                {'timeout': CONF.rpc_response_timeout, 'uuid': instance.uuid,
-                 'migration': migration.uuid, 'status': current.status,
-                 'what': ('' if current.status in _REFUSED
-                          else ': accepted without waiting further')})
-    if current.status in _REFUSED:
-        raise exception.MigrationPreCheckError(
-            reason='cold migration %s ended in status %s; see `openstack '
-                   'server event list %s`' % (current.uuid, current.status,
-                                              instance.uuid))
-    return current
+    """The answer to a call the conductor did not answer in time."""
+    return move_api.answer_late(
+        context, instance, migration, 'cold migration',
+        lambda current: 'cold migration %s ended in status %s; see '
+                        '`openstack server event list %s`' % (
+                            current.uuid, current.status, instance.uuid))
 
 
 def _migrate_refused(context, instance, migration):

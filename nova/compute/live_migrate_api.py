@@ -50,12 +50,6 @@ ABORTABLE_STATUSES = (fields.MigrationStatus.QUEUED,
                       fields.MigrationStatus.RUNNING)
 FORCE_COMPLETABLE_STATUSES = (fields.MigrationStatus.RUNNING,)
 
-# After a call timed out: the conductor refused meanwhile.
-_REFUSED_STATUSES = (fields.MigrationStatus.ERROR,
-                     fields.MigrationStatus.FAILED,
-                     fields.MigrationStatus.CANCELLED)
-
-
 class LiveMigrationAPIMixin:
     """Live migration operations of the compute API."""
 
@@ -109,37 +103,10 @@ class LiveMigrationAPIMixin:
 
     @staticmethod
     def _live_migrate_late(context, instance, migration):
-        """The answer to a call the conductor did not answer in time.
-
-        The migration record says how far the conductor got: refused (its
-        reason raised, as a timely refusal would have been); otherwise
-        past its checks or still checking, and then the request is
-        accepted, as from microversion 2.34: the conductor goes on, and
-        the migration record and the instance action tell the outcome
-        (an error here would tell a client that a migration which then
-        happens had failed). Nothing is reset: the conductor owns the
-        outcome.
-        """
-        current = objects.Migration.get_by_id(context, migration.id)
-        if current.status in _REFUSED_STATUSES:
-            LOG.warning('No answer from the conductor within %(timeout)ss '
-                        'about the live migration of instance %(uuid)s; '
-                        'it refused it meanwhile (migration %(migration)s '
-                        'is %(status)s)',
-                        {'timeout': CONF.rpc_response_timeout,
-                         'uuid': instance.uuid, 'migration': migration.uuid,
-                         'status': current.status})
-            raise exception.MigrationPreCheckError(
-                reason=_refusal_reason(context, instance, current))
-        LOG.warning('No answer from the conductor within %(timeout)ss about '
-                    'the live migration of instance %(uuid)s: accepted '
-                    'without waiting further (migration %(migration)s is '
-                    '%(status)s); its record and the instance action tell '
-                    'how it ends',
-                    {'timeout': CONF.rpc_response_timeout,
-                     'uuid': instance.uuid, 'migration': migration.uuid,
-                     'status': current.status})
-        return current
+        """The answer to a call the conductor did not answer in time."""
+        return move_api.answer_late(
+            context, instance, migration, 'live migration',
+            lambda current: _refusal_reason(context, instance, current))
 
     @staticmethod
     def _live_migrate_refused(context, instance, migration):

@@ -21,10 +21,18 @@ made or the move is refused before it started.
 from oslo_log import log as logging
 from oslo_utils import excutils
 
+import nova.conf
 from nova import exception
 from nova import objects
+from nova.objects import fields
 
+CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
+
+# What a conductor that refused a move leaves its migration in.
+REFUSED_STATUSES = (fields.MigrationStatus.ERROR,
+                    fields.MigrationStatus.FAILED,
+                    fields.MigrationStatus.CANCELLED)
 
 
 def check_idle(instance, allowed_vm_states, method):
@@ -74,3 +82,30 @@ def release(instance, task_state):
         # operation: either way not ours to change.
         LOG.debug('Instance %s no longer in %s; left as is', instance.uuid,
                   task_state)
+
+
+def answer_late(context, instance, migration, kind, why_refused):
+    """The answer to a conductor call that timed out on a move.
+
+    The migration record says how far the conductor got: refused (the
+    reason ``why_refused(migration)`` gives is raised, as a timely refusal
+    would have been); otherwise past its checks or still at them, and the
+    request is accepted, as from microversion 2.34: an error would tell the
+    client that a move which then happens had failed, while the migration
+    record and the instance action tell how it ends. Nothing is reset: the
+    conductor owns the outcome. ``kind``: 'live migration', for the log.
+    """
+    current = objects.Migration.get_by_id(context, migration.id)
+    refused = current.status in REFUSED_STATUSES
+    LOG.warning('No answer from the conductor within %(timeout)ss about the '
+                '%(kind)s of instance %(uuid)s (migration %(migration)s is '
+                '%(status)s): %(what)s',
+                {'timeout': CONF.rpc_response_timeout, 'kind': kind,
+                 'uuid': instance.uuid, 'migration': migration.uuid,
+                 'status': current.status,
+                 'what': 'it refused it meanwhile' if refused else
+                 'accepted without waiting further; its record and the '
+                 'instance action tell how it ends'})
+    if refused:
+        raise exception.MigrationPreCheckError(reason=why_refused(current))
+    return current

@@ -19,7 +19,7 @@ import oslo_messaging as messaging
 from oslo_utils import uuidutils
 
 from nova.compute import api as compute_api
-from nova.compute import cold_migrate_api
+from nova.compute import move_api
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -68,7 +68,7 @@ class ColdMigrateLateTestCase(test.TestCase):
     def test_still_checking_is_accepted(self):
         self.flags(rpc_response_timeout=5)
         self._late()
-        with self.assertLogs(cold_migrate_api.LOG.logger.name,
+        with self.assertLogs(move_api.LOG.logger.name,
                              'WARNING') as logs:
             migration = self.api.migrate(self.context, self.instance)
         self.assertEqual(fields.MigrationStatus.PRE_MIGRATING,

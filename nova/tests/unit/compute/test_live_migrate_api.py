@@ -25,7 +25,7 @@ import webob
 from nova.api import wsgi
 from nova.compute import api as compute_api
 from nova.compute import instance_actions
-from nova.compute import live_migrate_api
+from nova.compute import move_api
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -335,7 +335,7 @@ class LiveMigrateAPITestCase(test.TestCase):
         # happen; the client follows it as it would from 2.34.
         self.flags(rpc_response_timeout=7)
         self._late(lambda *args, **kwargs: None)
-        with self.assertLogs(live_migrate_api.LOG.logger.name,
+        with self.assertLogs(move_api.LOG.logger.name,
                              'WARNING') as logs:
             migration = self.api.live_migrate(self.context, self.instance)
         self.assertEqual(fields.MigrationStatus.ACCEPTED, migration.status)

@@ -20,13 +20,16 @@ namespaces in its own directory.
 """
 
 import datetime
+import json
 import os
 import threading
 import time
 
 import fixtures
 from oslo_utils import timeutils
+import webob
 
+from nova.api import wsgi
 from nova.compute import api as compute_api
 from nova.compute import vm_states
 from nova import context as nova_context
@@ -53,6 +56,34 @@ class EmulatorFixture(fixtures.Fixture):
     def _setUp(self):
         emulator.reset()
         self.addCleanup(emulator.reset)
+
+
+class InProcessAPI(fixtures.Fixture):
+    """The compute API application with noauth2, called in-process.
+
+    Tokens are ``user:project`` (``admin`` users are administrators).
+    """
+
+    def __init__(self, test_case):
+        super().__init__()
+        self._test = test_case
+
+    def _setUp(self):
+        self._test.flags(auth_strategy='noauth2', group='api')
+        # The handlers build their compute API once per process: this
+        # test's messaging and placement need a fresh one.
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.api.handlers.servers._API', None))
+        self.app = wsgi.APIApplication(auth_strategy='noauth2')
+
+    def request(self, method, path, token, version, body=None):
+        req = webob.Request.blank('/v2.1' + path, method=method)
+        req.headers['X-Auth-Token'] = token
+        req.headers['OpenStack-API-Version'] = 'compute ' + version
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = 'application/json'
+        return req.get_response(self.app)
 
 
 class VPMEMTestBase(test.TestCase):

@@ -17,13 +17,9 @@ conductor, two emulated compute hosts and the real placement; the last
 test drives it with the real ``openstack`` CLI over HTTP.
 """
 
-import json
 import time
 
-import fixtures
-import webob
 
-from nova.api import wsgi
 from nova.compute import vm_states
 from nova import objects
 from nova.tests.functional.api import test_openstack_cli as cli_base
@@ -36,23 +32,12 @@ class APIActionsTestBase(base.VPMEMTestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(auth_strategy='noauth2', group='api')
-        # The handlers build their compute API once per process: this
-        # test's messaging and placement need a fresh one.
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.api.handlers.servers._API', None))
-        self.app = wsgi.APIApplication(auth_strategy='noauth2')
+        self.api_app = self.useFixture(base.InProcessAPI(self))
         self.create_flavor(name='pmem-small', memory_mb=16)
 
     def request(self, method, path, token=ADMIN, version='2.100',
                 body=None):
-        req = webob.Request.blank('/v2.1' + path, method=method)
-        req.headers['X-Auth-Token'] = token
-        req.headers['OpenStack-API-Version'] = 'compute ' + version
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = 'application/json'
-        return req.get_response(self.app)
+        return self.api_app.request(method, path, token, version, body)
 
     def ok(self, method, path, status=200, **kwargs):
         resp = self.request(method, path, **kwargs)

@@ -25,14 +25,11 @@ The real compute API (in-process WSGI, noauth2), the real placement, the
 DB layer, fake:// RPC and emulated hosts.
 """
 
-import json
 import threading
 import time
 
 import fixtures
-import webob
 
-from nova.api import wsgi
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova.conductor.tasks import move
@@ -49,21 +46,10 @@ class AsyncLiveMigrationTestBase(test_live_migration.LiveMigrationTestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(auth_strategy='noauth2', group='api')
-        # The handlers build their compute API once per process: this
-        # test's messaging and placement need a fresh one.
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.api.handlers.servers._API', None))
-        self.app = wsgi.APIApplication(auth_strategy='noauth2')
+        self.api_app = self.useFixture(base.InProcessAPI(self))
 
     def request(self, method, path, version, body=None):
-        req = webob.Request.blank('/v2.1' + path, method=method)
-        req.headers['X-Auth-Token'] = ADMIN
-        req.headers['OpenStack-API-Version'] = 'compute ' + version
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = 'application/json'
-        return req.get_response(self.app)
+        return self.api_app.request(method, path, ADMIN, version, body)
 
     def migrate_live(self, server, version, host, force=None):
         args = {'host': host, 'block_migration': 'auto'}

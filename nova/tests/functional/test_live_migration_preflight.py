@@ -26,9 +26,7 @@ import os
 import time
 
 import fixtures
-import webob
 
-from nova.api import wsgi
 from nova.compute import vm_states
 from nova import objects
 from nova.tests.functional import base
@@ -44,10 +42,7 @@ class PreflightTestBase(tlm.LiveMigrationTestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(auth_strategy='noauth2', group='api')
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.api.handlers.servers._API', None))
-        self.app = wsgi.APIApplication(auth_strategy='noauth2')
+        self.api_app = self.useFixture(base.InProcessAPI(self))
 
     def configure(self, **opts):
         """Set [libvirt] options on both computes (restarted)."""
@@ -75,13 +70,7 @@ class PreflightTestBase(tlm.LiveMigrationTestBase):
         driver.live_migration = migrate
 
     def request(self, method, path, version='2.84', body=None):
-        req = webob.Request.blank('/v2.1' + path, method=method)
-        req.headers['X-Auth-Token'] = ADMIN
-        req.headers['OpenStack-API-Version'] = 'compute ' + version
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = 'application/json'
-        return req.get_response(self.app)
+        return self.api_app.request(method, path, ADMIN, version, body)
 
     def migrate_via_api(self, server, dest='compute-b'):
         """os-migrateLive; returns (request id, Migration)."""

@@ -21,13 +21,9 @@ the resource tracker and placement (the namespaces stay the server's),
 and the namespace files (the tenant's bytes).
 """
 
-import json
 import threading
 
-import fixtures
-import webob
 
-from nova.api import wsgi
 from nova.compute import power_state
 from nova.compute import vm_states
 from nova.compute import vpmem_audit
@@ -50,24 +46,15 @@ class PowerActionsTestBase(lm_base.LiveMigrationTestBase):
 
     def setUp(self):
         super().setUp()
-        self.flags(auth_strategy='noauth2', group='api')
+        self.api_app = self.useFixture(base.InProcessAPI(self))
         # A guest that ignores ACPI must not make these tests wait long.
         self.flags(shutdown_timeout=5, group='compute')
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.api.handlers.servers._API', None))
-        self.app = wsgi.APIApplication(auth_strategy='noauth2')
 
     # -- the REST API ---------------------------------------------------
 
     def request(self, method, path, body=None, token=ADMIN,
                 version='2.100'):
-        req = webob.Request.blank('/v2.1' + path, method=method)
-        req.headers['X-Auth-Token'] = token
-        req.headers['OpenStack-API-Version'] = 'compute ' + version
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = 'application/json'
-        return req.get_response(self.app)
+        return self.api_app.request(method, path, token, version, body)
 
     def act(self, server, body, status=202, **kwargs):
         resp = self.request('POST', '/servers/%s/action' % server.uuid,

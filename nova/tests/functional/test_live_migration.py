@@ -25,6 +25,8 @@ import hashlib
 import threading
 import time
 
+import fixtures
+
 from nova.compute import vm_states
 from nova import exception
 from nova import objects
@@ -81,6 +83,20 @@ class LiveMigrationTestBase(base.VPMEMTestBase):
     def live_migrate(self, instance, host=None, force=False):
         return self.api.live_migrate(self.context, instance, host_name=host,
                                      force=force)
+
+    def record_copies(self):
+        """The flags of every migrateToURI3 call from now on (a list)."""
+        seen = []
+        real = base.emulator.virDomain.migrateToURI3
+
+        def recording(dom, dconnuri, params, flags):
+            seen.append(flags)
+            return real(dom, dconnuri, params, flags)
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.emulator.domain.virDomain.migrateToURI3',
+            recording))
+        return seen
 
     def wait_for_migration(self, migration, statuses, timeout=None):
         deadline = time.monotonic() + (timeout or self.TIMEOUT)

@@ -40,17 +40,7 @@ class TestPostCopyWhereHostsCan(lm_base.LiveMigrationTestBase):
             self.restart_compute(host)
         self.log = self.useFixture(fixtures.FakeLogger(
             name='nova.virt.libvirt.live_migration', level=logging.WARNING))
-        self.flags_seen = []
-        real = base.emulator.virDomain.migrateToURI3
-        seen = self.flags_seen
-
-        def recording(dom, dconnuri, params, flags):
-            seen.append(flags)
-            return real(dom, dconnuri, params, flags)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.virt.libvirt.emulator.domain.virDomain.migrateToURI3',
-            recording))
+        self.flags_seen = self.record_copies()
         self.plain = self.create_flavor(name='plain', pmem=None,
                                         memory_mb=16)
 

@@ -88,21 +88,6 @@ class PreflightTestBase(tlm.LiveMigrationTestBase):
             self.assertLess(time.monotonic(), deadline)
             time.sleep(0.05)
 
-    def record_copies(self):
-        """The flags of every migrateToURI3 call from now on."""
-        from nova.virt.libvirt.emulator import domain as emu_domain
-        seen = []
-        real = emu_domain.virDomain.migrateToURI3
-
-        def recording(dom, dconnuri, params, flags):
-            seen.append(flags)
-            return real(dom, dconnuri, params, flags)
-
-        self.useFixture(fixtures.MonkeyPatch(
-            'nova.virt.libvirt.emulator.domain.virDomain.migrateToURI3',
-            recording))
-        return seen
-
     def preflight_event(self, server, request_id):
         resp = self.request('GET', '/servers/%s/os-instance-actions/%s' % (
             server.uuid, request_id))

@@ -37,7 +37,6 @@ from oslo_utils import importutils
 from oslo_utils import timeutils
 
 import nova.conf
-from nova.conf import wsgi as wsgi_conf
 from nova import context
 from nova import exception
 from nova import objects
@@ -46,9 +45,6 @@ from nova.objects import service as service_obj
 from nova import rpc
 
 CONF = nova.conf.CONF
-# Also registered by nova.conf; registering the same options again is a
-# no-op, and keeps the server usable before that list names the group.
-wsgi_conf.register_opts(CONF)
 LOG = logging.getLogger(__name__)
 
 # The manager each RPC service runs, by binary name.

@@ -27,7 +27,6 @@ import random
 from oslo_log import log as logging
 
 import nova.conf
-from nova.conf import scheduler as scheduler_conf
 from nova import exception
 from nova import objects
 from nova.objects import service as service_obj
@@ -37,9 +36,6 @@ from nova import servicegroup
 from nova.virt import hardware
 
 CONF = nova.conf.CONF
-# Also registered by nova.conf; registering the same options again is a
-# no-op, and keeps this usable before that list names the group.
-scheduler_conf.register_opts(CONF)
 LOG = logging.getLogger(__name__)
 
 

@@ -135,6 +135,31 @@ class EngineOptionsTestCase(testtools.TestCase):
             conn.execute(sa.text('SELECT 1'))
         self.assertEqual(['BEGIN IMMEDIATE', 'SELECT 1'], statements)
 
+    def test_sqlite_file_is_in_wal_mode(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.sqlite')
+        self.assertEqual('wal', self._pragma(
+            self._engine('sqlite:///' + path), 'journal_mode'))
+
+    def test_sqlite_file_waits_long_for_a_lock(self):
+        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'nova.sqlite')
+        url = 'sqlite:///' + path
+        with mock.patch.object(engines, 'create_engine') as create, \
+                mock.patch.object(db_engine, '_put_begin_immediate_first'):
+            db_engine.create_engine(url)
+            self._set(connection_parameters='cached_statements=10')
+            db_engine.create_engine(url)
+            # The operator's own timeout wins.
+            db_engine.create_engine(url + '?timeout=2')
+        params = [c.kwargs['connection_parameters']
+                  for c in create.call_args_list]
+        self.assertEqual(
+            ['timeout=%d' % db_engine.SQLITE_BUSY_TIMEOUT,
+             'cached_statements=10&timeout=%d'
+             % db_engine.SQLITE_BUSY_TIMEOUT,
+             'cached_statements=10'], params)
+
     def test_sqlite_enforces_foreign_keys(self):
         self.assertEqual(1, self._pragma(self._engine('sqlite://'),
                                          'foreign_keys'))

@@ -226,3 +226,47 @@ class StopTestCase(test.NoDBTestCase):
             self.host.stop()
         self.assertIsNotNone(qemu.wait(5))
         self.assertIsNone(not_qemu.poll())
+
+
+_REAPER_SCRIPT = '''
+import os, subprocess, sys, time
+from nova.virt.libvirt import local_hosts
+
+def comm(pid):
+    try:
+        with open('/proc/%d/comm' % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+assert local_hosts.adopt_qemu_processes()
+# What libvirtd does: the process that started QEMU is gone, QEMU lives on.
+subprocess.check_call(['sh', '-c', '"$0" 0.3 & exit 0', sys.argv[1]])
+deadline = time.monotonic() + 5
+qemu = None
+while qemu is None and time.monotonic() < deadline:
+    qemu = next((p for p in local_hosts._children()
+                 if comm(p) == 'qemu-system-tes'), None)
+    time.sleep(0.01)
+print('adopted' if qemu else 'not adopted')
+while qemu and qemu in local_hosts._children():
+    if time.monotonic() > deadline:
+        print('not reaped')
+        sys.exit(1)
+    time.sleep(0.02)
+print('reaped')
+'''
+
+
+class QemuReaperTestCase(test.NoDBTestCase):
+
+    def test_orphaned_qemu_is_adopted_and_reaped(self):
+        # A stand-in QEMU: the kernel names a process after the file it
+        # runs, which is what the reaper looks at.
+        fake = os.path.join(self.useFixture(fixtures.TempDir()).path,
+                            'qemu-system-test')
+        os.symlink('/bin/sleep', fake)
+        out = subprocess.run([sys.executable, '-c', _REAPER_SCRIPT, fake],
+                             capture_output=True, text=True, timeout=30)
+        self.assertEqual(0, out.returncode, out.stderr)
+        self.assertEqual(['adopted', 'reaped'], out.stdout.split())

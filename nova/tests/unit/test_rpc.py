@@ -350,6 +350,57 @@ class TestVersionCap(test.TestCase):
 
 
 
+class TestClaimHandedToDestination(test.TestCase):
+    """check_can_live_migrate_destination and prep_resize carry the
+    conductor's claim to a 1.6 host, and leave it out for an older one
+    (which reads it from placement itself)."""
+
+    USES_PLACEMENT = True
+
+    def _sent(self, host_version, call):
+        ctxt = context.get_admin_context()
+        host = 'compute-v%d' % host_version
+        objects.Service(context=ctxt, host=host, binary='nova-compute',
+                        topic='compute', version=host_version).create()
+        api = compute_rpcapi.ComputeAPI()
+        real = api._prepare
+        sent = []
+
+        def prepare(method, version, server=None, **kwargs):
+            real(method, version, server=server, **kwargs)  # the pin check
+            cctxt = mock.Mock()
+            cctxt.call.side_effect = lambda c, m, **kw: sent.append(
+                (version, sorted(kw)))
+            return cctxt
+
+        with mock.patch.object(api, '_prepare', side_effect=prepare):
+            call(api, ctxt, host)
+        return sent[-1]
+
+    def test_live_migration_check(self):
+        def call(api, ctxt, host):
+            api.check_can_live_migrate_destination(
+                ctxt, mock.sentinel.instance, host, mock.sentinel.migration,
+                False, allocations={'rp': {'VCPU': 1}})
+        self.assertEqual(
+            ('1.6', ['allocations', 'block_migration', 'instance',
+                     'migration']),
+            self._sent(service_obj.SERVICE_VERSION, call))
+        self.assertEqual(
+            ('1.2', ['block_migration', 'instance', 'migration']),
+            self._sent(7, call))
+
+    def test_prep_resize(self):
+        def call(api, ctxt, host):
+            api.prep_resize(ctxt, mock.sentinel.instance,
+                            mock.sentinel.migration, host,
+                            allocations={'rp': {'VCPU': 1}})
+        self.assertEqual(('1.6', ['allocations', 'instance', 'migration']),
+                         self._sent(service_obj.SERVICE_VERSION, call))
+        self.assertEqual(('1.3', ['instance', 'migration']),
+                         self._sent(7, call))
+
+
 class TestBusIsolation(test.TestCase):
 
     USES_PLACEMENT = True

@@ -81,25 +81,34 @@ def _url_host(address):
     return address
 
 
+def _daemon_path(connection_uri):
+    # A session-mode daemon answers /session only; /system otherwise.
+    path = urllib.parse.urlsplit(connection_uri or '').path
+    return path if path == '/session' else '/system'
+
+
 def own_libvirt_uri(connection_uri, host, scheme=None, inbound_addr=None):
     """How other hosts reach this host's hypervisor (destination side).
 
     Emulated and local unix-socket daemons are reached at this host's own
-    URI; a real remote daemon at ``<scheme>://<inbound addr or host>/system``.
+    URI; a real remote daemon at ``<scheme>://<inbound addr or host>/system``
+    (``/session`` when this host's daemon is a session one).
     """
     if is_emulated_uri(connection_uri) or is_local_socket_uri(
             connection_uri):
         return connection_uri
-    return '%s://%s/system' % (_remote_scheme(connection_uri, scheme),
-                               _url_host(inbound_addr or host))
+    return '%s://%s%s' % (_remote_scheme(connection_uri, scheme),
+                          _url_host(inbound_addr or host),
+                          _daemon_path(connection_uri))
 
 
 def derive_dest_uri(source_uri, dest_host, scheme=None, dest_addr=None):
     """The destination's URI when it did not send one (older peer)."""
     if is_emulated_uri(source_uri):
         return '%s://%s' % (EMULATED_SCHEME, dest_host)
-    return '%s://%s/system' % (_remote_scheme(source_uri, scheme),
-                               _url_host(dest_addr or dest_host))
+    return '%s://%s%s' % (_remote_scheme(source_uri, scheme),
+                          _url_host(dest_addr or dest_host),
+                          _daemon_path(source_uri))
 
 
 def migration_stream_address(dest_uri, inbound_addr, tunnelled):

@@ -316,6 +316,13 @@ class LocalHost:
             except (OSError, shutil.Error):
                 pass
 
+    def _daemon_command(self):
+        """argv and extra Popen arguments that start the daemon."""
+        if self.uid is None:
+            return [_libvirtd_path()], {}
+        return [_libvirtd_path()], dict(user=self.uid, group=self.gid,
+                                        extra_groups=[])
+
     def start(self, caps_cache=None, timeout=START_TIMEOUT):
         """Start the daemon; returns once its socket answers."""
         import libvirt
@@ -326,12 +333,10 @@ class LocalHost:
             _chown_tree(self.base_dir, self.uid, self.gid)
             _make_traversable(self.base_dir)
         out = open(os.path.join(self.base_dir, 'libvirtd.out'), 'ab')
-        kwargs = {}
-        if self.uid is not None:
-            kwargs = dict(user=self.uid, group=self.gid, extra_groups=[])
+        argv, kwargs = self._daemon_command()
         try:
             self._process = subprocess.Popen(
-                [_libvirtd_path()], env=self._env(), cwd=self.base_dir,
+                argv, env=self._env(), cwd=self.base_dir,
                 stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True, **kwargs)
         finally:

@@ -79,6 +79,10 @@ class UriTestCase(test.NoDBTestCase):
                              inbound_addr='10.0.0.2'))
         self.assertEqual('qemu+tcp://[fd00::2]/system',
                          own('qemu:///system', 'b', inbound_addr='fd00::2'))
+        # A session-mode daemon reached over TCP answers /session only.
+        self.assertEqual('qemu+tcp://10.77.0.12/session',
+                         own('qemu+tcp://10.77.0.12:16509/session', 'b',
+                             inbound_addr='10.77.0.12'))
 
     def test_derived_dest_uri(self):
         derive = live_migration.derive_dest_uri
@@ -89,6 +93,9 @@ class UriTestCase(test.NoDBTestCase):
                                 dest_addr='10.0.0.2'))
         self.assertEqual('qemu+ssh://compute-b/system',
                          derive('qemu+ssh://a/system', 'compute-b'))
+        self.assertEqual('qemu+tcp://10.77.0.12/session',
+                         derive('qemu+tcp://10.77.0.11/session', 'b',
+                                dest_addr='10.77.0.12'))
 
     def test_stream_address(self):
         stream = live_migration.migration_stream_address

@@ -205,8 +205,7 @@ post-copy.
     cfg.StrOpt('live_migration_preflight',
                default='warn',
                choices=[('off', 'No estimate.'),
-                        ('warn', 'Estimate while the migration starts, '
-                                 'without delaying it; when it is predicted '
+                        ('warn', 'Estimate; when the migration is predicted '
                                  'not to converge, log a warning and go on. '
                                  'The estimate is recorded as the '
                                  '``live_migration_preflight`` event of the '
@@ -216,15 +215,12 @@ post-copy.
                                    'not to converge; the guest keeps running '
                                    'on the source.')],
                help="""
-The source measures the guest's memory dirty rate for one second
-(libvirt >= 7.2, QEMU >= 5.2) and estimates, from guest RAM plus vpmem,
-the bandwidth in force, the downtime steps, auto-converge and the
-completion budget, whether pre-copy converges and how long it takes: in
-refuse mode before the copy starts (adding that second), in warn mode
-while the destination starts. The estimate is skipped, with a log
-message, when the hypervisor cannot measure the dirty rate, when the guest
-converges whatever it writes, and in warn mode when the migration ends
-before the sample.
+Before a live migration copies anything, the source measures the guest's
+memory dirty rate for one second (libvirt >= 7.2, QEMU >= 5.2) and
+estimates, from guest RAM plus vpmem, the bandwidth in force, the downtime
+steps, auto-converge and the completion budget, whether pre-copy converges
+and how long it takes. The estimate is skipped, with a log message, when
+the hypervisor cannot measure the dirty rate.
 """),
     cfg.IntOpt('live_migration_preflight_link_speed',
                default=1024,

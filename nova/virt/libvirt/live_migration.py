@@ -38,7 +38,6 @@ from nova.compute import vm_states
 from nova import exception
 from nova import objects
 from nova.virt import hardware
-from nova.virt.libvirt import dirty_rate
 from nova.virt.libvirt import migration as lm
 from nova.virt.libvirt import preflight
 from nova.virt.libvirt import vpmem
@@ -137,42 +136,6 @@ def _device_key(device):
 def _describe(devices):
     return ', '.join('%s (%s)' % (d.name, d.devpath) for d in devices) or \
         'none'
-
-
-def estimate_at(inputs, rate):
-    """The pre-flight estimate of ``inputs`` at dirty rate ``rate``."""
-    return preflight.estimate(dataclasses.replace(inputs, dirty_rate=rate))
-
-
-class _Beside:
-    """``func(job)`` in a thread of its own while the migration ``job``
-    runs; ``result()`` waits for its return value (None if it failed)."""
-
-    def __init__(self, func, job, name):
-        self._func = func
-        self._job = job
-        self._value = None
-        self._thread = threading.Thread(target=self._run, daemon=True,
-                                        name=name)
-        self._thread.start()
-
-    def _run(self):
-        try:
-            self._value = self._func(self._job)
-        except Exception:
-            # Informative only: the migration does not depend on it.
-            LOG.exception('The pre-flight estimate beside the migration '
-                          'failed')
-
-    def result(self, timeout):
-        """Its value; None if it is still running after ``timeout`` s."""
-        self._thread.join(timeout)
-        if self._thread.is_alive():
-            LOG.warning('The pre-flight estimate beside the migration is '
-                        'still running after %.0f s; the migration does '
-                        'not wait for it', timeout)
-            return None
-        return self._value
 
 
 class LiveMigrationMixin:
@@ -279,10 +242,8 @@ class LiveMigrationMixin:
                        migrate_data, dest_resources, progress_callback=None):
         """Move the guest to ``dest``; blocks until the job ended.
 
-        The pre-flight estimate ([libvirt]live_migration_preflight) comes
-        first in refuse mode, which may refuse the migration before anything
-        is copied; in warn mode its dirty-rate sample, when one is needed,
-        is read while the job starts.
+        First the pre-flight estimate ([libvirt]live_migration_preflight),
+        which may refuse the migration before anything is copied.
 
         Returns a LiveMigrationResult. Raises LiveMigrationAborted (abort
         request), LiveMigrationTimedOut (timeout with action abort) or
@@ -300,11 +261,9 @@ class LiveMigrationMixin:
                       'start: %s', instance.uuid, dest, exc)
             raise exception.LiveMigrationFailed(
                 instance_uuid=instance.uuid, reason=str(exc)) from exc
-        # refuse: judged here, before any byte is copied (may raise
-        # LiveMigrationFailed). warn: the dirty-rate sample runs while the
-        # destination starts, which it does not hold up.
-        estimate, judge_beside = self._preflight(
-            context, instance, dest, guest, migrate_data, flags, settings)
+        # Before any byte is copied: may refuse (LiveMigrationFailed).
+        estimate = self._preflight(context, instance, dest, guest,
+                                   migrate_data, flags, settings)
         job = lm.MigrationThread(guest.domain, dest_uri, params, flags,
                                  name='live-migration-%s' % instance.uuid)
         monitor = lm.MigrationMonitor(guest, migration, instance.uuid,
@@ -320,21 +279,12 @@ class LiveMigrationMixin:
                  instance.uuid, dest, dest_uri, flags,
                  settings.completion_timeout, settings.timeout_action,
                  list(settings.downtime_steps))
-        beside = None
         try:
             job.start()
-            if judge_beside is not None:
-                beside = _Beside(judge_beside, job,
-                                 'live-migration-preflight-%s'
-                                 % instance.uuid)
             result = monitor.run()
         finally:
             with self._running_migrations_lock:
                 self._running_migrations.pop(instance.uuid, None)
-            if beside is not None:
-                # Ends soon after the job: its guest left, or the sample
-                # gave up; only a hung hypervisor call would take longer.
-                estimate = beside.result(dirty_rate.GRACE_SECONDS)
         result.dest_uri = dest_uri
         completed = self._completed_stats(instance, dest_uri)
         if completed:
@@ -361,78 +311,35 @@ class LiveMigrationMixin:
 
     def _preflight(self, context, instance, dest, guest, migrate_data, flags,
                    settings):
-        """``(estimate, None)``, or ``(None, judge)`` to run beside the job.
+        """Estimate whether the copy converges; None when not estimated.
 
         ``warn``: logged (a warning when it is predicted not to converge)
         and recorded as the ``live_migration_preflight`` event of the
-        server's action; when the guest's dirty rate must be measured, the
-        measurement starts here and ``judge(job)`` reads and judges it
-        while the migration starts. ``refuse``: measured and judged here;
-        a migration predicted not to converge raises LiveMigrationFailed
-        with the numbers, before the copy. The estimate is None when not
-        made.
+        server's action. ``refuse``: a migration predicted not to converge
+        raises LiveMigrationFailed with the numbers, before the copy.
         """
         opts = self._conf.libvirt
         mode = opts.live_migration_preflight
         if mode == preflight.MODE_OFF:
-            return None, None
+            return None
         inputs = self._preflight_inputs(instance, guest, migrate_data, flags,
                                         settings, 0.0)
         # A guest small enough converges whatever it dirties: no need to
         # wait out a dirty-rate sample for it (its time is a bound).
         estimate = preflight.converges_at_any_rate(inputs)
-        if estimate is not None:
-            return self._judge(context, instance, dest, estimate, mode), None
-        libvirt = self._host.libvirt
-        seconds = self.preflight_sample_seconds
-        why = dirty_rate.start(libvirt, guest.domain, seconds)
-        if why is None and mode == preflight.MODE_REFUSE:
-            rate, why = dirty_rate.read(libvirt, guest.domain.connect(),
-                                        guest.domain, seconds)
-            if rate is not None:
-                return self._judge(context, instance, dest, estimate_at(
-                    inputs, rate), mode), None
-        if why is not None:
-            LOG.info('Live migration of %s to %s: no pre-flight estimate: '
-                     '%s', instance.uuid, dest, why)
-            return None, None
-
-        def judge(job):
-            rate, why = self._read_dirty_rate_beside(guest, job, seconds)
+        if estimate is None:
+            # Measured to the end before the job starts, never beside it:
+            # with QEMU 7.2 / libvirt 9.0 a dirty-rate sample still running
+            # when the migration starts wedged the job (jobStats and
+            # abortJob blocked until the guest was destroyed) in 3 of 6
+            # runs of the integration tier's abort test.
+            rate, why = self._measure_dirty_rate(guest)
             if rate is None:
                 LOG.info('Live migration of %s to %s: no pre-flight '
                          'estimate: %s', instance.uuid, dest, why)
                 return None
-            return self._judge(context, instance, dest,
-                               estimate_at(inputs, rate), mode)
-        return None, judge
-
-    def _read_dirty_rate_beside(self, guest, job, seconds):
-        """The sample of a guest whose migration ``job`` runs, read on a
-        connection of its own (see :mod:`dirty_rate`)."""
-        libvirt = self._host.libvirt
-        try:
-            conn = libvirt.open(self._host.uri)
-        except libvirt.libvirtError as exc:
-            return None, 'cannot connect to read the dirty rate: %s' % exc
-        try:
-            domain = conn.lookupByUUIDString(guest.domain.UUIDString())
-            return dirty_rate.read(libvirt, conn, domain, seconds,
-                                   wait=job.wait, ended=job.done)
-        except libvirt.libvirtError as exc:
-            return None, ('the migration ended before the %d s dirty-rate '
-                          'sample did' % seconds if job.done() else
-                          'the hypervisor cannot measure the dirty rate: '
-                          '%s' % exc)
-        finally:
-            try:
-                conn.close()
-            except libvirt.libvirtError:
-                pass
-
-    def _judge(self, context, instance, dest, estimate, mode):
-        """Log and record ``estimate``; in refuse mode, refuse the
-        migration it predicts not to converge. Returns the estimate."""
+            estimate = preflight.estimate(
+                dataclasses.replace(inputs, dirty_rate=rate))
         text = 'Pre-flight estimate: %s' % estimate.text
         if estimate.converges:
             LOG.info('Live migration of %s to %s: %s', instance.uuid, dest,
@@ -481,6 +388,33 @@ class LiveMigrationMixin:
             auto_converge=bool(flags & libvirt.VIR_MIGRATE_AUTO_CONVERGE),
             completion_timeout=settings.completion_timeout,
             bandwidth_assumed=assumed)
+
+    def _measure_dirty_rate(self, guest):
+        """``(bytes/s, None)``, or ``(None, why not)``."""
+        libvirt = self._host.libvirt
+        group = getattr(libvirt, 'VIR_DOMAIN_STATS_DIRTYRATE', None)
+        domain = guest.domain
+        if group is None or not hasattr(domain, 'startDirtyRateCalc'):
+            return None, ('this libvirt cannot measure a dirty rate '
+                          '(libvirt >= 7.2 needed)')
+        seconds = self.preflight_sample_seconds
+        try:
+            domain.startDirtyRateCalc(seconds)
+            deadline = time.monotonic() + seconds + 5
+            time.sleep(seconds)
+            while True:
+                [(_dom, stats)] = domain.connect().domainListGetStats(
+                    [domain], group)
+                rate = preflight.dirty_rate_from_stats(stats)
+                if rate is not None:
+                    return rate, None
+                if time.monotonic() > deadline:
+                    return None, ('the dirty rate was not measured within '
+                                  '%d s' % (seconds + 5))
+                time.sleep(0.1)
+        except libvirt.libvirtError as exc:
+            return None, 'the hypervisor cannot measure the dirty rate: ' \
+                '%s' % exc
 
     def _record_preflight(self, context, instance, text, refused):
         """The estimate as the ``live_migration_preflight`` event of the

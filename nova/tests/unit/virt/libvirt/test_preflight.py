@@ -10,12 +10,9 @@
 # License for the specific language governing permissions and limitations
 # under the License.
 
-"""Tests of the pre-flight estimate of a live migration: the pure
-functions, the dirty-rate measurement and the driver's decision."""
+"""Tests of the pre-flight estimate of a live migration (pure functions)."""
 
 import dataclasses
-import functools
-import threading
 import types
 from unittest import mock
 
@@ -23,7 +20,6 @@ import fixtures
 
 from nova import exception
 from nova import test
-from nova.virt.libvirt import dirty_rate
 from nova.virt.libvirt import emulator as fakelibvirt
 from nova.virt.libvirt import live_migration as lmx
 from nova.virt.libvirt import migration as lm
@@ -214,115 +210,70 @@ class InputsFromLibvirtTestCase(test.NoDBTestCase):
             0, None, unlimited, 1000))
 
 
-class DirtyRateTestCase(test.NoDBTestCase):
-    """Starting and reading libvirt's dirty-rate measurement."""
-
-    def setUp(self):
-        super().setUp()
-        self.now = [0.0]
-        self.waits = []
-
-    def wait(self, seconds):
-        self.waits.append(seconds)
-        self.now[0] += seconds
-
-    def _read(self, stats, ended=None):
-        domain = mock.Mock()
-        conn = mock.Mock()
-        conn.domainListGetStats.side_effect = [
-            s if isinstance(s, Exception) else [(domain, s)] for s in stats]
-        result = dirty_rate.read(fakelibvirt, conn, domain, 1,
-                                 wait=self.wait, clock=lambda: self.now[0],
-                                 ended=ended)
-        return result, conn, domain
-
-    def test_start(self):
-        domain = mock.Mock()
-        self.assertIsNone(dirty_rate.start(fakelibvirt, domain, 1))
-        domain.startDirtyRateCalc.assert_called_once_with(1)
-
-    def test_libvirt_without_the_api(self):
-        old = types.SimpleNamespace(libvirtError=fakelibvirt.libvirtError)
-        why = dirty_rate.start(old, mock.Mock(), 1)
-        self.assertIn('libvirt >= 7.2', why)
-
-    def test_hypervisor_refusing_the_measurement(self):
-        domain = mock.Mock()
-        domain.startDirtyRateCalc.side_effect = \
-            fakelibvirt.libvirtError('unsupported by QEMU')
-        why = dirty_rate.start(fakelibvirt, domain, 1)
-        self.assertIn('unsupported by QEMU', why)
-
-    def test_reads_until_measured(self):
-        (rate, why), conn, domain = self._read([
-            {'dirtyrate.calc_status': 1},
-            {'dirtyrate.calc_status': 2,
-             'dirtyrate.megabytes_per_second': 7}])
-        self.assertEqual((7 * MiB, None), (rate, why))
-        conn.domainListGetStats.assert_called_with(
-            [domain], fakelibvirt.VIR_DOMAIN_STATS_DIRTYRATE)
-        # The period first, then short polls.
-        self.assertEqual([1, dirty_rate.POLL_SECONDS], self.waits)
-
-    def test_gives_up_after_the_grace(self):
-        (rate, why), _c, _d = self._read([{'dirtyrate.calc_status': 1}] * 100)
-        self.assertIsNone(rate)
-        self.assertIn('not measured within %d s'
-                      % (1 + dirty_rate.GRACE_SECONDS), why)
-
-    def test_a_migration_that_ended_first_ends_the_wait(self):
-        (rate, why), conn, _d = self._read([], ended=lambda: True)
-        self.assertIsNone(rate)
-        self.assertIn('the migration ended before the 1 s dirty-rate sample',
-                      why)
-        conn.domainListGetStats.assert_not_called()
-
-    def test_guest_gone_with_its_migration(self):
-        ended = iter([False, True, True])
-        (rate, why), _c, _d = self._read(
-            [fakelibvirt.libvirtError('no domain')],
-            ended=lambda: next(ended))
-        self.assertIn('the migration ended before', why)
-
-    def test_hypervisor_error_while_reading(self):
-        (rate, why), _c, _d = self._read(
-            [fakelibvirt.libvirtError('monitor hung up')],
-            ended=lambda: False)
-        self.assertIsNone(rate)
-        self.assertIn('monitor hung up', why)
-
-
 class DriverPreflightTestCase(test.NoDBTestCase):
-    """The driver's warn/refuse decision, and when it measures."""
+    """The driver's measurement and its warn/refuse decision."""
 
     def setUp(self):
         super().setUp()
-        self.read = self.useFixture(fixtures.MockPatch(
-            'nova.virt.libvirt.dirty_rate.read')).mock
-        self.start = self.useFixture(fixtures.MockPatch(
-            'nova.virt.libvirt.dirty_rate.start', return_value=None)).mock
+        self.sleep = self.useFixture(fixtures.MockPatch(
+            'nova.virt.libvirt.live_migration.time.sleep')).mock
 
-    def _decide(self, mode, dirty_rate_value):
+    def _driver(self, mode='warn', libvirt=fakelibvirt):
         driver = types.SimpleNamespace(
-            _host=types.SimpleNamespace(libvirt=fakelibvirt),
+            _host=types.SimpleNamespace(libvirt=libvirt),
             _conf=types.SimpleNamespace(libvirt=types.SimpleNamespace(
                 live_migration_preflight=mode)),
             preflight_sample_seconds=1,
-            _record_preflight=mock.Mock(),
-            _read_dirty_rate_beside=mock.Mock(
-                return_value=(dirty_rate_value, None)))
-        driver._judge = functools.partial(lmx.LiveMigrationMixin._judge,
-                                          driver)
-        self.read.return_value = (dirty_rate_value, None)
+            _record_preflight=mock.Mock())
+        return driver
+
+    def _guest(self, stats):
+        domain = mock.Mock()
+        domain.connect.return_value.domainListGetStats.side_effect = [
+            [(domain, s)] for s in stats]
+        return types.SimpleNamespace(domain=domain)
+
+    def test_measures_until_measured(self):
+        guest = self._guest([{'dirtyrate.calc_status': 1},
+                             {'dirtyrate.calc_status': 2,
+                              'dirtyrate.megabytes_per_second': 7}])
+        rate, why = lmx.LiveMigrationMixin._measure_dirty_rate(
+            self._driver(), guest)
+        self.assertEqual((7 * MiB, None), (rate, why))
+        guest.domain.startDirtyRateCalc.assert_called_once_with(1)
+        guest.domain.connect.return_value.domainListGetStats\
+            .assert_called_with([guest.domain],
+                                fakelibvirt.VIR_DOMAIN_STATS_DIRTYRATE)
+
+    def test_libvirt_without_the_api(self):
+        old = types.SimpleNamespace(libvirtError=fakelibvirt.libvirtError)
+        rate, why = lmx.LiveMigrationMixin._measure_dirty_rate(
+            self._driver(libvirt=old), self._guest([]))
+        self.assertIsNone(rate)
+        self.assertIn('libvirt >= 7.2', why)
+
+    def test_hypervisor_refusing_the_measurement(self):
+        guest = self._guest([])
+        guest.domain.startDirtyRateCalc.side_effect = \
+            fakelibvirt.libvirtError('unsupported by QEMU')
+        rate, why = lmx.LiveMigrationMixin._measure_dirty_rate(
+            self._driver(), guest)
+        self.assertIsNone(rate)
+        self.assertIn('unsupported by QEMU', why)
+
+    def _decide(self, mode, dirty_rate):
+        driver = self._driver(mode)
+        driver._measure_dirty_rate = mock.Mock(
+            return_value=(dirty_rate, None))
         driver._preflight_inputs = mock.Mock(
-            return_value=inputs(completion_timeout=800))
+            return_value=inputs(dirty_rate=dirty_rate,
+                                completion_timeout=800))
         instance = types.SimpleNamespace(uuid='u-1')
-        self.guest = types.SimpleNamespace(domain=mock.Mock())
         call = lambda: lmx.LiveMigrationMixin._preflight(  # noqa: E731
-            driver, 'ctx', instance, 'cn-b', self.guest, None, 0, None)
+            driver, 'ctx', instance, 'cn-b', None, None, 0, None)
         return driver, call
 
-    def test_refuse_measures_first_and_fails_with_the_numbers(self):
+    def test_refuse_fails_with_the_numbers(self):
         driver, call = self._decide('refuse', 150 * MiB)
         exc = self.assertRaises(exception.LiveMigrationFailed, call)
         message = exc.format_message()
@@ -332,132 +283,31 @@ class DriverPreflightTestCase(test.NoDBTestCase):
             self.assertIn(text, message)
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, True)
-        self.start.assert_called_once_with(fakelibvirt, self.guest.domain, 1)
-        # On the driver's own connection: no job runs yet.
-        self.read.assert_called_once_with(
-            fakelibvirt, self.guest.domain.connect.return_value,
-            self.guest.domain, 1)
 
     def test_refuse_lets_a_converging_one_go(self):
         driver, call = self._decide('refuse', 1 * MiB)
-        estimate, judge = call()
-        self.assertTrue(estimate.converges)
-        self.assertIsNone(judge)
+        self.assertTrue(call().converges)
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, False)
 
-    def test_refuse_goes_on_unmeasured(self):
-        driver, call = self._decide('refuse', None)
-        self.read.return_value = (None, 'not measured within 6 s')
-        self.assertEqual((None, None), call())
-        driver._record_preflight.assert_not_called()
-
-    def test_warn_judges_beside_the_job(self):
+    def test_warn_goes_on(self):
         driver, call = self._decide('warn', 150 * MiB)
-        estimate, judge = call()
-        # Started now, read and judged only once the job runs.
-        self.assertIsNone(estimate)
-        self.start.assert_called_once_with(fakelibvirt, self.guest.domain, 1)
-        self.read.assert_not_called()
-        driver._record_preflight.assert_not_called()
-        job = mock.Mock()
-        estimate = judge(job)
-        self.assertFalse(estimate.converges)
-        driver._read_dirty_rate_beside.assert_called_once_with(
-            self.guest, job, 1)
+        self.assertFalse(call().converges)
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, False)
-
-    def test_warn_without_a_sample_records_nothing(self):
-        driver, call = self._decide('warn', None)
-        driver._read_dirty_rate_beside.return_value = (
-            None, 'the migration ended before the 1 s dirty-rate sample did')
-        _estimate, judge = call()
-        self.assertIsNone(judge(mock.Mock()))
-        driver._record_preflight.assert_not_called()
-
-    def test_unmeasurable_guest_gets_no_estimate(self):
-        for mode in ('warn', 'refuse'):
-            driver, call = self._decide(mode, 150 * MiB)
-            self.start.return_value = 'libvirt >= 7.2 needed'
-            self.assertEqual((None, None), call())
-            driver._record_preflight.assert_not_called()
 
     def test_small_guest_is_not_sampled(self):
         driver, call = self._decide('refuse', 150 * MiB)
         driver._preflight_inputs.return_value = inputs(
             data_bytes=64 * MiB, bandwidth=1 * GiB)
-        estimate, judge = call()
-        self.assertTrue(estimate.converges)
-        self.assertIsNone(judge)
-        self.start.assert_not_called()
+        result = call()
+        self.assertTrue(result.converges)
+        driver._measure_dirty_rate.assert_not_called()
+        self.sleep.assert_not_called()
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, False)
 
     def test_off_measures_nothing(self):
         driver, call = self._decide('off', 150 * MiB)
-        self.assertEqual((None, None), call())
-        self.start.assert_not_called()
-
-
-class BesideTheJobTestCase(test.NoDBTestCase):
-    """The warn-mode sample, read while the job runs."""
-
-    def test_result_of_the_function(self):
-        job = mock.Mock()
-        beside = lmx._Beside(lambda j: ('estimate for', j), job, 'b')
-        self.assertEqual(('estimate for', job), beside.result(5))
-
-    def test_a_failure_gives_none(self):
-        def broken(job):
-            raise RuntimeError('bug')
-        with self.assertLogs('nova.virt.libvirt.live_migration',
-                             'ERROR'):
-            self.assertIsNone(lmx._Beside(broken, None, 'b').result(5))
-
-    def test_a_hung_one_is_not_waited_for(self):
-        release = threading.Event()
-        self.addCleanup(release.set)
-        beside = lmx._Beside(lambda j: release.wait(10), None, 'b')
-        with self.assertLogs('nova.virt.libvirt.live_migration',
-                             'WARNING') as logs:
-            self.assertIsNone(beside.result(0.05))
-        self.assertIn('does not wait for it', logs.output[0])
-
-    def _driver(self, conn):
-        libvirt = mock.Mock(libvirtError=fakelibvirt.libvirtError)
-        libvirt.open.return_value = conn
-        return types.SimpleNamespace(_host=types.SimpleNamespace(
-            libvirt=libvirt, uri='qemu+tcp://b/session'))
-
-    def test_reads_on_a_connection_of_its_own(self):
-        conn = mock.Mock()
-        driver = self._driver(conn)
-        guest = types.SimpleNamespace(domain=mock.Mock())
-        guest.domain.UUIDString.return_value = 'u-1'
-        job = mock.Mock()
-        with mock.patch.object(dirty_rate, 'read',
-                               return_value=(5 * MiB, None)) as read:
-            self.assertEqual(
-                (5 * MiB, None),
-                lmx.LiveMigrationMixin._read_dirty_rate_beside(
-                    driver, guest, job, 1))
-        driver._host.libvirt.open.assert_called_once_with(
-            'qemu+tcp://b/session')
-        conn.lookupByUUIDString.assert_called_once_with('u-1')
-        read.assert_called_once_with(
-            driver._host.libvirt, conn, conn.lookupByUUIDString.return_value,
-            1, wait=job.wait, ended=job.done)
-        conn.close.assert_called_once_with()
-
-    def test_guest_already_gone(self):
-        conn = mock.Mock()
-        conn.lookupByUUIDString.side_effect = fakelibvirt.libvirtError('gone')
-        guest = types.SimpleNamespace(domain=mock.Mock())
-        job = mock.Mock()
-        job.done.return_value = True
-        rate, why = lmx.LiveMigrationMixin._read_dirty_rate_beside(
-            self._driver(conn), guest, job, 1)
-        self.assertIsNone(rate)
-        self.assertIn('the migration ended before the 1 s', why)
-        conn.close.assert_called_once_with()
+        self.assertIsNone(call())
+        driver._measure_dirty_rate.assert_not_called()

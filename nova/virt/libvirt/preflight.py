@@ -173,7 +173,15 @@ def estimate(inputs):
         elapsed += pass_seconds
         dirtied = min(rate * (1.0 - throttle) * pass_seconds, data)
         allowed = downtime_at(inputs.downtime_steps, elapsed)
-        if dirtied / bandwidth <= allowed:
+        converged = dirtied / bandwidth <= allowed
+        if converged and budget and elapsed + dirtied / bandwidth > budget:
+            # It would converge, but the completion timeout comes first.
+            return Estimate(False, iteration, elapsed + dirtied / bandwidth,
+                            reason='the copy takes %.1f s, past the %.0f s '
+                                   'budget' % (elapsed + dirtied / bandwidth,
+                                               budget),
+                            throttle=throttle, inputs=inputs)
+        if converged:
             return Estimate(True, iteration, elapsed + dirtied / bandwidth,
                             throttle=throttle, inputs=inputs)
         if budget and elapsed > budget:

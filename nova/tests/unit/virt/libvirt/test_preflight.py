@@ -167,6 +167,21 @@ class EstimateTestCase(test.NoDBTestCase):
         self.assertIn('never fits the 500 ms downtime within the 12 s '
                       'budget', result.reason)
 
+    def test_a_quiet_guest_whose_copy_outlasts_the_budget(self):
+        # One pass would do, but it ends after the completion timeout
+        # (seen in the multinode tier: "converge in 1 passes, 64.0 s ...
+        # budget 50 s").
+        result = preflight.estimate(inputs(data_bytes=64 * MiB,
+                                           bandwidth=1 * MiB,
+                                           completion_timeout=50))
+        self.assertFalse(result.converges)
+        self.assertIn('the copy takes 64.0 s, past the 50 s budget',
+                      result.reason)
+        self.assertIn('predicted NOT to converge', result.text)
+        self.assertTrue(preflight.estimate(inputs(
+            data_bytes=64 * MiB, bandwidth=1 * MiB,
+            completion_timeout=65)).converges)
+
     def test_small_guest_fits_the_downtime_whatever_it_dirties(self):
         result = preflight.estimate(inputs(data_bytes=10 * MiB,
                                            dirty_rate=1000 * MiB))

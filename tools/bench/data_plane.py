@@ -190,32 +190,11 @@ def _traced_host_class():
     return TracedHost
 
 
-def start_hosts(base_dir, names):
-    """Two traced local hosts (as local_hosts.start_hosts would start)."""
+def start_hosts(base_dir, names, reap):
+    """Two traced local hosts; ``reap``: see local_hosts.start_hosts."""
     from nova.virt.libvirt import local_hosts
-    host_class = _traced_host_class()
-    uid = gid = None
-    if os.geteuid() == 0:
-        uid, gid = local_hosts._ensure_user(local_hosts.DAEMON_USER)
-    os.makedirs(base_dir, exist_ok=True)
-    caps = os.path.join(base_dir, '.qemu-capabilities')
-    hosts = []
-    try:
-        for index, name in enumerate(names):
-            first = (local_hosts.FIRST_MIGRATION_PORT +
-                     local_hosts.PORTS_PER_HOST * index)
-            host = host_class(
-                name=name, base_dir=os.path.join(base_dir, name),
-                host_uuid=str(uuid_lib.uuid4()),
-                migration_ports=(first,
-                                 first + local_hosts.PORTS_PER_HOST - 1),
-                uid=uid, gid=gid)
-            hosts.append(host)
-            host.start(caps_cache=caps)
-    except Exception:
-        local_hosts.stop_hosts(hosts)
-        raise
-    return hosts
+    return local_hosts.start_hosts(base_dir, names, reap=reap,
+                                   host_class=_traced_host_class())
 
 
 def allocated_bytes(path):
@@ -479,7 +458,7 @@ class Bench:
             aio_cloud.CONF.set_override(option, value, group=group)
         _say('starting two local libvirt hosts')
         started = start_hosts(os.path.join(self.workdir, 'hosts'),
-                              aio_cloud.HOSTS)
+                              aio_cloud.HOSTS, reap=bool(self.reaper))
         self.hosts = {h.name: h for h in started}
         kernel = local_hosts.build_guest(os.path.join(self.workdir,
                                                       'guest'))

@@ -437,32 +437,40 @@ class LocalHost:
 
 
 def start_hosts(base_dir, names, user=DAEMON_USER,
-                first_port=FIRST_MIGRATION_PORT, caps_cache=None):
+                first_port=FIRST_MIGRATION_PORT, caps_cache=None,
+                host_class=None, host_fields=None, reap=True):
     """Start one LocalHost per name under ``base_dir``/<name>.
 
     As root the daemons run as ``user`` (created if needed); otherwise as
     this process's user. Host i gets migration ports ``first_port +
     16 i`` onwards. ``caps_cache`` (a directory) keeps QEMU's capability
     cache between runs; by default the first host's is copied to the
-    others. Already started hosts are stopped if a later one fails.
+    others. ``host_class`` (a LocalHost subclass) and ``host_fields``
+    (``{name: {field: value}}``) let callers start hosts of their own
+    kind. ``reap``: adopt and reap the QEMU processes here (see
+    adopt_qemu_processes; the benchmark measures without it too).
+    Already started hosts are stopped if a later one fails.
     """
     uid = gid = None
     if os.geteuid() == 0:
         uid, gid = _ensure_user(user)
-    # Before any daemon starts: QEMU is adopted when it is daemonized.
-    adopt_qemu_processes()
+    if reap:
+        # Before any daemon starts: QEMU is adopted when it is daemonized.
+        adopt_qemu_processes()
     os.makedirs(base_dir, exist_ok=True)
     caps = caps_cache or os.path.join(base_dir, '.qemu-capabilities')
+    host_class = host_class or LocalHost
     hosts = []
     try:
         for index, name in enumerate(names):
             first = first_port + PORTS_PER_HOST * index
-            host = LocalHost(name=name,
-                             base_dir=os.path.join(base_dir, name),
-                             host_uuid=str(uuid.uuid4()),
-                             migration_ports=(first,
-                                              first + PORTS_PER_HOST - 1),
-                             uid=uid, gid=gid)
+            host = host_class(name=name,
+                              base_dir=os.path.join(base_dir, name),
+                              host_uuid=str(uuid.uuid4()),
+                              migration_ports=(first,
+                                               first + PORTS_PER_HOST - 1),
+                              uid=uid, gid=gid,
+                              **(host_fields or {}).get(name, {}))
             hosts.append(host)
             host.start(caps_cache=caps)
     except Exception:

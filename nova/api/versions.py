@@ -45,9 +45,37 @@ def _summary(base_url):
     }
 
 
+# Nova still lists the v2.0 API first; clients and tempest's version
+# tests expect it there, with no microversions and its own self link.
+LEGACY_VERSION_ID = 'v2.0'
+LEGACY_PATH = 'v2'
+LEGACY_UPDATED = '2011-01-21T11:33:21Z'
+
+
+def _legacy_summary(base_url):
+    return {
+        'id': LEGACY_VERSION_ID,
+        'status': 'SUPPORTED',
+        'version': '',
+        'min_version': '',
+        'updated': LEGACY_UPDATED,
+        'links': [{'rel': 'self', 'href': '%s/%s/' % (
+            base_url.rstrip('/'), LEGACY_PATH)}],
+    }
+
+
 def versions_document(base_url):
     """The ``GET /`` answer: every API version served at ``base_url``."""
-    return {'versions': [_summary(base_url)]}
+    return {'versions': [_legacy_summary(base_url), _summary(base_url)]}
+
+
+def legacy_version_document(base_url):
+    """The ``GET /v2`` answer: the v2.0 API, described only."""
+    doc = _legacy_summary(base_url)
+    doc['media-types'] = [{'base': 'application/json',
+                           'type': 'application/vnd.openstack.compute+json;'
+                                   'version=2'}]
+    return {'version': doc}
 
 
 def version_document(base_url):

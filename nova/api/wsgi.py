@@ -115,6 +115,8 @@ class APIApplication:
             '/': versions.versions_document,
             '/%s' % versions.API_VERSION_ID: versions.version_document,
             '/%s/' % versions.API_VERSION_ID: versions.version_document,
+            '/%s' % versions.LEGACY_PATH: versions.legacy_version_document,
+            '/%s/' % versions.LEGACY_PATH: versions.legacy_version_document,
         }
         self.discovery_paths = frozenset(self._documents)
         self.router = routes.build_router()

@@ -67,6 +67,12 @@ SERVER_NAME = {'type': 'string', 'minLength': 1, 'maxLength': 255,
                           r'([^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f])?$'}
 
 
+# How many servers one request makes: a positive whole number, as a
+# number or its digits (Nova's schema).
+_COUNT = {'type': ['integer', 'string'], 'pattern': '^[1-9][0-9]*$',
+          'minimum': 1, 'minLength': 1}
+
+
 def _create_schema(with_description, networks_required=False):
     properties = {
         'name': validation.NAME,
@@ -76,8 +82,8 @@ def _create_schema(with_description, networks_required=False):
         # The CLI sends its image as a boot volume description; the
         # image is then taken from it (guests here have no disk).
         'block_device_mapping_v2': {'type': 'array'},
-        'min_count': {'type': ['integer', 'string']},
-        'max_count': {'type': ['integer', 'string']},
+        'min_count': _COUNT,
+        'max_count': _COUNT,
     }
     # Before 2.19 a description is refused, as Nova's schema refuses any
     # key it does not know (other unknown keys pass here: the CLI sends
@@ -310,21 +316,39 @@ def create(req):
     image = images.find(image_ref) if image_ref else None
     if image_ref and image is None:
         raise http.HTTPError(400, 'Image %s could not be found.' % image_ref)
-    try:
-        # The driver boots a guest kernel from the image's properties.
-        instance = compute().create(
-            req.context, flavor, server['name'], image_ref=image_ref,
-            image_meta=dict(image['properties']) if image else None)
-    except exception.Invalid as e:
-        raise http.HTTPError(400, e.format_message())
-    if server.get('description') is not None:
-        compute().update_instance(
-            req.context, instance,
-            {'display_description': server['description']})
+    count = _count(server)
+    created = []
+    for index in range(1, count + 1):
+        # Nova names the servers of one request "<name>-<n>".
+        name = server['name'] if count == 1 else '%s-%d' % (
+            server['name'], index)
+        try:
+            # The driver boots a guest kernel from the image's properties.
+            instance = compute().create(
+                req.context, flavor, name, image_ref=image_ref,
+                image_meta=dict(image['properties']) if image else None)
+        except exception.Invalid as e:
+            raise http.HTTPError(400, e.format_message())
+        if server.get('description') is not None:
+            compute().update_instance(
+                req.context, instance,
+                {'display_description': server['description']})
+        created.append(instance)
     # Nova answers a generated password; no guest agent here sets it.
     admin_pass = secrets.token_urlsafe(9)
-    return 202, {'server': server_views.created(instance, view_env(req),
+    # Several servers: Nova answers with the first.
+    return 202, {'server': server_views.created(created[0], view_env(req),
                                                 admin_pass)}
+
+
+def _count(server):
+    """How many servers to make: max_count (default min_count), 1 up."""
+    min_count = int(server.get('min_count', 1))
+    max_count = int(server.get('max_count', min_count))
+    if min_count > max_count:
+        raise http.HTTPError(400, 'min_count (%d) must be <= max_count (%d).'
+                             % (min_count, max_count))
+    return max_count
 
 
 def _flavor_filter(req, filters):
@@ -358,6 +382,9 @@ def _list(req, all_projects_rule):
         return [], None
     _image_filter(filters)
     max_limit = CONF.api.max_limit
+    if query.limit == 0:
+        # Nova answers limit=0 with an empty page, not a default one.
+        return [], 0
     limit = min(max_limit, query.limit or max_limit)
     try:
         instances = objects.InstanceList.get_by_filters(
@@ -455,9 +482,9 @@ def _live_migrate(req, instance, args):
             req.context, instance, host_name=args.get('host'),
             force=force, block_migration=block,
             async_=req.version >= LIVE_MIGRATE_ASYNC_FROM)
-    except exception.ComputeHostNotFound as e:
-        raise http.HTTPError(404, e.format_message())
-    except exception.NoValidHost as e:
+    except (exception.ComputeHostNotFound, exception.NoValidHost) as e:
+        # Nova: a destination that does not exist is a bad request (tempest
+        # test_invalid_host_for_migration expects 400), not a missing URL.
         raise http.HTTPError(400, e.format_message())
     return 202, None
 
@@ -472,9 +499,8 @@ def _migrate(req, instance, args):
         compute().migrate(
             req.context, instance, host_name=(args or {}).get('host'),
             image_meta=dict(image['properties']) if image else None)
-    except exception.ComputeHostNotFound as e:
-        raise http.HTTPError(404, e.format_message())
-    except exception.NoValidHost as e:
+    except (exception.ComputeHostNotFound, exception.NoValidHost) as e:
+        # As for a live migration: an unknown destination is 400 in Nova.
         raise http.HTTPError(400, e.format_message())
     return 202, None
 

@@ -163,10 +163,10 @@ class TestAsyncRefusals(AsyncLiveMigrationTestBase):
 
     def test_api_checks_still_answer_at_once_at_2_34(self):
         # What the API itself checks is no conductor precheck: an unknown
-        # host is 404 and a busy server 409, at every microversion.
+        # host is 400 and a busy server 409, at every microversion.
         server = self.boot_on('compute-a')
         resp = self.migrate_live(server, '2.34', 'nowhere')
-        self.assertEqual(404, resp.status_int, resp.text)
+        self.assertEqual(400, resp.status_int, resp.text)
         self.assertIn('nowhere', resp.text)
         self.assertEqual([], objects.MigrationList.get_by_filters(
             self.context, {'instance_uuid': server.uuid}).objects)

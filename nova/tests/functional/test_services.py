@@ -264,7 +264,8 @@ class TestAPIProcess(ServiceProcessTestCase):
         self._wait_until(self._listening, [api], 'nova-api to listen')
 
         listing = self._get('/')
-        self.assertEqual(['v2.1'], [v['id'] for v in listing['versions']])
+        self.assertEqual(['v2.0', 'v2.1'],
+                         [v['id'] for v in listing['versions']])
         for path in ('/v2.1', '/v2.1/'):
             doc = self._get(path)['version']
             self.assertEqual(('v2.1', 'CURRENT', '2.1'),

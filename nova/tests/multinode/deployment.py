@@ -51,13 +51,16 @@ import urllib.error
 import urllib.request
 
 from nova.tests.multinode import infra
+from nova.tests.multinode import keystone as ks
 from nova.tests.multinode import network
 from nova.tests.multinode import services
 
 COMPUTES = 2
 PORTS = {'rabbitmq': 5672, 'epmd': 4369, 'mariadb': 3306,
-         'postgresql': 5432, 'placement': 8778, 'api': 8774}
+         'postgresql': 5432, 'placement': 8778, 'api': 8774,
+         'keystone': ks.PORT}
 DATABASES = ('mariadb', 'postgresql')
+AUTHS = ('noauth2', 'keystone')
 LABEL = 'SMALL'
 NAMESPACES = ('ns0', 'ns1')
 NAMESPACE_MIB = 16
@@ -122,11 +125,15 @@ class Deployment:
 
     def __init__(self, base_dir, db='mariadb', port_offset=0,
                  computes=COMPUTES, bin_dir=None, out=sys.stdout,
-                 compute_options=None):
+                 compute_options=None, auth='noauth2'):
         if db not in DATABASES:
             raise ValueError('db must be one of %s' % ', '.join(DATABASES))
+        if auth not in AUTHS:
+            raise ValueError('auth must be one of %s' % ', '.join(AUTHS))
         self.base_dir = os.path.abspath(base_dir)
         self.db = db
+        self.auth = auth
+        self._keystone_session = None
         self.port_offset = port_offset
         self.computes = computes
         # {(group, option): value} of every nova-compute's config.
@@ -149,7 +156,8 @@ class Deployment:
             return cls(base_dir, **kwargs)
         kwargs.update(db=settings['db'],
                       port_offset=settings['port_offset'],
-                      computes=settings['computes'])
+                      computes=settings['computes'],
+                      auth=settings.get('auth', 'noauth2'))
         deployment = cls(base_dir, **kwargs)
         deployment.settings = settings
         return deployment
@@ -179,6 +187,15 @@ class Deployment:
         return 'http://%s:%d' % (network.BRIDGE_ADDRESS,
                                  self.port('placement'))
 
+    @property
+    def keystone(self):
+        """The Keystone of ``auth='keystone'`` (None with noauth2)."""
+        if self.auth != 'keystone':
+            return None
+        return ks.Keystone(self.path('keystone'), self.bin_dir,
+                           self.addresses, self.settings.get('password'),
+                           self.path('log'), port=self.port('keystone'))
+
     def links(self):
         return [network.ComputeLink(i) for i in range(1, self.computes + 1)]
 
@@ -203,10 +220,24 @@ class Deployment:
     # -- configuration -----------------------------------------------------
 
     def _common(self, host, log_name, my_ip=network.BRIDGE_ADDRESS):
-        return services.nova_common(
+        common = services.nova_common(
             host, my_ip, self.settings['transport_url'],
             self.settings['nova_db'], self.placement_endpoint,
             self.path('log', '%s.log' % log_name), token=TOKEN)
+        if self.keystone:
+            # Placement from the catalog, as the nova service user.
+            common = services.merge(common, {
+                'placement': ks.placement_client_section(
+                    self.keystone.auth_url, self.settings['password'])})
+        return common
+
+    def _authtoken(self, user):
+        """[keystone_authtoken] of a service checking tokens as
+        ``user`` (None with noauth2)."""
+        if not self.keystone:
+            return None
+        return ks.authtoken_section(self.keystone.auth_url, user,
+                                    self.settings['password'])
 
     def write_configs(self, hosts):
         """Every service's ini file under etc/; ``hosts``: {index:
@@ -215,12 +246,14 @@ class Deployment:
         services.write_ini(etc('placement/placement.conf'),
                            services.placement_sections(
                                self.settings['placement_db'],
-                               self.path('log', 'placement.log')))
+                               self.path('log', 'placement.log'),
+                               self._authtoken('placement')))
         services.write_ini(etc('nova-conductor.conf'), self._common(
             'controller-1', 'nova-conductor'))
         services.write_ini(etc('nova-api.conf'), services.api_sections(
             self._common('controller-1', 'nova-api'), network.BRIDGE_ADDRESS,
-            self.port('api'), self.path('images.json')))
+            self.port('api'), self.path('images.json'),
+            self._authtoken('nova')))
         for index, host in hosts.items():
             name = compute_name(index)
             services.write_ini(etc('nova-%s.conf' % name),
@@ -259,6 +292,8 @@ class Deployment:
                          {'OS_NOVA_CONFIG_FILES': self.path(
                              'etc', 'nova-api.conf')}),
         }
+        if self.keystone:
+            specs['keystone'] = self.keystone.spec()
         for link in self.links():
             name = 'nova-%s' % compute_name(link.index)
             specs[name] = (network.exec_argv(link.namespace, [
@@ -280,11 +315,26 @@ class Deployment:
         env.update(extra)
         return env
 
-    def env(self):
-        """The ``openstack`` CLI's settings for this deployment."""
+    def env(self, user=ks.ADMIN):
+        """The ``openstack`` CLI's settings for this deployment: with
+        Keystone as ``user`` (the admin, or a persona of
+        ``keystone.PERSONAS`` in its project)."""
+        if self.keystone:
+            project = ks.PERSONA_PROJECT if user in ks.PERSONAS else user
+            return ks.cli_env(self.keystone.auth_url,
+                              self.settings['password'], user, project)
         return {'OS_AUTH_TYPE': 'none', 'OS_ENDPOINT': self.api_endpoint,
                 'OS_IDENTITY_API_VERSION': '3',
                 'OS_COMPUTE_API_VERSION': '2.latest'}
+
+    def token(self):
+        """The admin's token for the readiness checks."""
+        if not self.keystone:
+            return TOKEN
+        if self._keystone_session is None:
+            self._keystone_session = self.keystone.session()
+        # keystoneauth renews it before it expires.
+        return self._keystone_session.get_token()
 
     # -- bringing it up ----------------------------------------------------
 
@@ -300,20 +350,26 @@ class Deployment:
         if self.pids.load():
             raise DeploymentError('%s holds a deployment (pids.json); run '
                                   'down first' % self.base_dir)
+        if self.auth == 'keystone' and not os.path.exists(
+                self.bin('keystone-manage')):
+            raise DeploymentError('no keystone-manage in %s: pip install '
+                                  'keystone keystonemiddleware'
+                                  % self.bin_dir)
         for sub in ('etc', 'log', 'state'):
             os.makedirs(self.path(sub), exist_ok=True)
         self.settings = {'db': self.db, 'port_offset': self.port_offset,
-                         'computes': self.computes,
+                         'computes': self.computes, 'auth': self.auth,
                          'password': secrets.token_hex(12)}
         self._save_settings()
-        self._rabbit_start = None
+        self._rabbit_start = self._keystone_boot = None
         try:
             self._up(steps)
         except BaseException:
-            if self._rabbit_start is not None:
-                # Its start must end before down stops it.
-                with contextlib.suppress(BaseException):
-                    self._rabbit_start.result()
+            for started in (self._rabbit_start, self._keystone_boot):
+                if started:
+                    # Its start must end before down stops it.
+                    with contextlib.suppress(BaseException):
+                        started.result()
             self.out.write('up failed; logs in %s; stopping\n'
                            % self.path('log'))
             with contextlib.suppress(Exception):
@@ -327,8 +383,11 @@ class Deployment:
             'nothing')))
         links = steps('network nmn-br0 + %d namespaces' % self.computes,
                       _network, self.computes)
-        # RabbitMQ takes seconds to boot: it does so beside the others.
+        # RabbitMQ takes seconds to boot, keystone-manage too: they do
+        # so beside the others.
         self._rabbit_start = _Background(rabbit.start)
+        self._keystone_boot = keystone_boot = (
+            self.keystone and _Background(self._bootstrap_keystone))
         steps('%s on %s' % (self.db, ','.join(self.addresses)),
               self._start_sql, sql)
         hosts = steps('libvirtd in each namespace', self._start_hosts,
@@ -340,6 +399,10 @@ class Deployment:
         self.settings['transport_url'] = rabbit.ensure_vhost_user(
             VHOST, 'nova', self.settings['password'])
         self._save_settings()
+        if keystone_boot:
+            steps('keystone-manage bootstrap', keystone_boot.result)
+            steps('keystone at %s' % self.keystone.auth_url,
+                  self._start_keystone)
         self.write_configs(hosts)
         steps('placement-manage db sync', self._run, 'placement-db-sync',
               [self.bin('placement-manage'), '--config-file',
@@ -349,13 +412,30 @@ class Deployment:
               [self.bin('nova-manage'), '--config-file',
                self.path('etc', 'nova-conductor.conf'), 'db', 'sync'])
         for name in self.specs():
-            self.start_service(name)
+            if name != 'keystone':
+                self.start_service(name)
         steps('placement at %s' % self.placement_endpoint, self._wait,
               self._placement_ready, 'placement')
         steps('nova-api at %s' % self.api_endpoint, self._wait,
               self._api_ready, 'nova-api')
         steps('conductor + computes up, inventory', self._wait,
               self._computes_ready, 'nova-conductor')
+
+    def _bootstrap_keystone(self):
+        keystone = self.keystone
+        # A fresh identity each time: the password is new.
+        subprocess.run(['rm', '-rf', '--one-file-system', keystone.root],
+                       check=False)
+        keystone.write_config(services.write_ini)
+        keystone.bootstrap(self._env({}))
+        return None, 'SQLite, fernet, RegionOne in %s' % keystone.root
+
+    def _start_keystone(self):
+        """Serve it, then its users, catalog and personas."""
+        self.start_service('keystone')
+        self._wait(self.keystone.ready, 'keystone')
+        return None, ks.register(self.keystone, ks.catalog(
+            self.api_endpoint, self.placement_endpoint))
 
     def _start_sql(self, sql):
         sql.start()
@@ -440,7 +520,7 @@ class Deployment:
 
     def http_get(self, url, headers=None):
         request = urllib.request.Request(url, headers=dict(
-            {'X-Auth-Token': TOKEN}, **(headers or {})))
+            {'X-Auth-Token': self.token()}, **(headers or {})))
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read() or 'null')
@@ -717,6 +797,12 @@ def main(argv=None):
     parser.add_argument('--base-dir', required=True,
                         help='state, configs and logs of the deployment')
     parser.add_argument('--db', choices=DATABASES, default='mariadb')
+    parser.add_argument('--auth', choices=AUTHS, default='noauth2',
+                        help='keystone: a real Keystone in front (tokens, '
+                             'catalog, policy personas)')
+    parser.add_argument('--user', default=ks.ADMIN,
+                        help='env with Keystone: the admin or a persona '
+                             '(%s)' % ', '.join(sorted(ks.PERSONAS)))
     parser.add_argument('--port-offset', type=int, default=0,
                         help='added to every port (when the defaults are '
                              'taken)')
@@ -727,7 +813,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == 'env':
         deployment = Deployment.load(args.base_dir)
-        for key, value in deployment.env().items():
+        for key, value in deployment.env(args.user).items():
             print('export %s=%s' % (key, value))
         return 0
     if os.geteuid() != 0:
@@ -738,7 +824,7 @@ def main(argv=None):
     try:
         if args.command == 'up':
             Deployment(args.base_dir, db=args.db,
-                       port_offset=args.port_offset).up()
+                       port_offset=args.port_offset, auth=args.auth).up()
             print('up in %.1f s; logs in %s' % (
                 time.monotonic() - began, os.path.join(
                     os.path.abspath(args.base_dir), 'log')))
@@ -749,7 +835,8 @@ def main(argv=None):
         else:
             from nova.tests.multinode import cli_check
             cli_check.check(Deployment(args.base_dir, db=args.db,
-                                       port_offset=args.port_offset),
+                                       port_offset=args.port_offset,
+                                       auth=args.auth),
                             keep=args.keep)
     except (Exception, KeyboardInterrupt) as exc:
         print('FAILED after %.1f s: %s' % (time.monotonic() - began, exc),

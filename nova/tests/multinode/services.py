@@ -82,10 +82,13 @@ def merge(*parts):
     return merged
 
 
-def placement_sections(connection, log_file):
+def placement_sections(connection, log_file, authtoken=None):
+    """``authtoken``: the ``[keystone_authtoken]`` options, for Keystone
+    (None: noauth2)."""
     return {
         'DEFAULT': {'log_file': log_file},
-        'api': {'auth_strategy': 'noauth2'},
+        'api': {'auth_strategy': 'keystone' if authtoken else 'noauth2'},
+        'keystone_authtoken': dict(authtoken or {}),
         'placement_database': {'connection': connection},
     }
 
@@ -111,10 +114,12 @@ def nova_common(host, my_ip, transport_url, connection, placement_endpoint,
     }
 
 
-def api_sections(common, listen, port, images_file):
-    return merge(common, {'api': {
-        'auth_strategy': 'noauth2', 'listen': listen, 'port': port,
-        'images_file': images_file}})
+def api_sections(common, listen, port, images_file, authtoken=None):
+    """``authtoken`` as for :func:`placement_sections`."""
+    return merge(common, {
+        'api': {'auth_strategy': 'keystone' if authtoken else 'noauth2',
+                'listen': listen, 'port': port, 'images_file': images_file},
+        'keystone_authtoken': dict(authtoken or {})})
 
 
 def compute_sections(common, state_path, host_overrides, namespaces,

@@ -403,7 +403,7 @@ class TestWSGIService(test.NoDBTestCase):
         with urllib.request.urlopen(url, timeout=5) as response:
             doc = json.loads(response.read())
         self.assertEqual('http://[::1]:%s/v2.1/' % server.port,
-                         doc['versions'][0]['links'][0]['href'])
+                         doc['versions'][-1]['links'][0]['href'])
 
 
 class TestReloadConfig(test.NoDBTestCase):

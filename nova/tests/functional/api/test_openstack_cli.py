@@ -123,7 +123,7 @@ class OpenStackCLITest(CLITestBase):
         stderr = self.openstack('server', 'migrate', '--live-migration',
                                 '--host', 'nowhere', 'vm1',
                                 expect_fail=True)
-        self.assertIn('404', stderr)
+        self.assertIn('400', stderr)
         self.assertIn('nowhere', stderr)
 
         services = self.openstack_json('compute', 'service', 'list')

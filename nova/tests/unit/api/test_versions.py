@@ -63,14 +63,28 @@ class TestVersionDocuments(test.NoDBTestCase):
 
     def test_root_lists_versions(self):
         listing = self._json('/')['versions']
-        self.assertEqual(1, len(listing))
-        entry = listing[0]
+        # Nova's order: the v2.0 API (no microversions), then v2.1.
+        self.assertEqual(['v2.0', 'v2.1'], [v['id'] for v in listing])
+        self.assertEqual(('SUPPORTED', '', ''), (
+            listing[0]['status'], listing[0]['version'],
+            listing[0]['min_version']))
+        self.assertEqual('http://api.example:8774/v2/',
+                         listing[0]['links'][0]['href'])
+        entry = listing[1]
         self.assertEqual(('v2.1', 'CURRENT', versions.MAX_MICROVERSION,
                           '2.1'),
                          (entry['id'], entry['status'], entry['version'],
                           entry['min_version']))
         self.assertEqual('http://api.example:8774/v2.1/',
                          entry['links'][0]['href'])
+
+    def test_v2_document_describes_the_legacy_api(self):
+        for path in ('/v2', '/v2/'):
+            doc = self._json(path)['version']
+            self.assertEqual(('v2.0', 'SUPPORTED'),
+                             (doc['id'], doc['status']))
+            self.assertEqual('http://api.example:8774/v2/',
+                             doc['links'][0]['href'])
 
     def test_links_follow_mount_point(self):
         doc = self._json('/v2.1', host='10.0.0.5', script_name='/compute')

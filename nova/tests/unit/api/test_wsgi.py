@@ -274,9 +274,12 @@ class TestLiveMigrateErrors(APITestCase):
         self.assertEqual(400, resp.status_int)
         self.assertIn('too old', resp.json['badRequest']['message'])
 
-    def test_unknown_host_is_404(self):
+    def test_unknown_host_is_400(self):
+        # Nova (and tempest's test_invalid_host_for_migration): a bad
+        # request, not a missing resource.
         resp = self._error(exception.ComputeHostNotFound(host='b'))
-        self.assertEqual(404, resp.status_int)
+        self.assertEqual(400, resp.status_int)
+        self.assertIn('badRequest', resp.json)
 
     def test_busy_is_409(self):
         resp = self._error(exception.InstanceInvalidState(

@@ -22,14 +22,14 @@
 #   tools/multinode.sh check       up, boot + live-migrate through the CLI, down
 #
 # PYTHON: a Python with this project, libvirt-python, gunicorn and the
-#   openstack CLI installed (default: the integration tox environment's).
+#   openstack CLI installed (default: the multinode tox environment's).
 # MULTINODE_DIR: state, configs and logs (default: .multinode in the repo).
 # MULTINODE_DB: mariadb (default) or postgresql.
 # MULTINODE_PORT_OFFSET: added to every port (5672, 3306, 8774, ...).
 # Other arguments go to the module (e.g. check --keep, down --purge).
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-python=${PYTHON:-$repo/.tox/integration/bin/python}
+python=${PYTHON:-$repo/.tox/multinode/bin/python}
 dir=${MULTINODE_DIR:-$repo/.multinode}
 command=${1:-}
 case "$command" in
@@ -42,34 +42,14 @@ if [ "$command" != env ] && [ "$(id -u)" != 0 ]; then
 fi
 if [ ! -x "$python" ]; then
     echo "$0: no $python; set PYTHON, or create it: tools/tox.sh -e" \
-         "integration --notest" >&2
+         "multinode --notest" >&2
     exit 2
 fi
 if [ "$command" = up ] || [ "$command" = check ]; then
-    # libvirt and QEMU as the integration tier installs them (the list
-    # lives in local_hosts); RabbitMQ and the SQL server: the module.
-    packages=$(cd "$repo" && "$python" -c 'from nova.virt.libvirt import (
-    local_hosts); print(" ".join(local_hosts.DEBIAN_PACKAGES))') || exit 1
-    missing=()
-    for package in $packages; do
-        dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
-            grep -q 'ok installed' || missing+=("$package")
-    done
-    if [ ${#missing[@]} -gt 0 ]; then
-        echo "installing ${missing[*]}"
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-            --no-install-recommends "${missing[@]}" >/dev/null || {
-            apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-                apt-get install -y -qq --no-install-recommends \
-                "${missing[@]}" >/dev/null; } || exit 1
-    fi
-    # gunicorn serves placement and nova-api.
-    for module in libvirt:libvirt-python gunicorn:gunicorn; do
-        if ! "$python" -c "import ${module%%:*}" 2>/dev/null; then
-            echo "installing ${module#*:} into $python's environment"
-            "$python" -m pip install -q "${module#*:}" || exit 1
-        fi
-    done
+    # libvirt and QEMU as the tiers install them; gunicorn serves
+    # placement and nova-api (RabbitMQ and the SQL server: the module).
+    . "$repo/tools/integration/host-packages.sh"
+    ensure_host_packages multinode "$python" -- gunicorn:gunicorn || exit 1
 fi
 args=(--base-dir "$dir" --db "${MULTINODE_DB:-mariadb}"
       --port-offset "${MULTINODE_PORT_OFFSET:-0}")

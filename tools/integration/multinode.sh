@@ -27,26 +27,8 @@ if [ "$(id -u)" != 0 ]; then
          "daemons under their own users)" >&2
     exit 1
 fi
-packages=$("$python" -c 'from nova.virt.libvirt import local_hosts as h
-print(" ".join(h.DEBIAN_PACKAGES))') || exit 1
-missing=()
-for package in $packages iproute2 util-linux; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null |
-        grep -q 'ok installed' || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "multinode: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq &&
-        apt-get install -y -qq --no-install-recommends "${missing[@]}" \
-            >/dev/null || echo "multinode: could not install" \
-            "${missing[*]}" >&2
-fi
-if ! "$python" -c 'import libvirt' 2>/dev/null; then
-    echo "multinode: installing libvirt-python"
-    "$python" -m pip install -q libvirt-python ||
-        echo "multinode: could not install libvirt-python" >&2
-fi
+. tools/integration/host-packages.sh
+ensure_host_packages multinode "$python" iproute2 util-linux
 
 export PYTHON
 PYTHON=$(command -v "$python")

@@ -37,6 +37,7 @@ returns once everything serves again, ``down()``.
 """
 
 import argparse
+import configparser
 import contextlib
 import json
 import os
@@ -616,6 +617,26 @@ class Deployment:
         if wait:
             self.wait_ready()
         return pid
+
+    def set_compute_options(self, options):
+        """Set ``{(group, option): value}`` in every nova-compute's
+        config and restart them; returns once all serve again."""
+        self.compute_options.update(options)
+        for link in self.links():
+            name = 'nova-%s' % compute_name(link.index)
+            path = self.path('etc', '%s.conf' % name)
+            # [DEFAULT] read as a section of its own, not merged into all.
+            parser = configparser.ConfigParser(
+                interpolation=None, default_section='\0')
+            parser.optionxform = str
+            parser.read(path)
+            sections = {section: dict(parser.items(section))
+                        for section in parser.sections()}
+            for (group, option), value in options.items():
+                sections.setdefault(group, {})[option] = value
+            services.write_ini(path, sections)
+            self.restart(name, wait=False)
+        self.wait_ready()
 
     def wait_ready(self, timeout=UP_TIMEOUT):
         """Until placement and the API answer, every service is up and

@@ -324,3 +324,32 @@ class DeploymentProcessTest(test.NoDBTestCase):
             entry = json.load(f)['x']
         self.assertEqual({'pid', 'started', 'argv', 'netns', 'index'},
                          set(entry))
+
+    def test_set_compute_options_rewrites_and_restarts(self):
+        etc = os.path.join(self.base, 'etc')
+        for index in (1, 2):
+            services.write_ini(os.path.join(etc, 'nova-compute-%d.conf' %
+                                            index),
+                               {'DEFAULT': {'host': 'compute-%d' % index},
+                                'libvirt': {'connection_uri': 'qemu:///x',
+                                            'live_migration_bandwidth': 0}})
+        restarted = []
+        self.useFixture(fixtures.MockPatchObject(
+            self.deployment, 'restart',
+            side_effect=lambda name, wait: restarted.append((name, wait))))
+        ready = self.useFixture(fixtures.MockPatchObject(
+            self.deployment, 'wait_ready')).mock
+        self.deployment.set_compute_options({
+            ('libvirt', 'live_migration_bandwidth'): 1,
+            ('workarounds', 'x'): True})
+        self.assertEqual([('nova-compute-1', False),
+                          ('nova-compute-2', False)], restarted)
+        ready.assert_called_once_with()
+        with open(os.path.join(etc, 'nova-compute-2.conf')) as f:
+            self.assertEqual(
+                '[DEFAULT]\nhost = compute-2\n\n'
+                '[libvirt]\nconnection_uri = qemu:///x\n'
+                'live_migration_bandwidth = 1\n\n'
+                '[workarounds]\nx = True\n', f.read())
+        self.assertEqual(1, self.deployment.compute_options[
+            ('libvirt', 'live_migration_bandwidth')])

@@ -484,8 +484,9 @@ class LiveMigrateHandlerTestCase(test.NoDBTestCase):
                  400, 'badRequest'),
                 (exception.NoValidHost(reason='compute-b full'), 400,
                  'badRequest'),
-                (exception.ComputeHostNotFound(host='compute-b'), 404,
-                 'itemNotFound')):
+                # Nova: an unknown host is the request's fault (400).
+                (exception.ComputeHostNotFound(host='compute-b'), 400,
+                 'badRequest')):
             self.compute.live_migrate.side_effect = error
             resp = self.migrate_live('2.33')
             self.assertEqual(code, resp.status_int, resp.text)

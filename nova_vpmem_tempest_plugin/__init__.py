@@ -13,8 +13,10 @@
 """The tempest plugin of nova-vpmem: vpmem tests for 3rd-party CI.
 
 Registered through the ``tempest.test_plugins`` entry point
-(:mod:`nova.tests.tempest.plugin`); its options are in the ``[vpmem]``
-group of tempest.conf (:mod:`nova.tests.tempest.config`) and its tests in
-:mod:`nova.tests.tempest.api`. They use the public compute API only
-(tempest's clients), and placement's API when the cloud offers it.
+(:mod:`nova_vpmem_tempest_plugin.plugin`); its options are in the
+``[vpmem]`` group of tempest.conf (:mod:`nova_vpmem_tempest_plugin.config`)
+and its tests in :mod:`nova_vpmem_tempest_plugin.api`. They use the public
+compute API only (tempest's clients), and placement's API when the cloud
+offers it. Nothing here imports ``nova``: the plugin installs into
+tempest's environment on its own (``pip install --no-deps``).
 """

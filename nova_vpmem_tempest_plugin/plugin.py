@@ -15,26 +15,23 @@
 setup.cfg registers it::
 
     tempest.test_plugins =
-        nova-vpmem = nova.tests.tempest.plugin:VpmemTempestPlugin
+        nova-vpmem = nova_vpmem_tempest_plugin.plugin:VpmemTempestPlugin
 """
 
 import os
 
 from tempest.test_discover import plugins
 
-from nova.tests.tempest import config as vpmem_config
-
-TEST_DIR = os.path.join('nova', 'tests', 'tempest')
-
+from nova_vpmem_tempest_plugin import config as vpmem_config
 
 class VpmemTempestPlugin(plugins.TempestPlugin):
 
     def load_tests(self):
-        # The repository (or site-packages) root is the top level, so the
-        # tests import as nova.tests.tempest.api.*.
+        # The directory holding the package (the repository or
+        # site-packages) is the top level: tests import as
+        # nova_vpmem_tempest_plugin.api.*.
         here = os.path.dirname(os.path.abspath(__file__))
-        top_level = os.path.dirname(os.path.dirname(os.path.dirname(here)))
-        return os.path.join(top_level, TEST_DIR), top_level
+        return here, os.path.dirname(here)
 
     def register_opts(self, conf):
         vpmem_config.register_opts(conf)

@@ -16,7 +16,7 @@ placement's usages moved with it."""
 
 from tempest.lib import decorators
 
-from nova.tests.tempest.api import base
+from nova_vpmem_tempest_plugin.api import base
 
 
 class VpmemLiveMigrationTest(base.VpmemTest):

@@ -23,7 +23,7 @@ from tempest import config
 from tempest.lib.common.utils import test_utils
 from tempest.lib import decorators
 
-from nova.tests.tempest.api import base
+from nova_vpmem_tempest_plugin.api import base
 
 CONF = config.CONF
 

@@ -15,7 +15,7 @@
 from tempest import config
 from tempest.lib import decorators
 
-from nova.tests.tempest.api import base
+from nova_vpmem_tempest_plugin.api import base
 
 CONF = config.CONF
 

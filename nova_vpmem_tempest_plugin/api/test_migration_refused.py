@@ -25,7 +25,7 @@ from tempest import config
 from tempest.lib import decorators
 from tempest.lib import exceptions as lib_exc
 
-from nova.tests.tempest.api import base
+from nova_vpmem_tempest_plugin.api import base
 
 CONF = config.CONF
 LOG = logging.getLogger(__name__)

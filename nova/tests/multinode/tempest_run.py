@@ -1,0 +1,314 @@
+# Licensed under the Apache License, Version 2.0 (the "License"); you may
+# not use this file except in compliance with the License. You may obtain
+# a copy of the License at
+#
+#      http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS, WITHOUT
+# WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied. See the
+# License for the specific language governing permissions and limitations
+# under the License.
+
+"""The tempest tier: tempest from PyPI against the multinode deployment.
+
+As a 3rd-party CI would: the deployment comes up behind a real Keystone
+(:mod:`~nova.tests.multinode.keystone`), a tempest workspace gets a
+``tempest.conf`` for it, and ``tempest run`` runs, with dynamic
+credentials, this project's plugin (``nova_vpmem_tempest_plugin``) and the
+upstream compute tests listed in :data:`UPSTREAM_TESTS`, in two phases:
+
+1. everything but the abort test, with the computes as shipped;
+2. the abort test, after the computes are restarted with the migration
+   bandwidth at 1 MiB/s, so a migration of the paced guest runs long
+   enough to be caught and aborted.
+
+Every listed test must pass: a skip counts as a failure here, so a test
+that quietly stopped applying is noticed. The upstream tests that do not
+apply are named, with the reason, in
+``doc/source/contributor/tempest-plugin.rst``.
+
+The functions that render configuration and read results are pure
+(unit-tested); :func:`run` drives processes.
+"""
+
+import argparse
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+from nova.tests.multinode import deployment as nmn
+from nova.tests.multinode import keystone as ks
+from nova.tests.multinode import services
+
+PLUGIN_REGEX = r'^nova_vpmem_tempest_plugin\.'
+ABORT_TEST = ('nova_vpmem_tempest_plugin.api.test_migration_abort.'
+              'VpmemMigrationAbortTest')
+# The upstream tempest 47 tests run here: what needs no image, network or
+# volume service, and calls only what this API serves. Whole classes where
+# every test applies, single tests otherwise.
+UPSTREAM_TESTS = (
+    'tempest.api.compute.test_versions.TestVersions',
+    'tempest.api.compute.admin.test_hypervisor.HypervisorAdminTestJSON',
+    'tempest.api.compute.admin.test_hypervisor_negative.'
+    'HypervisorAdminNegativeTestJSON',
+    'tempest.api.compute.admin.test_services.ServicesAdminTestJSON',
+    'tempest.api.compute.admin.test_services_negative.'
+    'ServicesAdminNegativeTestJSON',
+    'tempest.api.compute.admin.test_migrations.MigrationsAdminTest.'
+    'test_list_migrations[',
+    'tempest.api.compute.admin.test_live_migration_negative.'
+    'LiveMigrationNegativeTest.test_invalid_host_for_migration',
+    'tempest.api.compute.servers.test_list_server_filters.'
+    'ListServerFiltersTestJSON',
+    # tempest's tests with only create_default_network changed.
+    'nova_vpmem_tempest_plugin.api.test_upstream_no_network.'
+    'LiveMigrationNoNetworkTest.test_live_block_migration[',
+    'nova_vpmem_tempest_plugin.api.test_upstream_no_network.'
+    'LiveAutoBlockMigrationNoNetworkTest.test_live_block_migration[',
+    'nova_vpmem_tempest_plugin.api.test_upstream_no_network.'
+    'ListServersNegativeNoNetworkTest',
+)
+# Tests of the classes above that do not apply here, with the reason.
+EXCLUDED = {
+    'tempest.api.compute.servers.test_list_server_filters.'
+    'ListServerFiltersTestJSON.test_list_servers_filtered_by_ip':
+        'filters by the address of a server on [compute] '
+        'fixed_network_name: needs a network service',
+}
+# Flavors tempest's own tests boot with ([compute] flavor_ref and
+# flavor_ref_alt): no namespaces, so they never compete with the plugin's.
+FLAVORS = (('tempest-1', 32), ('tempest-2', 64))
+BANDWIDTH_MIB_S = 1
+DOWNTIME_MS = 100
+FINAL_TIMEOUT = 600
+
+
+def tempest_conf(deployment_info, flavors, abortable=False):
+    """``{section: {option: value}}`` of tempest.conf for a deployment.
+
+    ``deployment_info``: auth_url, password, placement, log_file;
+    ``flavors``: the ids of flavor_ref and flavor_ref_alt.
+    """
+    return {
+        'DEFAULT': {'log_file': deployment_info['log_file'],
+                    'use_stderr': 'False'},
+        'auth': {'admin_username': ks.ADMIN,
+                 'admin_password': deployment_info['password'],
+                 'admin_project_name': ks.ADMIN,
+                 'admin_domain_name': ks.DOMAIN,
+                 'use_dynamic_credentials': 'True',
+                 'create_isolated_networks': 'False'},
+        'identity': {'uri_v3': deployment_info['auth_url'],
+                     'auth_version': 'v3', 'region': ks.REGION},
+        'identity-feature-enabled': {'api_v2': 'False'},
+        # tempest 47's compute admin base builds an image client even when
+        # no test needs one: glance=True only lets it exist.
+        'service_available': {'nova': 'True', 'glance': 'True',
+                              'neutron': 'False', 'cinder': 'False',
+                              'swift': 'False', 'placement': 'True'},
+        'compute': {'min_microversion': '2.1', 'max_microversion': '2.96',
+                    'image_ref': nmn.IMAGE_ID,
+                    'image_ref_alt': nmn.PACED_IMAGE_ID,
+                    'flavor_ref': flavors[0], 'flavor_ref_alt': flavors[1],
+                    'min_compute_nodes': str(nmn.COMPUTES),
+                    'build_timeout': '120', 'build_interval': '1'},
+        'compute-feature-enabled': {
+            'live_migration': 'True',
+            'block_migration_for_live_migration': 'True',
+            'cold_migration': 'True', 'resize': 'False',
+            'pause': 'False', 'suspend': 'False', 'shelve': 'False',
+            'rescue': 'False', 'snapshot': 'False',
+            'change_password': 'False', 'console_output': 'False',
+            'interface_attach': 'False', 'vnc_console': 'False',
+            'personality': 'False', 'config_drive': 'False',
+            'metadata_service': 'False', 'attach_encrypted_volume': 'False',
+            'can_migrate_between_any_hosts': 'True'},
+        'validation': {'run_validation': 'False'},
+        'vpmem': {'flavor_labels': ','.join([nmn.LABEL] * len(
+                      nmn.NAMESPACES)),
+                  'flavor_ram_mb': str(nmn.FLAVOR_RAM_MB),
+                  'namespace_size_mb': str(nmn.NAMESPACE_MIB),
+                  'placement_endpoint': deployment_info['placement'],
+                  'abortable_migration': str(bool(abortable)),
+                  'abort_image_ref': nmn.PACED_IMAGE_ID},
+    }
+
+
+def include_list(abort_phase):
+    """The regexes of ``tempest run --include-list`` for a phase."""
+    if abort_phase:
+        return [r'^' + re.escape(ABORT_TEST)]
+    return [PLUGIN_REGEX + r'api\.test_(?!migration_abort\.|upstream_)'] + [
+        r'^' + re.escape(name) for name in UPSTREAM_TESTS]
+
+
+def exclude_list():
+    """The regexes of ``tempest run --exclude-list``."""
+    return [r'^' + re.escape(name) for name in EXCLUDED]
+
+
+def tally(result_lines):
+    """``{'pass': [...], 'fail': [...], 'skip': [...]}`` of test ids from
+    ``<status> <test id>`` lines (:func:`_results`). A class whose
+    setUpClass failed or skipped reports as ``setUpClass (<class>)``."""
+    kinds = {'success': 'pass', 'xfail': 'pass', 'fail': 'fail',
+             'uxsuccess': 'fail', 'skip': 'skip'}
+    found = {'pass': [], 'fail': [], 'skip': []}
+    for line in result_lines:
+        status, _, test_id = line.strip().partition(' ')
+        if test_id and status in kinds:
+            found[kinds[status]].append(test_id)
+    return found
+
+
+# -- running it ---------------------------------------------------------------
+
+def _flavors(deployment):
+    """Create tempest's two flavors (idempotent); their ids."""
+    from keystoneauth1 import session as ks_session
+    sess = ks_session.Session(auth=deployment.keystone.session().auth)
+    endpoint = deployment.api_endpoint
+    ids = []
+    for name, ram in FLAVORS:
+        resp = sess.get(endpoint + '/flavors/' + name, raise_exc=False)
+        if resp.status_code == 404:
+            sess.post(endpoint + '/flavors', json={'flavor': {
+                'name': name, 'id': name, 'ram': ram, 'vcpus': 1,
+                'disk': 0}})
+        ids.append(name)
+    return ids
+
+
+def _tempest(workspace, args, log):
+    bin_dir = os.path.dirname(sys.executable)
+    env = dict(os.environ, PATH='%s:%s' % (bin_dir, os.environ['PATH']))
+    for key in [k for k in env if k.startswith('OS_')]:
+        del env[key]
+    return subprocess.run([os.path.join(bin_dir, 'tempest')] + args,
+                          cwd=workspace, env=env, stdout=log,
+                          stderr=subprocess.STDOUT, check=False).returncode
+
+
+def _results(workspace):
+    """``<status> <test id>`` lines of the workspace's last stestr run."""
+    bin_dir = os.path.dirname(sys.executable)
+    out = subprocess.run(
+        [os.path.join(bin_dir, 'stestr'), 'last', '--subunit'],
+        cwd=workspace, capture_output=True, check=False).stdout
+    parsed = subprocess.run(
+        [os.path.join(bin_dir, 'python'), '-c', _SUBUNIT_STATUS],
+        input=out, capture_output=True, check=True, text=False).stdout
+    return parsed.decode().splitlines()
+
+
+# subunit v2 -> "<status> <test id>" per finished test.
+_SUBUNIT_STATUS = '''
+import sys, subunit, testtools
+class R(testtools.StreamResult):
+    def status(self, test_id=None, test_status=None, **kw):
+        if test_id and test_status in (
+                "success", "fail", "skip", "xfail", "uxsuccess"):
+            print(test_status, test_id)
+case = subunit.ByteStreamToStreamResult(sys.stdin.buffer,
+                                        non_subunit_name="stdout")
+case.run(R())
+'''
+
+
+def _phase(deployment, workspace, info, flavors, abort_phase, say):
+    conf = services.write_ini(os.path.join(workspace, 'etc', 'tempest.conf'),
+                              tempest_conf(info, flavors,
+                                           abortable=abort_phase))
+    listing = os.path.join(workspace, 'include-%s.txt' % (
+        'abort' if abort_phase else 'main'))
+    with open(listing, 'w') as f:
+        f.write('\n'.join(include_list(abort_phase)) + '\n')
+    excluded = os.path.join(workspace, 'exclude.txt')
+    with open(excluded, 'w') as f:
+        f.write('\n'.join(exclude_list()) + '\n')
+    began = time.monotonic()
+    with open(os.path.join(workspace, 'tempest-run.log'), 'a') as log:
+        _tempest(workspace, ['run', '--config-file', conf,
+                             '--include-list', listing,
+                             '--exclude-list', excluded,
+                             '--concurrency', '1'], log)
+    found = tally(_results(workspace))
+    say('phase %s: %d passed, %d failed, %d skipped in %.0f s' % (
+        'abort' if abort_phase else 'main', len(found['pass']),
+        len(found['fail']), len(found['skip']), time.monotonic() - began))
+    for status in ('fail', 'skip'):
+        for test_id in found[status]:
+            say('  %s %s' % (status.upper(), test_id))
+    return found
+
+
+def run(base_dir, db='mariadb', keep=False, out=sys.stdout):
+    """Up, both phases, down; 0 when every listed test passed."""
+    def say(line):
+        print('tempest: ' + line, file=out, flush=True)
+
+    deployment = nmn.Deployment(os.path.join(base_dir, 'deployment'),
+                                db=db, auth='keystone', out=out)
+    workspace = os.path.join(os.path.abspath(base_dir), 'workspace')
+    subprocess.run(['rm', '-rf', '--one-file-system', workspace],
+                   check=True)
+    os.makedirs(os.path.join(workspace, 'etc'))
+    results = {}
+    deployment.up()
+    try:
+        info = {'auth_url': deployment.keystone.auth_url,
+                'password': deployment.settings['password'],
+                'placement': deployment.placement_endpoint,
+                'log_file': os.path.join(workspace, 'tempest.log')}
+        flavors = _flavors(deployment)
+        results['main'] = _phase(deployment, workspace, info, flavors,
+                                 False, say)
+        say('restarting the computes at %d MiB/s for the abort test' %
+            BANDWIDTH_MIB_S)
+        deployment.set_compute_options({
+            ('libvirt', 'live_migration_bandwidth'): BANDWIDTH_MIB_S,
+            ('libvirt', 'live_migration_downtime'): DOWNTIME_MS})
+        results['abort'] = _phase(deployment, workspace, info, flavors,
+                                  True, say)
+    finally:
+        if not keep:
+            deployment.down()
+    with open(os.path.join(base_dir, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    bad = [t for phase in results.values() for t in phase['fail'] +
+           phase['skip']]
+    missing = [name for name in UPSTREAM_TESTS + (ABORT_TEST,) if not any(
+        t.startswith(name) for phase in results.values()
+        for t in phase['pass'])]
+    if missing:
+        say('no passing test of: %s' % ', '.join(missing))
+    say('%s; results in %s, tempest log in %s' % (
+        'FAILED' if bad or missing else 'all passed',
+        os.path.join(base_dir, 'results.json'),
+        os.path.join(workspace, 'tempest.log')))
+    return 1 if bad or missing else 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog='python -m nova.tests.multinode.tempest_run',
+        description=__doc__.split('\n\n')[0])
+    parser.add_argument('--base-dir', required=True)
+    parser.add_argument('--db', choices=nmn.DATABASES, default='mariadb')
+    parser.add_argument('--keep', action='store_true',
+                        help='leave the deployment up at the end')
+    args = parser.parse_args(argv)
+    if os.geteuid() != 0:
+        parser.error('run as root: namespaces, and daemons as their users')
+    signal.signal(signal.SIGTERM, nmn._interrupt)
+    os.makedirs(args.base_dir, exist_ok=True)
+    return run(args.base_dir, db=args.db, keep=args.keep)
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -25,6 +25,7 @@ import subprocess
 import time
 
 from nova.tests.multinode import deployment as nmn
+from nova.tests.multinode import keystone as ks
 from nova.tests.multinode import network
 
 compute_name = nmn.compute_name
@@ -34,8 +35,9 @@ PMEM = '%s,%s' % (nmn.LABEL, nmn.LABEL)
 class Cli:
     """The real ``openstack`` command, with the deployment's settings."""
 
-    def __init__(self, deployment):
+    def __init__(self, deployment, user=ks.ADMIN):
         self.deployment = deployment
+        self.user = user  # with Keystone: the admin or a persona
         self.log = deployment.path('log', 'openstack.log')
 
     def __call__(self, *args, as_json=False):
@@ -44,10 +46,11 @@ class Cli:
             argv += ['-f', 'json']
         result = subprocess.run(
             argv, capture_output=True, text=True, timeout=nmn.CLI_TIMEOUT,
-            env=self.deployment._env(self.deployment.env()),
+            env=self.deployment._env(self.deployment.env(self.user)),
             stdin=subprocess.DEVNULL)
         with open(self.log, 'a') as f:
-            f.write('$ openstack %s\n%s%s[exit %d]\n' % (
+            f.write('%s$ openstack %s\n%s%s[exit %d]\n' % (
+                '' if self.user == ks.ADMIN else '(%s) ' % self.user,
                 ' '.join(args), result.stdout, result.stderr,
                 result.returncode))
         if result.returncode:

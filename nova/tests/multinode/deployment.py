@@ -75,6 +75,9 @@ PACED_IMAGE_NAME = 'vpmem-stamp-paced'
 PACED_IMAGE_ID = 'a3b0d8a4-6d1e-4f57-9d43-8e3c2c1f0018'
 PACED_PAGES_PER_SECOND = 128
 SERVER = 'nmn-vm'
+# What the tiers' computes need for the stamp guest: it has no ACPI, so a
+# cold migration's power-off should not wait for it.
+STAMP_GUEST_OPTIONS = {('compute', 'shutdown_timeout'): 1}
 VHOST = 'nova'
 TOKEN = 'admin'
 UP_TIMEOUT = 90
@@ -321,7 +324,7 @@ class Deployment:
         Keystone as ``user`` (the admin, or a persona of
         ``keystone.PERSONAS`` in its project)."""
         if self.keystone:
-            project = ks.PERSONA_PROJECT if user in ks.PERSONAS else user
+            project = ks.PERSONAS[user][0] if user in ks.PERSONAS else user
             return ks.cli_env(self.keystone.auth_url,
                               self.settings['password'], user, project)
         return {'OS_AUTH_TYPE': 'none', 'OS_ENDPOINT': self.api_endpoint,

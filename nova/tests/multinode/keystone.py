@@ -23,7 +23,8 @@ gunicorn serves it with one worker (SQLite locks under two). Then
   (roles admin and service) that the services authenticate as;
 * the services and endpoints of compute, placement and the images;
 * the personas of the policy checks: ``nmn-member`` (member) and
-  ``nmn-reader`` (reader) in a second project, ``nmn-demo``.
+  ``nmn-reader`` (reader) in the project ``nmn-demo``, and ``nmn-other``
+  (member) in the project ``nmn-other``.
 
 The images: nova-api's ``/images`` answers Glance v2's calls for image
 clients (:mod:`nova.api.handlers.images`), so the catalog's image
@@ -46,9 +47,12 @@ SERVICE_PROJECT = 'service'
 SERVICE_USERS = ('nova', 'placement')
 SERVICE_ROLES = ('admin', 'service')
 PERSONA_PROJECT = 'nmn-demo'
-# user -> its one role in PERSONA_PROJECT (Keystone's implied roles add
-# reader to member).
-PERSONAS = {'nmn-member': 'member', 'nmn-reader': 'reader'}
+OTHER_PROJECT = 'nmn-other'
+# user -> (its project, its one role there); Keystone's implied roles add
+# reader to member. nmn-other is the member of another project.
+PERSONAS = {'nmn-member': (PERSONA_PROJECT, 'member'),
+            'nmn-reader': (PERSONA_PROJECT, 'reader'),
+            'nmn-other': (OTHER_PROJECT, 'member')}
 INTERFACES = ('public', 'internal', 'admin')
 # The module gunicorn loads: keystone's app reads sys.argv through
 # oslo.config, which refuses gunicorn's own arguments.
@@ -295,11 +299,14 @@ def register(keystone, services):
             identity.grant(service_project, user, role)
     for service_type, (name, endpoint_url) in sorted(services.items()):
         identity.endpoints(service_type, name, endpoint_url)
-    demo = identity.project(PERSONA_PROJECT)
-    for name, role in sorted(PERSONAS.items()):
-        identity.grant(demo, identity.user(name, keystone.password, demo),
-                       role)
-    return 'project %s: %s; catalog: %s; %s: %s' % (
+    projects = {}
+    for name, (project, role) in sorted(PERSONAS.items()):
+        if project not in projects:
+            projects[project] = identity.project(project)
+        identity.grant(projects[project], identity.user(
+            name, keystone.password, projects[project]), role)
+    return 'project %s: %s; catalog: %s; personas: %s' % (
         SERVICE_PROJECT, ', '.join(SERVICE_USERS), ', '.join(
-            sorted(services)), PERSONA_PROJECT, ', '.join(
-                '%s (%s)' % item for item in sorted(PERSONAS.items())))
+            sorted(services)), ', '.join(
+                '%s (%s in %s)' % (name, role, project)
+                for name, (project, role) in sorted(PERSONAS.items())))

@@ -253,7 +253,8 @@ def run(base_dir, db='mariadb', keep=False, out=sys.stdout):
         print('tempest: ' + line, file=out, flush=True)
 
     deployment = nmn.Deployment(os.path.join(base_dir, 'deployment'),
-                                db=db, auth='keystone', out=out)
+                                db=db, auth='keystone', out=out,
+                                compute_options=nmn.STAMP_GUEST_OPTIONS)
     workspace = os.path.join(os.path.abspath(base_dir), 'workspace')
     subprocess.run(['rm', '-rf', '--one-file-system', workspace],
                    check=True)

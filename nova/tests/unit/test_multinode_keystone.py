@@ -173,6 +173,12 @@ class RegisterTest(test.NoDBTestCase):
                        'r-member'), self.identity.grants)
         self.assertIn((demo, self._id('users', name='nmn-reader'),
                        'r-reader'), self.identity.grants)
+        other = self._id('projects', name='nmn-other')
+        self.assertIn((other, self._id('users', name='nmn-other'),
+                       'r-member'), self.identity.grants)
+        self.assertNotIn(other, {g[0] for g in self.identity.grants
+                                 if g[1] != self._id('users',
+                                                     name='nmn-other')})
         # The reader has no other role anywhere.
         reader = self._id('users', name='nmn-reader')
         self.assertEqual({'r-reader'}, {g[2] for g in self.identity.grants

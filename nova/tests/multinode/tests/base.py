@@ -21,7 +21,9 @@ at the guests through libvirt and the namespace files, at placement over
 HTTP, and runs ``nova-manage vpmem audit``.
 
 ``MULTINODE_DB`` (``mariadb``, the default, or ``postgresql``) picks the
-SQL server; ``MULTINODE_TIER_DIR`` where each class keeps its state
+SQL server; ``MULTINODE_AUTH`` (``keystone``, the default: a real Keystone
+in front, so the CLI and the checks use its tokens, or ``noauth2``) the
+API's authentication; ``MULTINODE_TIER_DIR`` where each class keeps its state
 (default ``.multinode-tier`` in the repository). A class's logs stay
 there when one of its tests failed (always with ``MULTINODE_KEEP_LOGS``
 set), and ``summary.log`` there says when each class was up and down and
@@ -48,9 +50,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 RESOURCE_CLASS = 'CUSTOM_PMEM_NAMESPACE_%s' % nmn.LABEL
 FINAL = ('completed', 'failed', 'error', 'cancelled')
 TIMEOUT = 120
-# Every class's computes: the stamp guest has no ACPI, so a cold
-# migration's power-off should not wait for it.
-COMPUTE_OPTIONS = {('compute', 'shutdown_timeout'): 1}
 
 
 def compute(index):
@@ -68,7 +67,9 @@ class MultinodeTestCase(testtools.TestCase):
 
     # None: MULTINODE_DB, else mariadb.
     DB = None
-    # {(group, option): value} on top of COMPUTE_OPTIONS.
+    # None: MULTINODE_AUTH, else keystone.
+    AUTH = None
+    # {(group, option): value} on top of nmn.STAMP_GUEST_OPTIONS.
     COMPUTE_OPTIONS = {}
 
     @classmethod
@@ -80,6 +81,7 @@ class MultinodeTestCase(testtools.TestCase):
             raise RuntimeError('the multinode tier runs as root (network '
                                'namespaces, daemons as their users)')
         cls.db = cls.DB or os.environ.get('MULTINODE_DB', 'mariadb')
+        auth = cls.AUTH or os.environ.get('MULTINODE_AUTH', 'keystone')
         root = os.environ.get('MULTINODE_TIER_DIR',
                               os.path.join(REPO, '.multinode-tier'))
         base_dir = os.path.join(root, '%s-%s' % (cls.__name__, cls.db))
@@ -92,8 +94,9 @@ class MultinodeTestCase(testtools.TestCase):
         cls.summary = os.path.join(root, 'summary.log')
         cls.out = open(os.path.join(base_dir, 'log', 'steps.log'), 'a')
         cls.deployment = nmn.Deployment(
-            base_dir, db=cls.db, out=cls.out,
-            compute_options={**COMPUTE_OPTIONS, **cls.COMPUTE_OPTIONS})
+            base_dir, db=cls.db, out=cls.out, auth=auth,
+            compute_options={**nmn.STAMP_GUEST_OPTIONS,
+                             **cls.COMPUTE_OPTIONS})
         cls.cli = cli_check.Cli(cls.deployment)
         cls.began = time.monotonic()
         try:

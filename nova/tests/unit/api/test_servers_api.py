@@ -65,11 +65,11 @@ class ServersAPITestCase(test.TestCase):
         self._server('other', 'p2', 'f1', 'compute-a', vm_states.ACTIVE,
                      minutes=4)
 
-    def _flavor(self, name):
+    def _flavor(self, name, is_public=True):
         flavor = objects.Flavor(self.context, name=name, flavorid=name,
                                 memory_mb=16, vcpus=1, root_gb=0,
                                 ephemeral_gb=0, swap=0, disabled=False,
-                                is_public=True, extra_specs={})
+                                is_public=is_public, extra_specs={})
         flavor.create()
         return flavor
 
@@ -457,6 +457,18 @@ class TestCreate(ServersAPITestCase):
         shown = self.request('/servers/%s' % resp.json['server']['id'],
                              version='2.19').json['server']
         self.assertEqual('web tier', shown['description'])
+
+    def test_a_private_flavor_needs_access(self):
+        private = self.flavors['private'] = self._flavor('private',
+                                                        is_public=False)
+        # As Nova: a flavor the project may not use is as unknown (400).
+        resp = self._post('2.1', flavorRef='private')
+        self.assertEqual(400, resp.status_int, resp.text)
+        self.assertIn('private', resp.json['badRequest']['message'])
+        self.compute.create.assert_not_called()
+        private.add_access('p1')
+        self.assertEqual(202, self._post('2.1', flavorRef='private')
+                         .status_int)
 
     def test_networks_required_from_2_37(self):
         self.assertEqual(202, self._post('2.36').status_int)

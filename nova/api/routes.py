@@ -24,6 +24,7 @@ from nova.api.handlers import flavors
 from nova.api.handlers import hypervisors
 from nova.api.handlers import images
 from nova.api.handlers import instance_actions
+from nova.api.handlers import keypairs
 from nova.api.handlers import migrations
 from nova.api.handlers import server_migrations
 from nova.api.handlers import servers
@@ -33,7 +34,7 @@ from nova.api import http
 # Matched in this order: the first route whose path and method fit wins.
 HANDLER_MODULES = (servers, server_migrations, instance_actions,
                    migrations, flavors, flavor_access, services,
-                   hypervisors, aggregates, images)
+                   hypervisors, aggregates, images, keypairs)
 
 
 class Router:

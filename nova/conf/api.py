@@ -45,6 +45,13 @@ api_opts = [
                     "image catalog offers besides the built-in 'cirros' "
                     "one: a list of objects with at least 'id' and "
                     "'name'."),
+    cfg.IntOpt('max_keypairs_per_user',
+               default=100,
+               min=0,
+               help="Most key pairs (os-keypairs) one user may have. "
+                    "Creating or importing one more is refused with 403, "
+                    "as Nova answers when the key_pairs quota is used "
+                    "up; deleting one makes room again."),
 ]
 
 

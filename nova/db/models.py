@@ -200,6 +200,33 @@ class Instance(SoftDeleteMixin, Base):
                                server_default=sa.false())
     locked_by = orm.mapped_column(sa.String(255))
     locked_reason = orm.mapped_column(sa.String(255))
+    # The name of the owner's key pair it was booted with (not a foreign
+    # key: the key pair may be deleted, the server keeps the name, as Nova).
+    key_name = orm.mapped_column(sa.String(255))
+
+
+# The kinds of key pair (os-keypairs ``type``, 2.2).
+KEYPAIR_TYPES = ('ssh', 'x509')
+
+
+class KeyPair(SoftDeleteMixin, Base):
+    """A user's public key (os-keypairs), named per user."""
+
+    __tablename__ = 'key_pairs'
+    __table_args__ = (
+        sa.UniqueConstraint('user_id', 'name', 'deleted',
+                            name='uniq_key_pairs0user_id0name0deleted'),
+        sa.CheckConstraint(sa.column('type').in_(KEYPAIR_TYPES),
+                           name='ck_key_pairs_type'),
+    )
+
+    id = orm.mapped_column(sa.Integer, primary_key=True)
+    name = orm.mapped_column(sa.String(255), nullable=False)
+    user_id = orm.mapped_column(sa.String(255), nullable=False)
+    fingerprint = orm.mapped_column(sa.String(255))
+    public_key = orm.mapped_column(sa.Text)
+    type = orm.mapped_column(sa.String(8), nullable=False, default='ssh',
+                             server_default='ssh')
 
 
 # The text columns of instance_extra, each holding one object's JSON.

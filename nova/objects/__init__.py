@@ -37,6 +37,7 @@ _OBJECT_MODULES = (
     'nova.objects.migrate_data',
     'nova.objects.vpmem_namespace',
     'nova.objects.instance_action',
+    'nova.objects.keypair',
 )
 
 

@@ -46,6 +46,8 @@ _FLAVOR_SIZES = ('memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb')
 # The fields version 1.2 added (what the compute API shows of a server).
 _API_FIELDS_1_2 = ('display_description', 'locked', 'locked_by',
                    'locked_reason')
+# The field version 1.3 added: the key pair the server was booted with.
+_API_FIELDS_1_3 = ('key_name',)
 
 
 def _as_list(value):
@@ -60,7 +62,8 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
     # Version 1.1: MigrationContext 1.1 (old and new resources)
     # Version 1.2: Added display_description, locked, locked_by and
     #              locked_reason
-    VERSION = '1.2'
+    # Version 1.3: Added key_name
+    VERSION = '1.3'
 
     fields = {
         'id': fields.IntegerField(read_only=True),
@@ -88,6 +91,8 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
         'locked': fields.BooleanField(default=False),
         'locked_by': fields.StringField(nullable=True),
         'locked_reason': fields.StringField(nullable=True),
+        # The name of the owner's key pair it was booted with (os-keypairs).
+        'key_name': fields.StringField(nullable=True),
 
         'flavor': fields.ObjectField('Flavor'),
         # The specific resources (vpmem namespaces) held on self.host.
@@ -108,7 +113,11 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
 
     def obj_make_compatible(self, primitive, target_version):
         super().obj_make_compatible(primitive, target_version)
-        if versionutils.convert_version_to_tuple(target_version) < (1, 2):
+        target = versionutils.convert_version_to_tuple(target_version)
+        if target < (1, 3):
+            for name in _API_FIELDS_1_3:
+                primitive.pop(name, None)
+        if target < (1, 2):
             for name in _API_FIELDS_1_2:
                 primitive.pop(name, None)
 
@@ -329,13 +338,15 @@ class InstanceList(base.ObjectListBase, base.NovaObject):
     # Version 1.0: Initial version (Instance 1.0)
     # Version 1.1: Instance 1.1
     # Version 1.2: Instance 1.2
-    VERSION = '1.2'
+    # Version 1.3: Instance 1.3
+    VERSION = '1.3'
 
     fields = {
         'objects': fields.ListOfObjectsField('Instance'),
     }
     obj_relationships = {
-        'objects': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.2')],
+        'objects': [('1.0', '1.0'), ('1.1', '1.1'), ('1.2', '1.2'),
+                    ('1.3', '1.3')],
     }
 
     @classmethod

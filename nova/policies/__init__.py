@@ -22,6 +22,7 @@ from nova.policies import base
 from nova.policies import flavors
 from nova.policies import hosts
 from nova.policies import instance_actions
+from nova.policies import keypairs
 from nova.policies import migrations
 from nova.policies import servers
 
@@ -30,4 +31,4 @@ def list_rules():
     """Every rule, base personas first (the sample file's order)."""
     return (base.RULES + servers.list_rules() + migrations.list_rules()
             + instance_actions.list_rules() + hosts.list_rules()
-            + flavors.list_rules())
+            + flavors.list_rules() + keypairs.list_rules())

@@ -24,7 +24,14 @@ flavor there makes them vpmem tests.
 """
 
 from tempest.api.compute.admin import test_live_migration as live
+from tempest.api.compute.admin import test_servers as admin_servers
+from tempest.api.compute.servers import test_delete_server as delete
+from tempest.api.compute.servers import test_instance_actions as actions
+from tempest.api.compute.servers import (
+    test_instance_actions_negative as actions_negative)
 from tempest.api.compute.servers import test_list_servers_negative as lists
+from tempest.api.compute.servers import test_multiple_create as multiple
+from tempest.api.compute.servers import test_servers as servers
 
 
 class LiveMigrationNoNetworkTest(live.LiveMigrationTest):
@@ -43,5 +50,48 @@ class LiveAutoBlockMigrationNoNetworkTest(
 
 class ListServersNegativeNoNetworkTest(lists.ListServersNegativeTestJSON):
     """Server list filters and paging that match nothing or are invalid."""
+
+    create_default_network = False
+
+
+class ServersAdminNoNetworkTest(admin_servers.ServersAdminTestJSON):
+    """An administrator's server list filters and actions."""
+
+    create_default_network = False
+
+
+class DeleteServersNoNetworkTest(delete.DeleteServersTestJSON):
+    """Deleting servers in their states."""
+
+    create_default_network = False
+
+
+class InstanceActionsNoNetworkTest(actions.InstanceActionsTestJSON):
+    """The actions recorded for a server."""
+
+    create_default_network = False
+
+
+class InstanceActionsV221NoNetworkTest(actions.InstanceActionsV221TestJSON):
+    """The actions of a deleted server, from 2.21."""
+
+    create_default_network = False
+
+
+class InstanceActionsNegativeNoNetworkTest(
+        actions_negative.InstanceActionsNegativeTestJSON):
+    """Actions of unknown servers and requests."""
+
+    create_default_network = False
+
+
+class MultipleCreateNoNetworkTest(multiple.MultipleCreateTestJSON):
+    """min_count and max_count."""
+
+    create_default_network = False
+
+
+class ServersNoNetworkTest(servers.ServersTestJSON):
+    """Server create, list and update."""
 
     create_default_network = False

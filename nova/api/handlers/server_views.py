@@ -330,7 +330,7 @@ FIELDS = [
     (None, None, 'OS-EXT-AZ:availability_zone', FULL, None,
      _availability_zone),
     (None, None, 'config_drive', FULL, None, _const('')),
-    (None, None, 'key_name', FULL, None, _const(None)),
+    (None, None, 'key_name', FULL, None, _attr('key_name')),
     (None, None, 'OS-SRV-USG:launched_at', FULL, None,
      lambda i, e: _usage_time(_get(i, 'launched_at'))),
     (None, None, 'OS-SRV-USG:terminated_at', FULL, None,

@@ -28,6 +28,7 @@ from oslo_log import log as logging
 
 import nova.conf
 from nova.api.handlers import images
+from nova.api.handlers import keypairs
 from nova.api.handlers import server_filters
 from nova.api.handlers import server_lock
 from nova.api.handlers import server_power
@@ -84,6 +85,8 @@ def _create_schema(with_description, networks_required=False):
         'block_device_mapping_v2': {'type': 'array'},
         'min_count': _COUNT,
         'max_count': _COUNT,
+        # The caller's key pair (os-keypairs) the server is booted with.
+        'key_name': validation.NAME,
     }
     # Before 2.19 a description is refused, as Nova's schema refuses any
     # key it does not know (other unknown keys pass here: the CLI sends
@@ -291,15 +294,22 @@ def get_instance(req, server_id):
 
 
 def find_flavor(req, ref):
+    """The flavor ``ref`` names, if the caller's project may use it
+    (Nova: a private flavor without access is as unknown, 400)."""
     ref = str(ref).rstrip('/').rsplit('/', 1)[-1]
-    try:
-        return objects.Flavor.get_by_flavor_id(req.context, ref)
-    except exception.FlavorNotFound:
-        pass
-    try:
-        return objects.Flavor.get_by_name(req.context, ref)
-    except exception.FlavorNotFound:
+    flavor = None
+    for lookup in (objects.Flavor.get_by_flavor_id,
+                   objects.Flavor.get_by_name):
+        try:
+            flavor = lookup(req.context, ref)
+            break
+        except exception.FlavorNotFound:
+            pass
+    if flavor is None or not (
+            flavor.is_public or req.context.is_admin or
+            req.context.project_id in flavor.access_projects()):
         raise http.HTTPError(400, 'Flavor %s could not be found.' % ref)
+    return flavor
 
 
 # -- handlers --------------------------------------------------------------
@@ -317,6 +327,14 @@ def create(req):
     if image_ref and image is None:
         raise http.HTTPError(400, 'Image %s could not be found.' % image_ref)
     count = _count(server)
+    # Kept with the server (shown as key_name); no guest agent here
+    # receives the key itself.
+    changes = {}
+    if server.get('key_name') is not None:
+        changes['key_name'] = keypairs.find_for_server(
+            req.context, server['key_name']).name
+    if server.get('description') is not None:
+        changes['display_description'] = server['description']
     created = []
     for index in range(1, count + 1):
         # Nova names the servers of one request "<name>-<n>".
@@ -329,10 +347,8 @@ def create(req):
                 image_meta=dict(image['properties']) if image else None)
         except exception.Invalid as e:
             raise http.HTTPError(400, e.format_message())
-        if server.get('description') is not None:
-            compute().update_instance(
-                req.context, instance,
-                {'display_description': server['description']})
+        if changes:
+            compute().update_instance(req.context, instance, changes)
         created.append(instance)
     # Nova answers a generated password; no guest agent here sets it.
     admin_pass = secrets.token_urlsafe(9)

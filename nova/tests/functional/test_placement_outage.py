@@ -26,6 +26,7 @@ database agree again and the server moves and is deleted as usual.
 """
 
 import re
+import time
 
 import fixtures
 from keystoneauth1 import exceptions as ks_exc
@@ -146,6 +147,11 @@ class TestPlacementOutage(lc.LifecycleTestBase):
             # background erase ends, after the migration completed.
             self.assertTrue(self.manager(A).rt.wait_for_background_erases(
                 self.TIMEOUT))
+        # The source's DELETE may still be on its way when the erase
+        # ends: wait for it to meet the fault.
+        deadline = time.monotonic() + self.TIMEOUT
+        while not self.fault.failed and time.monotonic() < deadline:
+            time.sleep(0.02)
         self.assertTrue(self.fault.failed, 'the fault was never hit')
         expected_host = B if when == 'after' else A
         moved = self.wait_for_state(server.uuid, vm_states.ACTIVE)

@@ -62,7 +62,8 @@ class Cli:
         return self('server', 'show', nmn.SERVER, as_json=True)
 
 
-def _guest_paths(deployment, index, uuid):
+def guest_paths(deployment, index, uuid):
+    """The namespace files of guest ``uuid`` on compute ``index``."""
     import libvirt
 
     from nova.virt.libvirt import domain_xml
@@ -104,7 +105,7 @@ def _on_host(deployment, cli, index):
                                                           host.netns):
         raise nmn.DeploymentError('QEMU %s is not one process in %s' % (
             qemu, host.netns))
-    paths = _guest_paths(deployment, index, server['id'])
+    paths = guest_paths(deployment, index, server['id'])
     _wait_for_pages(paths[0], 20)
     local_hosts.stop_guest_writes(paths[0])
     report = local_hosts.verify_pattern(paths)

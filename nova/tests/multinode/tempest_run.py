@@ -49,8 +49,9 @@ PLUGIN_REGEX = r'^nova_vpmem_tempest_plugin\.'
 ABORT_TEST = ('nova_vpmem_tempest_plugin.api.test_migration_abort.'
               'VpmemMigrationAbortTest')
 # The upstream tempest 47 tests run here: what needs no image, network or
-# volume service, and calls only what this API serves. Whole classes where
-# every test applies, single tests otherwise.
+# volume service and calls only what this API serves. Whole classes, less
+# the tests of EXCLUDED; a name ending in "[" is one test.
+NO_NETWORK = 'nova_vpmem_tempest_plugin.api.test_upstream_no_network.'
 UPSTREAM_TESTS = (
     'tempest.api.compute.test_versions.TestVersions',
     'tempest.api.compute.admin.test_hypervisor.HypervisorAdminTestJSON',
@@ -59,26 +60,94 @@ UPSTREAM_TESTS = (
     'tempest.api.compute.admin.test_services.ServicesAdminTestJSON',
     'tempest.api.compute.admin.test_services_negative.'
     'ServicesAdminNegativeTestJSON',
-    'tempest.api.compute.admin.test_migrations.MigrationsAdminTest.'
-    'test_list_migrations[',
+    'tempest.api.compute.admin.test_migrations.MigrationsAdminTest',
     'tempest.api.compute.admin.test_live_migration_negative.'
-    'LiveMigrationNegativeTest.test_invalid_host_for_migration',
+    'LiveMigrationNegativeTest',
+    'tempest.api.compute.admin.test_flavors.FlavorsAdminTestJSON',
+    'tempest.api.compute.admin.test_flavors_access.FlavorsAccessTestJSON',
+    'tempest.api.compute.admin.test_flavors_access_negative.'
+    'FlavorsAccessNegativeTestJSON',
+    'tempest.api.compute.admin.test_flavors_extra_specs.',
+    'tempest.api.compute.admin.test_flavors_extra_specs_negative.'
+    'FlavorsExtraSpecsNegativeTestJSON',
+    'tempest.api.compute.admin.test_flavors_microversions.',
+    'tempest.api.compute.flavors.test_flavors.FlavorsV2TestJSON',
+    'tempest.api.compute.admin.test_servers_negative.'
+    'ServersAdminNegativeTestJSON',
+    'tempest.api.compute.admin.test_delete_server.DeleteServersAdminTestJSON',
+    'tempest.api.compute.servers.test_create_server.ServersTestJSON',
+    'tempest.api.compute.servers.test_create_server.ServersTestManualDisk',
     'tempest.api.compute.servers.test_list_server_filters.'
     'ListServerFiltersTestJSON',
+    'tempest.api.compute.servers.test_multiple_create_negative.'
+    'MultipleCreateNegativeTestJSON',
+    'tempest.api.compute.servers.test_servers.ServerShowV247Test',
+    'tempest.api.compute.keypairs.',
+    'tempest.api.compute.admin.test_keypairs_v210.KeyPairsV210TestJSON',
     # tempest's tests with only create_default_network changed.
-    'nova_vpmem_tempest_plugin.api.test_upstream_no_network.'
-    'LiveMigrationNoNetworkTest.test_live_block_migration[',
-    'nova_vpmem_tempest_plugin.api.test_upstream_no_network.'
-    'LiveAutoBlockMigrationNoNetworkTest.test_live_block_migration[',
-    'nova_vpmem_tempest_plugin.api.test_upstream_no_network.'
-    'ListServersNegativeNoNetworkTest',
+    NO_NETWORK + 'LiveMigrationNoNetworkTest.test_live_block_migration[',
+    NO_NETWORK + 'LiveAutoBlockMigrationNoNetworkTest.'
+    'test_live_block_migration[',
+    NO_NETWORK + 'ListServersNegativeNoNetworkTest',
+    NO_NETWORK + 'ServersAdminNoNetworkTest',
+    NO_NETWORK + 'DeleteServersNoNetworkTest',
+    NO_NETWORK + 'InstanceActionsNoNetworkTest',
+    NO_NETWORK + 'InstanceActionsV221NoNetworkTest',
+    NO_NETWORK + 'InstanceActionsNegativeNoNetworkTest',
+    NO_NETWORK + 'MultipleCreateNoNetworkTest',
+    NO_NETWORK + 'ServersNoNetworkTest',
 )
+RESIZE = 'needs resize (not served: a vpmem flavor change is not supported)'
+SUSPEND = 'needs suspend (not served)'
 # Tests of the classes above that do not apply here, with the reason.
 EXCLUDED = {
     'tempest.api.compute.servers.test_list_server_filters.'
     'ListServerFiltersTestJSON.test_list_servers_filtered_by_ip':
         'filters by the address of a server on [compute] '
         'fixed_network_name: needs a network service',
+    'tempest.api.compute.admin.test_migrations.MigrationsAdminTest.'
+    'test_list_migrations_in_flavor_resize_situation': RESIZE,
+    'tempest.api.compute.admin.test_migrations.MigrationsAdminTest.'
+    'test_resize_server_revert_deleted_flavor': RESIZE,
+    'tempest.api.compute.admin.test_live_migration_negative.'
+    'LiveMigrationNegativeTest.test_live_block_migration_suspended':
+        SUSPEND,
+    'tempest.api.compute.admin.test_servers_negative.'
+    'ServersAdminNegativeTestJSON.test_migrate_server_invalid_state':
+        SUSPEND,
+    'tempest.api.compute.admin.test_servers_negative.'
+    'ServersAdminNegativeTestJSON.test_resize_server_using_overlimit':
+        RESIZE,
+    'tempest.api.compute.admin.test_servers_negative.'
+    'ServersAdminNegativeTestJSON.test_restore_server_invalid_state':
+        'needs soft delete and restore (not served)',
+    'tempest.api.compute.admin.test_delete_server.DeleteServersAdminTestJSON.'
+    'test_delete_server_while_in_error_state':
+        'needs os-resetState (not served)',
+    'tempest.api.compute.servers.test_create_server.ServersTestJSON.'
+    'test_verify_server_details':
+        'checks accessIPv4/accessIPv6 (not served: no networking here)',
+    'tempest.api.compute.servers.test_create_server.ServersTestManualDisk.'
+    'test_verify_server_details':
+        'checks accessIPv4/accessIPv6 (not served: no networking here)',
+    'tempest.api.compute.servers.test_create_server.ServersTest'
+    'JSON.test_host_name_is_same_as_server_name':
+        'logs into the guest ([validation] run_validation): the test '
+        'guest has no SSH',
+    'tempest.api.compute.servers.test_create_server.ServersTest'
+    'JSON.test_verify_created_server_vcpus':
+        'logs into the guest ([validation] run_validation): the test '
+        'guest has no SSH',
+    'tempest.api.compute.servers.test_create_server.ServersTest'
+    'ManualDisk.test_host_name_is_same_as_server_name':
+        'logs into the guest ([validation] run_validation): the test '
+        'guest has no SSH',
+    'tempest.api.compute.servers.test_create_server.ServersTest'
+    'ManualDisk.test_verify_created_server_vcpus':
+        'logs into the guest ([validation] run_validation): the test '
+        'guest has no SSH',
+    'tempest.api.compute.servers.test_servers.ServerShowV247Test.'
+    'test_update_rebuild_list_server': 'needs rebuild (not served)',
 }
 # Flavors tempest's own tests boot with ([compute] flavor_ref and
 # flavor_ref_alt): no namespaces, so they never compete with the plugin's.

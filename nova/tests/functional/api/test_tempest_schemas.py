@@ -36,6 +36,7 @@ from nova import exception
 from nova import objects
 from nova import test
 from nova.tests.functional.api import tempest_harness as harness
+from nova.tests.functional.api import test_keypairs
 from nova.tests.functional.api.tempest_harness import ADMIN_TOKEN
 from nova.tests.functional.api.tempest_harness import call
 from nova.tests.functional.api.tempest_harness import LATEST
@@ -730,7 +731,8 @@ class SelfCheckTest(SchemaTest):
 
 ALL_TABLES = (SERVER_CALLS, SERVER_ACTION_CALLS, SERVER_MIGRATION_CALLS,
               MIGRATION_CALLS, _actions_calls(), FLAVOR_CALLS, SERVICE_CALLS,
-              HYPERVISOR_CALLS, IMAGE_CALLS, AGGREGATE_CALLS)
+              HYPERVISOR_CALLS, IMAGE_CALLS, AGGREGATE_CALLS,
+              test_keypairs.KEYPAIR_CALLS)
 
 
 def _shape(method, path):

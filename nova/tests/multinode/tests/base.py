@@ -42,7 +42,6 @@ import testtools
 from nova.tests.multinode import cli_check
 from nova.tests.multinode import deployment as nmn
 from nova.virt.libvirt import devguest
-from nova.virt.libvirt import domain_xml
 from nova.virt.libvirt import local_hosts
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -270,13 +269,8 @@ class MultinodeTestCase(testtools.TestCase):
                 if self.domain_state(i, uuid) == libvirt.VIR_DOMAIN_RUNNING]
 
     def guest_paths(self, index, uuid):
-        libvirt = _libvirt()
-        conn = libvirt.open(self.host(index).uri)
-        try:
-            xml = conn.lookupByUUIDString(uuid).XMLDesc(0)
-        finally:
-            conn.close()
-        return domain_xml.nvdimm_paths(xml)
+        _libvirt()
+        return cli_check.guest_paths(self.deployment, index, uuid)
 
     def assert_runs_on(self, name, index):
         """ACTIVE on compute ``index`` for nova, running there and only

@@ -36,7 +36,7 @@ from nova.tests.fixtures import conf as conf_fixture
 TABLES = {'services', 'compute_nodes', 'flavors', 'flavor_extra_specs',
           'instances', 'instance_extra', 'instance_faults', 'migrations',
           'vpmem_namespaces', 'pending_placement_work', 'instance_actions',
-          'instance_actions_events', 'flavor_projects'}
+          'instance_actions_events', 'flavor_projects', 'key_pairs'}
 
 
 def sqlite_tables(path):

@@ -222,6 +222,17 @@ def instance_action_event(**overrides):
     return objects.InstanceActionEvent(**values)
 
 
+def keypair(**overrides):
+    values = dict(id=21, name='mykey', user_id='user',
+                  fingerprint='61:5f:fe:c7:e0:fd:d7:4a:2b:52:6e:a6:f5:bf:'
+                              'da:27',
+                  public_key='ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE7k '
+                             'user@host',
+                  type='ssh', **timestamps())
+    values.update(overrides)
+    return objects.KeyPair(**values)
+
+
 def every_object():
     """{object name: a fully populated object of that class}."""
     inst = instance()
@@ -256,6 +267,9 @@ def every_object():
         'LiveMigrateData': objects.LiveMigrateData(
             migration=migration(), is_volume_backed=True,
             block_migration=None),
+        'KeyPair': keypair(),
+        'KeyPairList': objects.KeyPairList(
+            objects=[keypair(), keypair(id=22, name='x', type='x509')]),
         'Migration': migration(),
         'MigrationContext': migration_context(inst.uuid),
         'MigrationList': objects.MigrationList(

@@ -41,16 +41,18 @@ object_data = {
     'Destination': '1.0-08a4af0bae308375c70f4325a196f423',
     'Flavor': '1.0-7634ebfff4672fc25264928c8b076245',
     'FlavorList': '1.0-52f9ffabca21c5591f9c638cd478bedc',
-    'Instance': '1.2-c5a1ab78537c4731abe6f185919193a0',
+    'Instance': '1.3-41cca74548ec961c51d025d06d9b5c5b',
     'InstanceAction': '1.0-3a938f9af05b61c88dc4f32aa95b04c0',
     'InstanceActionEvent': '1.0-76971b99b8755c85011c3ec4248a872c',
     'InstanceActionEventList': '1.0-8a76b8d22c0dfe3f309a9a320389f324',
     'InstanceActionList': '1.0-970486df776d9619538d13ca6e111e3a',
     'InstanceFault': '1.0-9cec00033d867a9fa36714d1136d78b1',
     'InstanceFaultList': '1.0-b5299591fc8ea07db9c0291c2cf7bb60',
-    'InstanceList': '1.2-7052f56e99b739d2c256a6810a06f618',
+    'InstanceList': '1.3-d42fb6b6fec7e851d190de67c8747076',
     'InstanceNUMACell': '1.0-fbdca55498f416e7ad73f010d1167fce',
     'InstanceNUMATopology': '1.0-b00c8f0bdd335de9b63177d7b41a1bd8',
+    'KeyPair': '1.0-7f0fa8ae37abbcbd69ff183ee42c124a',
+    'KeyPairList': '1.0-aa43d11df031f7f1f3c673fdf35b64b6',
     'LibvirtLiveMigrateData': '1.4-32b493eacd66fe6d3c1e84567ff49317',
     'LibvirtVPMEMDevice': '1.0-e8e81000ecf0719eb6332f28299278df',
     'LiveMigrateData': '1.2-0b48a016cf5d1dfca3dab5a1a9e63495',
@@ -381,6 +383,16 @@ class TestBackports(test.NoDBTestCase):
             self.assertNotIn(name, old)
         current = self._data(instance.obj_to_primitive())
         self.assertEqual('admin', current['locked_by'])
+
+    def test_instance_backport_drops_the_key_name(self):
+        instance = fake_objects.instance()
+        instance.key_name = 'mykey'
+        instance.locked_by = 'admin'
+        old = self._data(instance.obj_to_primitive(target_version='1.2'))
+        self.assertNotIn('key_name', old)
+        self.assertEqual('admin', old['locked_by'])
+        self.assertEqual('mykey', self._data(
+            instance.obj_to_primitive())['key_name'])
 
     def test_manifest_backports_list_children(self):
         manifest = base.obj_tree_get_versions('LibvirtLiveMigrateData')

@@ -87,6 +87,7 @@ def _create_schema(with_description, networks_required=False):
         'max_count': _COUNT,
         # The caller's key pair (os-keypairs) the server is booted with.
         'key_name': validation.NAME,
+        'adminPass': {'type': 'string'},
     }
     # Before 2.19 a description is refused, as Nova's schema refuses any
     # key it does not know (other unknown keys pass here: the CLI sends
@@ -350,8 +351,9 @@ def create(req):
         if changes:
             compute().update_instance(req.context, instance, changes)
         created.append(instance)
-    # Nova answers a generated password; no guest agent here sets it.
-    admin_pass = secrets.token_urlsafe(9)
+    # Nova answers the password asked for, else a generated one; no guest
+    # agent here sets it.
+    admin_pass = server.get('adminPass') or secrets.token_urlsafe(9)
     # Several servers: Nova answers with the first.
     return 202, {'server': server_views.created(created[0], view_env(req),
                                                 admin_pass)}

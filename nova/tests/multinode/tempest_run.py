@@ -86,6 +86,8 @@ UPSTREAM_TESTS = (
     'tempest.api.compute.admin.test_keypairs_v210.KeyPairsV210TestJSON',
     # tempest's tests with only create_default_network changed.
     NO_NETWORK + 'LiveMigrationNoNetworkTest.test_live_block_migration[',
+    NO_NETWORK + 'LiveMigrationNoNetworkTest.'
+    'test_live_block_migration_paused[',
     NO_NETWORK + 'LiveAutoBlockMigrationNoNetworkTest.'
     'test_live_block_migration[',
     NO_NETWORK + 'ListServersNegativeNoNetworkTest',
@@ -99,6 +101,8 @@ UPSTREAM_TESTS = (
 )
 RESIZE = 'needs resize (not served: a vpmem flavor change is not supported)'
 SUSPEND = 'needs suspend (not served)'
+RESET_STATE = 'needs os-resetState (not served)'
+ACCESS_IPS = 'checks accessIPv4/accessIPv6 (not served: no networking here)'
 # Tests of the classes above that do not apply here, with the reason.
 EXCLUDED = {
     'tempest.api.compute.servers.test_list_server_filters.'
@@ -122,14 +126,12 @@ EXCLUDED = {
     'ServersAdminNegativeTestJSON.test_restore_server_invalid_state':
         'needs soft delete and restore (not served)',
     'tempest.api.compute.admin.test_delete_server.DeleteServersAdminTestJSON.'
-    'test_delete_server_while_in_error_state':
-        'needs os-resetState (not served)',
+    'test_delete_server_while_in_error_state': RESET_STATE,
     'tempest.api.compute.servers.test_create_server.ServersTestJSON.'
     'test_verify_server_details':
-        'checks accessIPv4/accessIPv6 (not served: no networking here)',
+        ACCESS_IPS,
     'tempest.api.compute.servers.test_create_server.ServersTestManualDisk.'
-    'test_verify_server_details':
-        'checks accessIPv4/accessIPv6 (not served: no networking here)',
+    'test_verify_server_details': ACCESS_IPS,
     'tempest.api.compute.servers.test_create_server.ServersTest'
     'JSON.test_host_name_is_same_as_server_name':
         'logs into the guest ([validation] run_validation): the test '
@@ -148,6 +150,33 @@ EXCLUDED = {
         'guest has no SSH',
     'tempest.api.compute.servers.test_servers.ServerShowV247Test.'
     'test_update_rebuild_list_server': 'needs rebuild (not served)',
+    NO_NETWORK + 'DeleteServersNoNetworkTest.'
+    'test_delete_server_while_in_attached_volume':
+        'needs a volume service',
+    NO_NETWORK + 'DeleteServersNoNetworkTest.'
+    'test_delete_server_while_in_shelved_state': 'needs shelve (not served)',
+    NO_NETWORK + 'DeleteServersNoNetworkTest.'
+    'test_delete_server_while_in_suspended_state': SUSPEND,
+    NO_NETWORK + 'DeleteServersNoNetworkTest.'
+    'test_delete_server_while_in_verify_resize_state': RESIZE,
+    NO_NETWORK + 'MultipleCreateNoNetworkTest.'
+    'test_multiple_create_with_reservation_return':
+        'needs return_reservation_id (not served)',
+    NO_NETWORK + 'ServersAdminNoNetworkTest.'
+    'test_create_server_with_scheduling_hint':
+        'needs the same_host scheduler hint (not served)',
+    NO_NETWORK + 'ServersAdminNoNetworkTest.test_inject_network_info':
+        'needs injectNetworkInfo (not served: no networking here)',
+    NO_NETWORK + 'ServersAdminNoNetworkTest.'
+    'test_list_servers_filter_by_error_status': RESET_STATE,
+    NO_NETWORK + 'ServersAdminNoNetworkTest.'
+    'test_rebuild_server_in_error_state': RESET_STATE + ' and rebuild',
+    NO_NETWORK + 'ServersAdminNoNetworkTest.test_reset_state_server':
+        RESET_STATE,
+    NO_NETWORK + 'ServersNoNetworkTest.test_create_server_with_ipv6_addr_only':
+        ACCESS_IPS,
+    NO_NETWORK + 'ServersNoNetworkTest.test_update_access_server_address':
+        ACCESS_IPS,
 }
 # Flavors tempest's own tests boot with ([compute] flavor_ref and
 # flavor_ref_alt): no namespaces, so they never compete with the plugin's.
@@ -190,7 +219,7 @@ def tempest_conf(deployment_info, flavors, abortable=False):
             'live_migration': 'True',
             'block_migration_for_live_migration': 'True',
             'cold_migration': 'True', 'resize': 'False',
-            'pause': 'False', 'suspend': 'False', 'shelve': 'False',
+            'pause': 'True', 'suspend': 'False', 'shelve': 'False',
             'rescue': 'False', 'snapshot': 'False',
             'change_password': 'False', 'console_output': 'False',
             'interface_attach': 'False', 'vnc_console': 'False',

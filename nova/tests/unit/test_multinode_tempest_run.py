@@ -12,8 +12,10 @@
 
 """The tempest tier's configuration, test selection and result reading."""
 
+import os
 import re
 
+import nova
 from nova import test
 from nova.tests.multinode import deployment as nmn
 from nova.tests.multinode import tempest_run
@@ -122,3 +124,19 @@ class TallyTest(test.NoDBTestCase):
         self.assertEqual({'pass': ['a.B.test_1[id-1]', 'a.B.test_2'],
                           'fail': ['a.B.test_3', 'a.B.test_4'],
                           'skip': ['setUpClass (a.C)']}, found)
+
+
+class DocsTest(test.NoDBTestCase):
+
+    def test_the_plugin_guide_names_every_test_and_exclusion(self):
+        path = os.path.join(os.path.dirname(nova.__file__), os.pardir,
+                            'doc', 'source', 'contributor',
+                            'tempest-plugin.rst')
+        with open(path) as f:
+            page = f.read()
+        for name in tempest_run.UPSTREAM_TESTS + tuple(tempest_run.EXCLUDED):
+            # The class, or the test, named last.
+            last = [part for part in name.rstrip('.[').split('.')
+                    if part][-1]
+            self.assertTrue(re.search(r'\b' + re.escape(last), page),
+                            '%s is not named in %s' % (name, path))

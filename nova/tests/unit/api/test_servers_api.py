@@ -449,6 +449,12 @@ class TestCreate(ServersAPITestCase):
         self.assertEqual([{'name': 'default'}], body['security_groups'])
         self.assertTrue(body['adminPass'])
 
+    def test_admin_pass_asked_for_is_answered(self):
+        resp = self._post('2.1', adminPass='s3cret')
+        self.assertEqual(202, resp.status_int, resp.text)
+        self.assertEqual('s3cret', resp.json['server']['adminPass'])
+        self.assertEqual(400, self._post('2.1', adminPass=7).status_int)
+
     def test_description_from_2_19(self):
         self.assertEqual(400, self._post('2.18', description='d')
                          .status_int)

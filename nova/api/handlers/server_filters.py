@@ -19,14 +19,14 @@
 * ``status`` is turned into vm_state/task_state (see
   :data:`server_views.STATE_MAP`); an unknown status answers an empty list
   before 2.38 and a 400 from 2.38.
-* ``name``, ``node`` and ``description`` are regular expressions (Python
-  syntax, ``re.search`` semantics), matched in SQL.
+* ``name``, ``node``, ``description`` and ``key_name`` are regular
+  expressions (Python syntax, ``re.search`` semantics), matched in SQL.
 * ``changes-since`` / ``changes-before`` compare ``updated_at`` and include
   deleted servers (their status is DELETED), as Nova does.
 * No server here has an IP address, a tag or a reservation: ``ip``,
   ``ip6``, ``tags``, ``tags-any`` and ``reservation_id`` match nothing,
   ``not-tags`` and ``not-tags-any`` everything.
-* Other filters Nova knows (``key_name``, ``kernel_id``, ...) are accepted
+* Other filters Nova knows (``kernel_id``, ``ramdisk_id``, ...) are accepted
   and do not narrow the list: their attributes are never set here.
 """
 
@@ -76,20 +76,22 @@ STRICT_STATUS_FROM = (2, 38)
 
 # Filters that are regular expressions on a column.
 REGEX_COLUMNS = {'name': 'display_name', 'node': 'node',
-                 'description': 'display_description'}
+                 'description': 'display_description',
+                 'key_name': 'key_name'}
 # Filters that name nothing any server here has.
 MATCH_NOTHING = ('ip', 'ip6', 'tags', 'tags-any', 'reservation_id')
 
 # Sort keys of Nova's schema that are columns here; the other valid keys
 # are accepted and leave the default order (created_at, newest first).
 SORT_COLUMNS = ('created_at', 'display_description', 'display_name',
-                'host', 'image_ref', 'instance_type_id', 'launched_at',
+                'host', 'image_ref', 'instance_type_id', 'key_name',
+                'launched_at',
                 'locked_by', 'node', 'power_state', 'project_id',
                 'task_state', 'terminated_at', 'updated_at', 'user_id',
                 'uuid', 'vm_state')
 VALID_SORT_KEYS = SORT_COLUMNS + (
     'access_ip_v4', 'access_ip_v6', 'auto_disk_config', 'availability_zone',
-    'config_drive', 'hostname', 'kernel_id', 'key_name', 'launch_index',
+    'config_drive', 'hostname', 'kernel_id', 'launch_index',
     'progress', 'ramdisk_id', 'root_device_name')
 ADMIN_SORT_KEYS = ('host', 'node')
 

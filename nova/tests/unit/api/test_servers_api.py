@@ -171,6 +171,20 @@ class TestListFilters(ServersAPITestCase):
         self.assertEqual(['vm-a', 'web-1'], self.names('flavor=f1'))
         self.assertEqual([], self.names('flavor=nope'))
 
+    def test_key_name_is_a_regular_expression(self):
+        for name, key in (('vm-a', 'deploy-key'), ('web-1', 'web-key')):
+            db.instance_update_and_get_original(
+                self.context, self.servers[name].uuid, {'key_name': key})
+        # Nova lets a project filter by key_name from 2.83.
+        self.assertEqual(['vm-a', 'web-1'],
+                         self.names('key_name=-key$', version='2.83'))
+        self.assertEqual(['web-1'], self.names('key_name=^web',
+                                               version='2.83'))
+        self.assertEqual(['vm-a', 'vm-b', 'web-1'],
+                         self.names('key_name=^web', version='2.82'))
+        self.assertEqual(['web-1'], self.names(
+            'all_tenants=1&key_name=^web', token=ADMIN))
+
     def test_image_by_id_or_name(self):
         # vm-a was booted by name, web-1 by id: both are that image.
         self.assertEqual(['vm-a', 'web-1'],

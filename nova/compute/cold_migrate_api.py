@@ -21,6 +21,8 @@ destination (which erases what it received, then hands back to the
 source).
 """
 
+import time
+
 from oslo_log import log as logging
 import oslo_messaging as messaging
 from oslo_utils import excutils
@@ -34,6 +36,9 @@ from nova import objects
 from nova.objects import fields
 
 LOG = logging.getLogger(__name__)
+# How long confirm and revert wait for a destination that is marking its
+# migration finished (see _finished_on).
+FINISH_SETTLE_SECONDS = 5
 
 Status = fields.MigrationStatus
 
@@ -128,10 +133,7 @@ class ColdMigrationAPIMixin:
         sent together through.
         """
         move_api.check_idle(instance, (vm_states.RESIZED,), method)
-        migrations = objects.MigrationList.get_in_progress_by_instance(
-            context, instance.uuid,
-            migration_type=fields.MigrationType.MIGRATION)
-        finished = [m for m in migrations if m.status == Status.FINISHED]
+        finished = _finished_on(context, instance)
         if not finished:
             raise exception.MigrationNotFoundByStatus(
                 instance_id=instance.uuid, status=Status.FINISHED)
@@ -139,6 +141,28 @@ class ColdMigrationAPIMixin:
         instance.save(expected_task_state=[None],
                       expected_vm_state=[vm_states.RESIZED])
         return finished[0]
+
+
+def _finished_on(context, instance, settle=FINISH_SETTLE_SECONDS):
+    """The instance's finished migrations.
+
+    The destination saves the instance RESIZED (the user sees
+    VERIFY_RESIZE) just before it marks the migration finished: in that
+    moment, a migration still post-migrating to the instance's host is
+    waited for, up to ``settle`` seconds, instead of refused.
+    """
+    deadline = time.monotonic() + settle
+    while True:
+        migrations = objects.MigrationList.get_in_progress_by_instance(
+            context, instance.uuid,
+            migration_type=fields.MigrationType.MIGRATION)
+        finished = [m for m in migrations if m.status == Status.FINISHED]
+        finishing = [m for m in migrations
+                     if m.status == Status.POST_MIGRATING and
+                     m.dest_compute == instance.host]
+        if finished or not finishing or time.monotonic() >= deadline:
+            return finished
+        time.sleep(0.05)
 
 
 def _migrate_late(context, instance, migration):

@@ -102,25 +102,11 @@ def _bool_param(req, name):
                              % (name, text))
 
 
-def _limit(req):
-    text = query_params.last(req, 'limit')
-    if text is None:
-        return None
-    try:
-        limit = int(text)
-    except ValueError:
-        limit = -1
-    if limit < 0:
-        raise http.HTTPError(400, 'limit must be a whole number >= 0, not '
-                                  '%r.' % text)
-    return min(limit, CONF.api.max_limit)
-
-
 def _page(req, nodes):
     """``(nodes of this page, the limit asked for or None)``."""
     if req.version < PAGING_VERSION:
         return nodes, None
-    limit = _limit(req)
+    limit = query_params.limit(req)
     marker = query_params.last(req, 'marker')
     if marker is not None:
         ids = [str(views.node_id(n, req.version)) for n in nodes]

@@ -29,6 +29,7 @@ from urllib import parse as urlparse
 import nova.conf
 from nova.api.handlers import keypair_crypto as crypto
 from nova.api.handlers import keypair_views as views
+from nova.api.handlers import query_params
 from nova.api import http
 from nova.api import validation
 from nova.db import keypair_api
@@ -117,20 +118,6 @@ def _get(req, user_id, name):
         raise http.HTTPError(404, e.format_message())
 
 
-def _limit(req):
-    text = req.params.get('limit')
-    if text is None:
-        return CONF.api.max_limit
-    try:
-        limit = int(text)
-    except ValueError:
-        limit = -1
-    if limit < 0:
-        raise http.HTTPError(400, 'limit must be an integer >= 0, not %r.'
-                             % text)
-    return min(limit, CONF.api.max_limit)
-
-
 def _next_links(req, keypairs, limit):
     if not limit or len(keypairs) != limit:
         return None
@@ -146,7 +133,7 @@ def index(req):
     _authorize(req, 'index', user_id)
     limit = marker = None
     if req.version >= PAGING_FROM:
-        limit = _limit(req)
+        limit = query_params.limit(req, CONF.api.max_limit)
         marker = req.params.get('marker')
     if limit == 0:
         keypairs = []

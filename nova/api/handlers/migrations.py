@@ -29,6 +29,7 @@ from oslo_utils import timeutils
 
 import nova.conf
 from nova.api.handlers import migration_views as views
+from nova.api.handlers import query_params
 from nova.api import http
 from nova import exception
 from nova import objects
@@ -77,20 +78,6 @@ def _time_param(key, text):
                                   '2025-01-31T12:00:00Z.' % (key, text))
 
 
-def _limit(req):
-    text = req.params.get('limit')
-    if text is None:
-        return CONF.api.max_limit
-    try:
-        limit = int(text)
-    except ValueError:
-        limit = -1
-    if limit < 0:
-        raise http.HTTPError(400, 'limit must be a whole number >= 0, not '
-                                  '%r.' % text)
-    return min(limit, CONF.api.max_limit)
-
-
 def _sort_key(migration):
     # The list's order: newest first (created_at, then id, descending).
     return (migration.created_at or datetime.datetime.min, migration.id)
@@ -133,7 +120,7 @@ def index(req):
                                                       _filters(req))
     body = {}
     if req.version >= PAGING_VERSION:
-        limit = _limit(req)
+        limit = query_params.limit(req, CONF.api.max_limit)
         migrations = page(migrations, _marker(req), limit)
         body['migrations_links'] = next_links(req, migrations, limit)
         if not body['migrations_links']:

@@ -19,6 +19,9 @@ not know until 2.75, and refuse them (400) from 2.75 on, as Nova does.
 from oslo_utils import strutils
 
 from nova.api import http
+import nova.conf
+
+CONF = nova.conf.CONF
 
 # From this microversion an unknown query parameter is a 400.
 STRICT_QUERY_VERSION = (2, 75)
@@ -66,3 +69,19 @@ def last(req, name):
     """The last value of query parameter ``name``, or None."""
     values = req.GET.getall(name)
     return values[-1] if values else None
+
+
+def limit(req, default=None):
+    """The ``limit`` query parameter, at most ``[api]max_limit``;
+    ``default`` when absent, 400 when not a whole number."""
+    text = last(req, 'limit')
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise http.HTTPError(400, 'limit must be a whole number >= 0, not '
+                                  '%r.' % text)
+    return min(value, CONF.api.max_limit)

@@ -37,17 +37,11 @@ from nova.tests.functional.api import tempest_harness as harness
 from nova.tests.functional.api import test_openstack_cli
 from nova.tests.functional.api.tempest_harness import ADMIN_TOKEN
 from nova.tests.functional.api.tempest_harness import USER_TOKEN
+from nova.tests.unit.api import test_keypairs_crypto
 
-# tempest's test_keypair_create_with_pub_key key.
-TEMPEST_PUB_KEY = (
-    'ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQCsNe3/1ILNCqFyfYWDeTKLD6jEXC2OQ'
-    'HLmietMWW+/vdaZq7KZEwO0jhglaFjU1mpqq4Gz5RX156sCTNM9vRbwKAxfsdF9laBYVs'
-    'ex3m3Wmui3uYrKyumsoJn2g9GNnG1PI1mrVjZ61i0GY3khna+wzlTpCCmy5HNlrmbj3X'
-    'LqBUpipTOXmsnr4sChzC53KCd8LXuwc1i/CZPvF+3XipvAgFSE53pCtLOeB1kYMOBaiU'
-    'PLQTWXR3JpckqFIQwhIH0zoHlJvZE8hh90XcPojYN56tI0OlrGqojbediJYD0rUsJu4we'
-    'Zpbn8vilb3JuDY+jwssnSA8wzBx3A/8y9Pp1B nova@ubuntu')
-# What ``ssh-keygen -l -E md5`` prints for it.
-TEMPEST_PUB_KEY_MD5 = '61:5f:fe:c7:e0:fd:d7:4a:2b:52:6e:a6:f5:bf:da:27'
+# tempest's test_keypair_create_with_pub_key key and its MD5 fingerprint.
+TEMPEST_PUB_KEY = test_keypairs_crypto.TEMPEST_KEY
+TEMPEST_PUB_KEY_MD5 = test_keypairs_crypto.TEMPEST_KEY_MD5
 
 
 def ed25519_public_key():

@@ -14,14 +14,12 @@
 with tempest's schema of its microversion; and key_name on servers."""
 
 import urllib.parse
-from unittest import mock
 
 import webob
 
 from nova.api.handlers import keypair_crypto
 from nova.api import policy
 from nova.api import wsgi
-from nova.compute import vm_states
 from nova import context as nova_context
 from nova.db import keypair_api
 from nova import exception
@@ -322,18 +320,8 @@ class KeyPairsAPITestCase(base.DbTestCase):
                              body)
 
 
-class ServerKeyNameTestCase(test_servers_api.ServersAPITestCase):
+class ServerKeyNameTestCase(test_servers_api.CreateTestBase):
     """POST /servers with key_name; the views show it."""
-
-    def setUp(self):
-        super().setUp()
-        self.compute.create = mock.Mock(side_effect=self._fake_create)
-
-    def _fake_create(self, context, flavor, name, image_ref=None,
-                     image_meta=None):
-        return self._server(name, context.project_id, flavor.flavorid,
-                            'compute-a', vm_states.BUILDING,
-                            image_ref=image_ref)
 
     def _post(self, version, **server):
         server = dict({'name': 'new', 'flavorRef': 'f1',

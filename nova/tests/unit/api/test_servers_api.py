@@ -435,7 +435,8 @@ class TestLock(ServersAPITestCase):
         self.assertEqual(['lock'], [a.action for a in actions])
 
 
-class TestCreate(ServersAPITestCase):
+class CreateTestBase(ServersAPITestCase):
+    """POST /servers makes a BUILDING instance on compute-a."""
 
     def setUp(self):
         super().setUp()
@@ -446,6 +447,9 @@ class TestCreate(ServersAPITestCase):
         return self._server(name, context.project_id, flavor.flavorid,
                             'compute-a', vm_states.BUILDING,
                             image_ref=image_ref)
+
+
+class TestCreate(CreateTestBase):
 
     def _post(self, version, **server):
         server.setdefault('name', 'new')

@@ -48,7 +48,7 @@ fi
 if [ "$command" = up ] || [ "$command" = check ]; then
     # libvirt and QEMU as the tiers install them; gunicorn serves
     # placement and nova-api (RabbitMQ and the SQL server: the module).
-    . "$repo/tools/integration/host-packages.sh"
+    . "$repo/tools/integration/common.sh"
     ensure_host_packages multinode "$python" -- gunicorn:gunicorn || exit 1
 fi
 args=(--base-dir "$dir" --db "${MULTINODE_DB:-mariadb}"

@@ -15,20 +15,9 @@
 # Licensed under the Apache License, Version 2.0.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-started=$(date +%s)
 python=python  # the tox environment's
-
-finish() {
-    echo "multinode: wall time $(( $(date +%s) - started )) s"
-}
-trap finish EXIT
-
-if [ "$(id -u)" != 0 ]; then
-    echo "multinode: run as root (network namespaces, veth pairs and" \
-         "daemons under their own users)" >&2
-    exit 1
-fi
-. tools/integration/host-packages.sh
+. tools/integration/common.sh
+tier_start multinode root
 ensure_host_packages multinode "$python" iproute2 util-linux
 
 export PYTHON

@@ -10,15 +10,9 @@
 # Licensed under the Apache License, Version 2.0.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-started=$(date +%s)
 python=python  # the tox environment's
-
-finish() {
-    echo "integration: wall time $(( $(date +%s) - started )) s"
-}
-trap finish EXIT
-
-. tools/integration/host-packages.sh
+. tools/integration/common.sh
+tier_start integration
 ensure_host_packages integration "$python"
 
 stestr --test-path=./nova/tests/integration run --concurrency 1 "$@"

@@ -1,5 +1,10 @@
-# Sourced by the tiers' scripts (and tools/multinode.sh): installs what
-# real libvirt hosts need when it is missing.
+# Sourced by the tiers' scripts (and tools/multinode.sh).
+#
+#   tier_start TAG [root]
+#
+# prints TAG's wall time when the script exits and, with "root", exits at
+# once unless run as root (network namespaces, veth pairs, daemons under
+# their own users).
 #
 #   ensure_host_packages TAG PYTHON [DEBIAN PACKAGE ...] [-- PIP MODULE:DIST ...]
 #
@@ -10,6 +15,18 @@
 # fail and say what is missing.
 #
 # Licensed under the Apache License, Version 2.0.
+
+tier_start() {
+    TIER_TAG=$1
+    TIER_STARTED=$(date +%s)
+    trap 'echo "$TIER_TAG: wall time $(( $(date +%s) - TIER_STARTED )) s"' \
+        EXIT
+    if [ "${2:-}" = root ] && [ "$(id -u)" != 0 ]; then
+        echo "$TIER_TAG: run as root (network namespaces, veth pairs and" \
+             "daemons under their own users)" >&2
+        exit 1
+    fi
+}
 
 ensure_host_packages() {
     local tag=$1 python=$2 packages package module rc=0 sudo=

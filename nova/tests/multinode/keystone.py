@@ -194,8 +194,10 @@ class Keystone:
 
     def spec(self):
         """(argv, extra environment) of gunicorn serving Keystone."""
+        # One worker, one thread: Keystone's SQLite answered "database is
+        # locked" (500) to a token request when several ran at once.
         argv = [os.path.join(self.bin_dir, 'gunicorn'), '--workers', '1',
-                '--threads', '4', '--timeout', '120',
+                '--threads', '1', '--timeout', '120',
                 '--graceful-timeout', '5', '--pythonpath', self.root,
                 '--error-logfile', os.path.join(self.log_dir,
                                                 'keystone-gunicorn.log')]

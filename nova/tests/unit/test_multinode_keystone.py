@@ -129,7 +129,9 @@ class KeystoneProcessTest(test.NoDBTestCase):
 
     def test_one_gunicorn_worker_through_the_shim(self):
         argv, env = self.keystone.spec()
+        # SQLite: one request at a time.
         self.assertEqual('1', argv[argv.index('--workers') + 1])
+        self.assertEqual('1', argv[argv.index('--threads') + 1])
         self.assertEqual('%s:application' % ks.SHIM_MODULE, argv[-1])
         self.assertEqual('/d/keystone', argv[argv.index('--pythonpath') + 1])
         self.assertEqual(['127.0.0.1:5000', '10.77.0.1:5000'],

@@ -33,6 +33,7 @@ The functions that render configuration and read results are pure
 """
 
 import argparse
+import io
 import json
 import os
 import re
@@ -183,7 +184,6 @@ EXCLUDED = {
 FLAVORS = (('tempest-1', 32), ('tempest-2', 64))
 BANDWIDTH_MIB_S = 1
 DOWNTIME_MS = 100
-FINAL_TIMEOUT = 600
 
 
 def tempest_conf(deployment_info, flavors, abortable=False):
@@ -268,8 +268,7 @@ def tally(result_lines):
 
 def _flavors(deployment):
     """Create tempest's two flavors (idempotent); their ids."""
-    from keystoneauth1 import session as ks_session
-    sess = ks_session.Session(auth=deployment.keystone.session().auth)
+    sess = deployment.keystone.session()
     endpoint = deployment.api_endpoint
     ids = []
     for name, ram in FLAVORS:
@@ -294,31 +293,34 @@ def _tempest(workspace, args, log):
 
 def _results(workspace):
     """``<status> <test id>`` lines of the workspace's last stestr run."""
-    bin_dir = os.path.dirname(sys.executable)
     out = subprocess.run(
-        [os.path.join(bin_dir, 'stestr'), 'last', '--subunit'],
-        cwd=workspace, capture_output=True, check=False).stdout
-    parsed = subprocess.run(
-        [os.path.join(bin_dir, 'python'), '-c', _SUBUNIT_STATUS],
-        input=out, capture_output=True, check=True, text=False).stdout
-    return parsed.decode().splitlines()
+        [os.path.join(os.path.dirname(sys.executable), 'stestr'), 'last',
+         '--subunit'], cwd=workspace, capture_output=True,
+        check=False).stdout
+    return statuses(out)
 
 
-# subunit v2 -> "<status> <test id>" per finished test.
-_SUBUNIT_STATUS = '''
-import sys, subunit, testtools
-class R(testtools.StreamResult):
-    def status(self, test_id=None, test_status=None, **kw):
-        if test_id and test_status in (
-                "success", "fail", "skip", "xfail", "uxsuccess"):
-            print(test_status, test_id)
-case = subunit.ByteStreamToStreamResult(sys.stdin.buffer,
-                                        non_subunit_name="stdout")
-case.run(R())
-'''
+def statuses(subunit_bytes):
+    """``<status> <test id>`` of each test that ended in a subunit v2
+    stream."""
+    import subunit
+    import testtools
+
+    lines = []
+
+    class Statuses(testtools.StreamResult):
+        def status(self, test_id=None, test_status=None, **kwargs):
+            if test_id and test_status in (
+                    'success', 'fail', 'skip', 'xfail', 'uxsuccess'):
+                lines.append('%s %s' % (test_status, test_id))
+
+    subunit.ByteStreamToStreamResult(
+        io.BytesIO(subunit_bytes), non_subunit_name='stdout').run(
+            Statuses())
+    return lines
 
 
-def _phase(deployment, workspace, info, flavors, abort_phase, say):
+def _phase(workspace, info, flavors, abort_phase, say):
     conf = services.write_ini(os.path.join(workspace, 'etc', 'tempest.conf'),
                               tempest_conf(info, flavors,
                                            abortable=abort_phase))
@@ -365,14 +367,14 @@ def run(base_dir, db='mariadb', keep=False, out=sys.stdout):
                 'placement': deployment.placement_endpoint,
                 'log_file': os.path.join(workspace, 'tempest.log')}
         flavors = _flavors(deployment)
-        results['main'] = _phase(deployment, workspace, info, flavors,
+        results['main'] = _phase(workspace, info, flavors,
                                  False, say)
         say('restarting the computes at %d MiB/s for the abort test' %
             BANDWIDTH_MIB_S)
         deployment.set_compute_options({
             ('libvirt', 'live_migration_bandwidth'): BANDWIDTH_MIB_S,
             ('libvirt', 'live_migration_downtime'): DOWNTIME_MS})
-        results['abort'] = _phase(deployment, workspace, info, flavors,
+        results['abort'] = _phase(workspace, info, flavors,
                                   True, say)
     finally:
         if not keep:

@@ -126,6 +126,23 @@ class TallyTest(test.NoDBTestCase):
                           'skip': ['setUpClass (a.C)']}, found)
 
 
+class StatusesTest(test.NoDBTestCase):
+
+    def test_statuses_of_a_subunit_stream(self):
+        import io
+
+        import subunit
+        stream = io.BytesIO()
+        out = subunit.StreamResultToBytes(stream)
+        out.status(test_id='a.B.test_1', test_status='inprogress')
+        out.status(test_id='a.B.test_1', test_status='success')
+        out.status(test_id='a.B.test_2', test_status='fail')
+        out.status(test_id='setUpClass (a.C)', test_status='skip')
+        self.assertEqual(['success a.B.test_1', 'fail a.B.test_2',
+                          'skip setUpClass (a.C)'],
+                         tempest_run.statuses(stream.getvalue()))
+
+
 class DocsTest(test.NoDBTestCase):
 
     def test_the_plugin_guide_names_every_test_and_exclusion(self):

@@ -20,12 +20,11 @@ import time
 from oslo_utils import uuidutils
 
 from nova.compute import cold_migrate_api
-from nova.compute import power_state
 from nova.compute import vm_states
-from nova import context as nova_context
 from nova import objects
 from nova.objects import fields
 from nova import test
+from nova.tests.unit.compute import test_cold_migrate_late as late
 
 Status = fields.MigrationStatus
 
@@ -34,20 +33,9 @@ class FinishingTestCase(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.context = nova_context.RequestContext(
-            user_id='fake-user', project_id='fake-project', is_admin=True)
-        flavor = objects.Flavor(
-            self.context, name='small', flavorid='small', memory_mb=128,
-            vcpus=1, root_gb=0, ephemeral_gb=0, swap=0, disabled=False,
-            is_public=True, extra_specs={})
-        flavor.create()
-        self.instance = objects.Instance(
-            self.context, uuid=uuidutils.generate_uuid(),
-            user_id='fake-user', project_id='fake-project',
-            display_name='guest', flavor=flavor, host='compute-b',
-            node='compute-b', vm_state=vm_states.RESIZED,
-            power_state=power_state.RUNNING, task_state=None)
-        self.instance.create()
+        self.context = late.admin_context()
+        self.instance = late.make_instance(
+            self.context, host='compute-b', vm_state=vm_states.RESIZED)
 
     def _migration(self, status, dest='compute-b'):
         migration = objects.Migration(

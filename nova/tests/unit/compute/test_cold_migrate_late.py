@@ -30,24 +30,33 @@ from nova.objects import fields
 from nova import test
 
 
+def admin_context():
+    return nova_context.RequestContext(
+        user_id='fake-user', project_id='fake-project', is_admin=True)
+
+
+def make_instance(context, host='compute-a', vm_state=vm_states.ACTIVE):
+    """A running instance on ``host`` with a one-namespace flavor."""
+    flavor = objects.Flavor(
+        context, name='small', flavorid='small', memory_mb=128,
+        vcpus=1, root_gb=0, ephemeral_gb=0, swap=0, disabled=False,
+        is_public=True, extra_specs={'hw:pmem': 'SMALL'})
+    flavor.create()
+    instance = objects.Instance(
+        context, uuid=uuidutils.generate_uuid(),
+        user_id='fake-user', project_id='fake-project',
+        display_name='guest', flavor=flavor, host=host, node=host,
+        vm_state=vm_state, power_state=power_state.RUNNING, task_state=None)
+    instance.create()
+    return instance
+
+
 class ColdMigrateLateTestCase(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.context = nova_context.RequestContext(
-            user_id='fake-user', project_id='fake-project', is_admin=True)
-        flavor = objects.Flavor(
-            self.context, name='small', flavorid='small', memory_mb=128,
-            vcpus=1, root_gb=0, ephemeral_gb=0, swap=0, disabled=False,
-            is_public=True, extra_specs={'hw:pmem': 'SMALL'})
-        flavor.create()
-        self.instance = objects.Instance(
-            self.context, uuid=uuidutils.generate_uuid(),
-            user_id='fake-user', project_id='fake-project',
-            display_name='guest', flavor=flavor, host='compute-a',
-            node='compute-a', vm_state=vm_states.ACTIVE,
-            power_state=power_state.RUNNING, task_state=None)
-        self.instance.create()
+        self.context = admin_context()
+        self.instance = make_instance(self.context)
         self.api = compute_api.API()
         self.api.conductor_rpcapi = mock.Mock()
 

@@ -144,7 +144,19 @@ class LiveMigrationTestBase(base.VPMEMTestBase):
                          self.consumer_allocations(instance.uuid))
 
     def assert_free_and_erased(self, host):
-        self.run_periodic(host)
+        # A move reads 'completed' before its source hands the erase to
+        # its worker, and the migration's allocations go when that erase
+        # ends: wait (bounded) for the host to get there, then check.
+        deadline = time.monotonic() + self.TIMEOUT
+        while True:
+            self.run_periodic(host)
+            if ((not self.rt_assigned(host) and
+                 not self.placement_usage(host) and
+                 all(self.namespace_is_zero(host, name)
+                     for name in ('ns0', 'ns1'))) or
+                    time.monotonic() > deadline):
+                break
+            time.sleep(0.05)
         self.assertEqual([], self.rt_assigned(host))
         self.assertEqual(0, self.placement_usage(host))
         for name in ('ns0', 'ns1'):

@@ -205,22 +205,28 @@ post-copy.
     cfg.StrOpt('live_migration_preflight',
                default='warn',
                choices=[('off', 'No estimate.'),
-                        ('warn', 'Estimate; when the migration is predicted '
-                                 'not to converge, log a warning and go on. '
-                                 'The estimate is recorded as the '
-                                 '``live_migration_preflight`` event of the '
-                                 'server\'s action.'),
-                        ('refuse', 'Estimate, and fail the migration before '
+                        ('warn', 'Estimate from the dirty rate QEMU '
+                                 'measures during the copy (after its '
+                                 'second pass, or at its end), so the copy '
+                                 'starts at once; when the migration is '
+                                 'predicted not to converge, log a warning '
+                                 'and go on. The estimate is recorded as '
+                                 'the ``live_migration_preflight`` event of '
+                                 'the server\'s action.'),
+                        ('refuse', 'Measure the dirty rate for one second '
+                                   'before the copy (libvirt >= 7.2, QEMU '
+                                   '>= 5.2), and fail the migration before '
                                    'any byte is copied when it is predicted '
                                    'not to converge; the guest keeps running '
                                    'on the source.')],
                help="""
-Before a live migration copies anything, the source measures the guest's
-memory dirty rate for one second (libvirt >= 7.2, QEMU >= 5.2) and
-estimates, from guest RAM plus vpmem, the bandwidth in force, the downtime
-steps, auto-converge and the completion budget, whether pre-copy converges
-and how long it takes. The estimate is skipped, with a log message, when
-the hypervisor cannot measure the dirty rate.
+Whether, and from what, a live migration estimates if pre-copy converges
+and how long it takes, from the guest's memory dirty rate, guest RAM plus
+vpmem, the bandwidth in force, the downtime steps, auto-converge and the
+completion budget. A guest whose data fits the downtime whatever it
+dirties is predicted to converge before the copy, without a measurement.
+In ``refuse`` mode the estimate is skipped, with a log message, when the
+hypervisor cannot measure the dirty rate.
 """),
     cfg.IntOpt('live_migration_preflight_link_speed',
                default=1024,

@@ -39,6 +39,7 @@ from nova.compute import vm_states
 from nova import objects
 from nova import service
 from nova.tests.functional import base
+from nova.virt.libvirt import devguest
 from nova.virt.libvirt import domain_xml
 from nova.virt.libvirt import local_hosts
 
@@ -61,6 +62,9 @@ class IntegrationTestBase(base.VPMEMTestBase):
     TIMEOUT = 120
     # [libvirt] options of every compute, on top of its host's own.
     LIBVIRT_FLAGS = {}
+    # The stamp guest's pace (data pages a second); None: as fast as the
+    # emulated CPU goes.
+    IMAGE_PAGES_PER_SECOND = None
     API_VERSION = '2.30'
 
     def setUp(self):
@@ -75,9 +79,13 @@ class IntegrationTestBase(base.VPMEMTestBase):
         self.kernel = local_hosts.build_guest(
             os.path.join(self.pmem_root, 'guest'))
         images = os.path.join(self.pmem_root, 'images.json')
+        properties = {'kernel': self.kernel}
+        if self.IMAGE_PAGES_PER_SECOND:
+            properties['cmdline'] = devguest.command_line(
+                self.IMAGE_PAGES_PER_SECOND)
         with open(images, 'w') as f:
             json.dump([{'id': IMAGE_ID, 'name': IMAGE_NAME,
-                        'properties': {'kernel': self.kernel}}], f)
+                        'properties': properties}], f)
         self.flags(images_file=images, group='api')
         self.api_server = service.WSGIService(
             'nova-api', wsgi.APIApplication(auth_strategy='noauth2'),

@@ -138,6 +138,49 @@ def _describe(devices):
         'none'
 
 
+class LateEstimate:
+    """Warn mode's estimate, from the migration job's own dirty rate.
+
+    The monitor hands it each ``jobStats()`` record. Once the second pass
+    is over it estimates the copy with the dirty rate QEMU measured during
+    that pass, reports it through ``report(text, converges)`` and asks for
+    no more records. Not the first pass: it copies all of memory, so a
+    guest that rewrites its working set within it shows at most the
+    working set over the pass's length, less than the bandwidth, however
+    fast it writes. A copy that ends before (most do) is estimated from
+    its completed stats instead (:meth:`finish`).
+    """
+
+    PASSES = 2
+
+    def __init__(self, report, inputs):
+        self._report = report
+        self._inputs = inputs
+        self.estimate = None
+
+    def __call__(self, stats):
+        """True when done (the monitor stops calling)."""
+        return self._estimate(stats, self.PASSES, 'during the copy')
+
+    def finish(self, completed_stats):
+        """After a completed copy: report if nothing was reported yet."""
+        if self.estimate is not None:
+            return
+        if not self._estimate(completed_stats, 1, 'after the copy'):
+            self._report('Pre-flight estimate: none: the copy ended before '
+                         "the guest's dirty rate was read", True)
+
+    def _estimate(self, stats, passes, when):
+        rate = preflight.dirty_rate_from_job_stats(stats, passes)
+        if rate is None:
+            return False
+        self.estimate = preflight.estimate(
+            dataclasses.replace(self._inputs, dirty_rate=rate))
+        self._report('Pre-flight estimate (%s, from its dirty rate): %s'
+                     % (when, self.estimate.text), self.estimate.converges)
+        return True
+
+
 class LiveMigrationMixin:
     """Live migration methods of LibvirtDriver (see the module docstring).
 
@@ -262,12 +305,13 @@ class LiveMigrationMixin:
             raise exception.LiveMigrationFailed(
                 instance_uuid=instance.uuid, reason=str(exc)) from exc
         # Before any byte is copied: may refuse (LiveMigrationFailed).
-        estimate = self._preflight(context, instance, dest, guest,
-                                   migrate_data, flags, settings)
+        estimate, late = self._preflight(context, instance, dest, guest,
+                                         migrate_data, flags, settings)
         job = lm.MigrationThread(guest.domain, dest_uri, params, flags,
                                  name='live-migration-%s' % instance.uuid)
         monitor = lm.MigrationMonitor(guest, migration, instance.uuid,
-                                      settings, job, progress_callback)
+                                      settings, job, progress_callback,
+                                      stats_callback=late)
         with self._running_migrations_lock:
             if instance.uuid in self._running_migrations:
                 raise exception.LiveMigrationFailed(
@@ -295,6 +339,9 @@ class LiveMigrationMixin:
             lm.record_progress(migration, result.progress)
         LOG.info('Live migration of %s to %s completed: %s', instance.uuid,
                  dest, result)
+        if late is not None:
+            late.finish(completed or monitor.last_stats)
+            estimate = late.estimate
         if estimate is not None and result.time_elapsed_ms is not None:
             LOG.info('Live migration of %s to %s: predicted %s%.1f s in %d '
                      'passes, took %.1f s in %s iterations', instance.uuid,
@@ -311,22 +358,33 @@ class LiveMigrationMixin:
 
     def _preflight(self, context, instance, dest, guest, migrate_data, flags,
                    settings):
-        """Estimate whether the copy converges; None when not estimated.
+        """``(estimate, late)``: whether the copy converges.
 
-        ``warn``: logged (a warning when it is predicted not to converge)
-        and recorded as the ``live_migration_preflight`` event of the
-        server's action. ``refuse``: a migration predicted not to converge
-        raises LiveMigrationFailed with the numbers, before the copy.
+        ``refuse``: the dirty rate is sampled before the copy, and a
+        migration predicted not to converge raises LiveMigrationFailed
+        with the numbers. ``warn``: the estimate is made from the job's
+        own dirty rate once its second pass is over, or at its end
+        (``late``, a :class:`LateEstimate` for the monitor), so the copy
+        does not wait for a sample. Either way it is logged (a warning
+        when it is predicted not to converge) and recorded as the
+        ``live_migration_preflight`` event of the server's action. A
+        guest that converges whatever it dirties is estimated at once.
+        ``(None, None)`` when not estimated.
         """
         opts = self._conf.libvirt
         mode = opts.live_migration_preflight
         if mode == preflight.MODE_OFF:
-            return None
+            return None, None
         inputs = self._preflight_inputs(instance, guest, migrate_data, flags,
                                         settings, 0.0)
         # A guest small enough converges whatever it dirties: no need to
         # wait out a dirty-rate sample for it (its time is a bound).
         estimate = preflight.converges_at_any_rate(inputs)
+        if estimate is None and mode == preflight.MODE_WARN:
+            return None, LateEstimate(
+                lambda text, converges: self._report_preflight(
+                    context, instance, dest, text, converges, refused=False),
+                inputs)
         if estimate is None:
             # Measured to the end before the job starts, never beside it:
             # with QEMU 7.2 / libvirt 9.0 a dirty-rate sample still running
@@ -337,18 +395,13 @@ class LiveMigrationMixin:
             if rate is None:
                 LOG.info('Live migration of %s to %s: no pre-flight '
                          'estimate: %s', instance.uuid, dest, why)
-                return None
+                return None, None
             estimate = preflight.estimate(
                 dataclasses.replace(inputs, dirty_rate=rate))
         text = 'Pre-flight estimate: %s' % estimate.text
-        if estimate.converges:
-            LOG.info('Live migration of %s to %s: %s', instance.uuid, dest,
-                     text)
-        else:
-            LOG.warning('Live migration of %s to %s: %s', instance.uuid,
-                        dest, text)
         refused = mode == preflight.MODE_REFUSE and not estimate.converges
-        self._record_preflight(context, instance, text, refused)
+        self._report_preflight(context, instance, dest, text,
+                               estimate.converges, refused)
         if refused:
             # Verdict first: the server's fault keeps 255 characters.
             raise exception.LiveMigrationFailed(
@@ -357,7 +410,17 @@ class LiveMigrationMixin:
                        'Raise [libvirt]live_migration_bandwidth above the '
                        "guest's dirty rate, permit auto-converge, or "
                        'migrate it when it writes less' % estimate.text)
-        return estimate
+        return estimate, None
+
+    def _report_preflight(self, context, instance, dest, text, converges,
+                          refused):
+        if converges:
+            LOG.info('Live migration of %s to %s: %s', instance.uuid, dest,
+                     text)
+        else:
+            LOG.warning('Live migration of %s to %s: %s', instance.uuid,
+                        dest, text)
+        self._record_preflight(context, instance, text, refused)
 
     def _preflight_inputs(self, instance, guest, migrate_data, flags,
                           settings, rate):

@@ -470,7 +470,7 @@ class MigrationMonitor:
 
     def __init__(self, guest, migration, instance_uuid, settings, job,
                  progress_callback=None, clock=time.monotonic, wait=None,
-                 spawn=None):
+                 spawn=None, stats_callback=None):
         self.guest = guest
         self.domain = guest.domain
         self.libvirt = guest.libvirt
@@ -479,6 +479,9 @@ class MigrationMonitor:
         self.settings = settings
         self.job = job
         self.progress_callback = progress_callback
+        # Given each jobStats() record until it returns True (warn mode's
+        # pre-flight estimate from the job's own dirty rate).
+        self.stats_callback = stats_callback
         self._clock = clock
         self._wait = wait or job.wait
         # Downtime changes run beside the loop (see _apply_downtime).
@@ -581,6 +584,15 @@ class MigrationMonitor:
 
     def _record(self, stats):
         self.last_stats = dict(stats)
+        if self.stats_callback is not None:
+            try:
+                done = self.stats_callback(dict(stats))
+            except Exception:
+                LOG.exception('Stats callback of the live migration of %s '
+                              'failed', self.instance_uuid)
+                done = True
+            if done:
+                self.stats_callback = None
         progress = progress_from_job_stats(stats)
         if not progress['memory_total'] and not progress['disk_total']:
             return  # the destination is still starting: all zeros

@@ -57,6 +57,8 @@ THROTTLE_TRIGGER = 0.50
 HIGH_PASSES_PER_STEP = 2
 # An estimate that needs more passes than this is "does not converge".
 MAX_ITERATIONS = 10000
+# The guest page size libvirt assumes when jobStats does not say.
+PAGE_SIZE = 4096
 # libvirt's virDomainDirtyRateStatus.
 DIRTYRATE_MEASURED = 2
 # What libvirt's QEMU driver reports as the max migration speed (MiB/s)
@@ -285,6 +287,24 @@ def dirty_rate_from_stats(stats):
     if value is None:
         return None
     return float(value) * MiB
+
+
+def dirty_rate_from_job_stats(stats, passes=1):
+    """Bytes/s the guest dirtied during the migration's last pass, from
+    ``jobStats()``, once ``passes`` passes are over; else None.
+
+    libvirt reports ``memory_dirty_rate`` in pages per second and
+    ``memory_page_size`` in bytes; ``memory_iteration`` is QEMU's
+    dirty-sync count: 1 while the first pass copies all of memory, one
+    more at the end of each pass.
+    """
+    stats = stats or {}
+    if (stats.get('memory_iteration') or 0) < passes + 1:
+        return None
+    pages = stats.get('memory_dirty_rate')
+    if pages is None:
+        return None
+    return float(pages) * float(stats.get('memory_page_size') or PAGE_SIZE)
 
 
 def bandwidth_in_force(option_mib, domain_max_mib, unlimited_mib,

@@ -533,6 +533,9 @@ def _dirty_bytes(dirty, ram_pages):
 
 def _precopy(job, mover):
     """Iterate until the rest fits in the downtime (or the guest paused)."""
+    # memory_iteration is QEMU's dirty-sync count: 1 once the dirty log
+    # starts, one more at each sync (the end of each pass, the
+    # switchover), so it first reads 2 when the first pass is over.
     with job.lock:
         job.phase = 'precopy'
         job.iteration = 1
@@ -547,6 +550,7 @@ def _precopy(job, mover):
         synced = time.monotonic()
         pending = _dirty_bytes(dirty, ram_pages)
         with job.lock:
+            job.iteration += 1
             job.dirty_rate = int(pending / PAGE /
                                  max(synced - pass_start, 1e-6))
         mover.queue_dirty(dirty, ram_pages)
@@ -558,7 +562,6 @@ def _precopy(job, mover):
             job.sleep(MIN_PASS_SECONDS - (synced - pass_start))
         pass_start = synced
         with job.lock:
-            job.iteration += 1
             if job.flags & c.VIR_MIGRATE_AUTO_CONVERGE:
                 # Whole percents, as QEMU's cpu-throttle-percentage.
                 percent = round(job.throttle * 100)
@@ -625,6 +628,8 @@ def _run(job, source_spec, dest_spec, persist_spec, start_paused):
             else c.VIR_DOMAIN_PAUSED_MIGRATION)
         paused_at = time.monotonic()
         dirty, ram_pages = _sync(job)
+        with job.lock:
+            job.iteration += 1
         mover.queue_dirty(dirty, ram_pages)
         dest_paused = bool(flags & c.VIR_MIGRATE_PAUSED) or start_paused
         if postcopy:

@@ -522,6 +522,40 @@ class MonitorTestCase(test.NoDBTestCase):
         self.assertEqual(30, result.downtime_ms)
         self.assertEqual(64 * MiB, result.data_total)
 
+    def test_stats_callback_sees_records_until_it_is_done(self):
+        run = FakeRun(self.clock, speed=32 * MiB, complete_at=7.2)
+        seen = []
+
+        def late(stats):
+            seen.append((self.clock.now, stats['memory_iteration']))
+            return stats['memory_iteration'] >= 2
+        monitor = lm.MigrationMonitor(
+            run, self.migration, 'uuid-1',
+            lm.MonitorSettings(poll_interval=0.5), run, clock=self.clock,
+            spawn=lambda func, *args: func(*args), stats_callback=late)
+        monitor.run()
+        # 32 MiB/s over 64 MiB: the second pass from 2 s; no call after.
+        self.assertEqual((2.0, 2), seen[-1])
+        self.assertEqual([1] * 4, [it for _when, it in seen[:-1]])
+
+    def test_a_failing_stats_callback_stops_only_itself(self):
+        run = FakeRun(self.clock, complete_at=3)
+        calls = []
+
+        def broken(stats):
+            calls.append(stats)
+            raise ValueError('bug')
+        monitor = lm.MigrationMonitor(
+            run, self.migration, 'uuid-1',
+            lm.MonitorSettings(poll_interval=0.5, progress_interval=1), run,
+            clock=self.clock, spawn=lambda func, *args: func(*args),
+            stats_callback=broken)
+        result = monitor.run()
+        self.assertEqual(1, len(calls))
+        # Progress is still followed to the end.
+        self.assertEqual(64 * MiB, result.data_total)
+        self.assertGreater(len(self.saved), 1)
+
     def test_save_failure_does_not_stop_the_monitor(self):
         run = FakeRun(self.clock, complete_at=3)
 

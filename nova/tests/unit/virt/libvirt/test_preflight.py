@@ -13,6 +13,7 @@
 """Tests of the pre-flight estimate of a live migration (pure functions)."""
 
 import dataclasses
+import functools
 import types
 from unittest import mock
 
@@ -213,6 +214,24 @@ class InputsFromLibvirtTestCase(test.NoDBTestCase):
             {'dirtyrate.calc_status': 2}))
         self.assertIsNone(preflight.dirty_rate_from_stats(None))
 
+    def test_dirty_rate_from_job_stats(self):
+        # memory_iteration is QEMU's dirty-sync count: 1 during the first
+        # pass, 2 once it is over.
+        stats = {'memory_iteration': 2, 'memory_dirty_rate': 256,
+                 'memory_page_size': 16384}
+        self.assertEqual(4 * MiB, preflight.dirty_rate_from_job_stats(stats))
+        self.assertIsNone(preflight.dirty_rate_from_job_stats(stats, 2))
+        self.assertEqual(4 * MiB, preflight.dirty_rate_from_job_stats(
+            dict(stats, memory_iteration=3), 2))
+        # No page size reported: libvirt's 4 KiB.
+        self.assertEqual(1 * MiB, preflight.dirty_rate_from_job_stats(
+            {'memory_iteration': 2, 'memory_dirty_rate': 256}))
+        self.assertIsNone(preflight.dirty_rate_from_job_stats(
+            {'memory_iteration': 1, 'memory_dirty_rate': 256}))
+        self.assertIsNone(preflight.dirty_rate_from_job_stats(
+            {'memory_iteration': 4}))
+        self.assertIsNone(preflight.dirty_rate_from_job_stats(None))
+
     def test_bandwidth_in_force(self):
         unlimited = 8796093022207
         self.assertEqual((50 * MiB, False), preflight.bandwidth_in_force(
@@ -283,9 +302,14 @@ class DriverPreflightTestCase(test.NoDBTestCase):
         driver._preflight_inputs = mock.Mock(
             return_value=inputs(dirty_rate=dirty_rate,
                                 completion_timeout=800))
+        driver._report_preflight = functools.partial(
+            lmx.LiveMigrationMixin._report_preflight, driver)
         instance = types.SimpleNamespace(uuid='u-1')
-        call = lambda: lmx.LiveMigrationMixin._preflight(  # noqa: E731
-            driver, 'ctx', instance, 'cn-b', None, None, 0, None)
+
+        def call():
+            estimate, late = lmx.LiveMigrationMixin._preflight(
+                driver, 'ctx', instance, 'cn-b', None, None, 0, None)
+            return late if estimate is None and late else estimate
         return driver, call
 
     def test_refuse_fails_with_the_numbers(self):
@@ -305,11 +329,52 @@ class DriverPreflightTestCase(test.NoDBTestCase):
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, False)
 
-    def test_warn_goes_on(self):
+    def test_warn_estimates_from_the_jobs_second_pass(self):
         driver, call = self._decide('warn', 150 * MiB)
-        self.assertFalse(call().converges)
+        late = call()
+        # No sample before the copy: the job's own dirty rate, once its
+        # second pass is over (memory_iteration, QEMU's sync count, 3).
+        driver._measure_dirty_rate.assert_not_called()
+        driver._record_preflight.assert_not_called()
+        pages = 150 * MiB // 4096
+        for iteration in (1, 2):
+            self.assertFalse(late({'memory_iteration': iteration,
+                                   'memory_dirty_rate': pages}))
+        driver._record_preflight.assert_not_called()
+        self.assertTrue(late({'memory_iteration': 3,
+                              'memory_dirty_rate': pages,
+                              'memory_page_size': 4096}))
+        self.assertFalse(late.estimate.converges)
+        self.assertEqual(150 * MiB, late.estimate.inputs.dirty_rate)
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, False)
+        self.assertIn('(during the copy, from its dirty rate)',
+                      driver._record_preflight.call_args.args[2])
+        # Reported once: the end of the copy adds nothing.
+        late.finish({'memory_iteration': 5, 'memory_dirty_rate': 0})
+        driver._record_preflight.assert_called_once()
+
+    def test_warn_estimates_a_short_copy_from_its_completed_stats(self):
+        driver, call = self._decide('warn', 150 * MiB)
+        late = call()
+        self.assertFalse(late({'memory_iteration': 1,
+                               'memory_dirty_rate': 0}))
+        late.finish({'memory_iteration': 2, 'memory_dirty_rate': 0,
+                     'memory_page_size': 4096})
+        self.assertTrue(late.estimate.converges)
+        self.assertEqual(0, late.estimate.inputs.dirty_rate)
+        self.assertIn('(after the copy, from its dirty rate)',
+                      driver._record_preflight.call_args.args[2])
+
+    def test_warn_says_when_the_copy_ended_before_any_rate(self):
+        driver, call = self._decide('warn', 150 * MiB)
+        late = call()
+        late.finish(None)
+        self.assertIsNone(late.estimate)
+        driver._record_preflight.assert_called_once_with(
+            'ctx', mock.ANY, mock.ANY, False)
+        self.assertIn("ended before the guest's dirty rate was read",
+                      driver._record_preflight.call_args.args[2])
 
     def test_small_guest_is_not_sampled(self):
         driver, call = self._decide('refuse', 150 * MiB)
@@ -326,3 +391,4 @@ class DriverPreflightTestCase(test.NoDBTestCase):
         driver, call = self._decide('off', 150 * MiB)
         self.assertIsNone(call())
         driver._measure_dirty_rate.assert_not_called()
+        driver._record_preflight.assert_not_called()

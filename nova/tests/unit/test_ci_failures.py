@@ -23,11 +23,7 @@ from nova import test
 
 # The shape of stestr's output: each failure's details follow its FAILED
 # line, then the report at the end repeats them.
-LOG = """\
-functional: commands[0]> stestr run
-{0} nova.tests.a.Test.test_ok [0.1s] ... ok
-{1} nova.tests.a.Test.test_broken [2.0s] ... FAILED
-
+DETAILS = """
 Captured traceback:
 ~~~~~~~~~~~~~~~~~~~
     Traceback (most recent call last):
@@ -37,7 +33,12 @@ Captured traceback:
 Captured pythonlogging:
 ~~~~~~~~~~~~~~~~~~~~~~~
     2026-12-06 DEBUG noise
-
+"""
+LOG = """\
+functional: commands[0]> stestr run
+{0} nova.tests.a.Test.test_ok [0.1s] ... ok
+{1} nova.tests.a.Test.test_broken [2.0s] ... FAILED
+%(details)s
 {0} nova.tests.a.Test.test_after [0.1s] ... ok
 
 ==============================
@@ -46,17 +47,7 @@ Failed 1 tests - output below:
 
 nova.tests.a.Test.test_broken
 -----------------------------
-
-Captured traceback:
-~~~~~~~~~~~~~~~~~~~
-    Traceback (most recent call last):
-      File "a.py", line 3, in test_broken
-    AssertionError: the erase never ran
-
-Captured pythonlogging:
-~~~~~~~~~~~~~~~~~~~~~~~
-    2026-12-06 DEBUG noise
-
+%(details)s
 ======
 Totals
 ======
@@ -69,7 +60,7 @@ Captured traceback:
 ~~~~~~~~~~~~~~~~~~~
     Traceback (most recent call last):
     AssertionError: migration 1 is running
-"""
+""" % {'details': DETAILS}
 
 
 class SummaryTest(test.NoDBTestCase):

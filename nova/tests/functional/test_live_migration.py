@@ -143,25 +143,26 @@ class LiveMigrationTestBase(base.VPMEMTestBase):
                                       self.FLAVOR_MEMORY_MB, RC: 2}},
                          self.consumer_allocations(instance.uuid))
 
+    def _free_and_erased(self, host):
+        """(assigned, placement usage, namespaces holding data)."""
+        self.run_periodic(host)
+        return (self.rt_assigned(host), self.placement_usage(host),
+                [name for name in ('ns0', 'ns1')
+                 if not self.namespace_is_zero(host, name)])
+
     def assert_free_and_erased(self, host):
         # A move reads 'completed' before its source hands the erase to
         # its worker, and the migration's allocations go when that erase
         # ends: wait (bounded) for the host to get there, then check.
         deadline = time.monotonic() + self.TIMEOUT
-        while True:
-            self.run_periodic(host)
-            if ((not self.rt_assigned(host) and
-                 not self.placement_usage(host) and
-                 all(self.namespace_is_zero(host, name)
-                     for name in ('ns0', 'ns1'))) or
-                    time.monotonic() > deadline):
-                break
+        state = self._free_and_erased(host)
+        while state != ([], 0, []) and time.monotonic() < deadline:
             time.sleep(0.05)
-        self.assertEqual([], self.rt_assigned(host))
-        self.assertEqual(0, self.placement_usage(host))
-        for name in ('ns0', 'ns1'):
-            self.assertTrue(self.namespace_is_zero(host, name),
-                            '%s:%s holds data' % (host, name))
+            state = self._free_and_erased(host)
+        assigned, usage, holding = state
+        self.assertEqual([], assigned)
+        self.assertEqual(0, usage)
+        self.assertEqual([], holding, 'namespaces of %s holding data' % host)
 
 
 class TestLiveMigration(LiveMigrationTestBase):

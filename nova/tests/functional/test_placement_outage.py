@@ -143,16 +143,16 @@ class TestPlacementOutage(lc.LifecycleTestBase):
             self.wait_for_migration(
                 migration, ('completed',) if when == 'after' else
                 ('failed',))
-            # The source drops the migration's allocations once its
-            # background erase ends, after the migration completed.
-            self.assertTrue(self.manager(A).rt.wait_for_background_erases(
-                self.TIMEOUT))
-        # The source's DELETE may still be on its way when the erase
-        # ends: wait for it to meet the fault.
+        # The source drops the migration's allocations at the end of its
+        # background erase, which starts after the migration reads
+        # completed: wait for that DELETE to meet the fault, then for the
+        # erase (and the DELETE's retries, or the work it keeps) to end.
         deadline = time.monotonic() + self.TIMEOUT
         while not self.fault.failed and time.monotonic() < deadline:
             time.sleep(0.02)
         self.assertTrue(self.fault.failed, 'the fault was never hit')
+        self.assertTrue(self.manager(A).rt.wait_for_background_erases(
+            self.TIMEOUT))
         expected_host = B if when == 'after' else A
         moved = self.wait_for_state(server.uuid, vm_states.ACTIVE)
         self.assertEqual(expected_host, moved.host)

@@ -33,6 +33,7 @@ import threading
 
 import sqlalchemy as sa
 from oslo_db.sqlalchemy import engines
+from oslo_log import log as logging
 from sqlalchemy import orm
 from sqlalchemy import pool as sa_pool
 
@@ -41,6 +42,7 @@ from nova.conf import database as database_conf
 from nova import exception
 
 CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
 
 # Seconds a SQLite connection waits for another's lock before "database
 # is locked" (pysqlite's default is 5): every transaction takes the write
@@ -119,7 +121,49 @@ def create_engine(connection):
                                    thread_checkin=False, **kwargs)
     if sqlite_file:
         _put_begin_immediate_first(engine)
+        keep_sqlite_connections(engine, CONF.database.max_pool_size)
     return engine
+
+
+def keep_sqlite_connections(engine, pool_size):
+    """Keep up to ``pool_size`` (0: any number of) idle connections of
+    a SQLite file engine open for the next transaction.
+
+    oslo.db gives SQLite file databases a NullPool: every transaction
+    opens the file, registers functions, sets pragmas and closes it
+    again, which costs several times the statements a short transaction
+    runs. The QueuePool here shares the old pool's creator and listeners
+    (as SQLAlchemy's own ``Pool.recreate`` does) and never makes a thread
+    wait: past ``pool_size`` connections are opened and closed per use,
+    as before. Returns False, changing nothing, for another pool or a
+    SQLAlchemy without the attributes this relies on.
+    """
+    old = engine.pool
+    if type(old) is not sa_pool.NullPool:
+        return False
+    try:
+        new = sa_pool.QueuePool(
+            old._creator, pool_size=pool_size, max_overflow=-1,
+            recycle=old._recycle, pre_ping=old._pre_ping,
+            reset_on_return=old._reset_on_return, echo=old.echo,
+            logging_name=old._orig_logging_name,
+            _dispatch=old.dispatch, dialect=old._dialect)
+    except (AttributeError, TypeError) as exc:
+        LOG.warning('Opening a SQLite connection per transaction: cannot '
+                    'pool them with this SQLAlchemy (%s).', exc)
+        return False
+    # The BEGIN IMMEDIATE mark normally goes at commit or rollback; a
+    # connection handed back otherwise must not carry it to its next
+    # user, who would then run without a transaction.
+    sa.event.listen(new, 'checkin', _forget_transaction)
+    engine.pool = new
+    old.dispose()
+    return True
+
+
+def _forget_transaction(dbapi_connection, connection_record):
+    if connection_record is not None:
+        connection_record.info.pop('in_transaction', None)
 
 
 def _journal_wal(path):

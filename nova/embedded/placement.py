@@ -39,9 +39,13 @@ import time
 from oslo_config import cfg
 from sqlalchemy.engine import url as sqla_url
 
+from nova.db import engine as db_engine
 from nova import exception
 
 ADMIN_TOKEN = 'admin'
+# Idle connections kept open to placement's SQLite file (oslo.db's
+# max_pool_size default).
+SQLITE_POOL_SIZE = 5
 
 
 class PlacementNotInstalled(exception.NovaException):
@@ -89,6 +93,10 @@ def make_app(connection):
     placement_db.configure(config)
     app = deploy.loadapp(config)
     if mode is not None:
+        # Placement's engine is oslo.db's too: the same per-transaction
+        # open and close of a SQLite file as nova's (nova.db.engine).
+        db_engine.keep_sqlite_connections(
+            placement_db.get_placement_engine(), SQLITE_POOL_SIZE)
         app = SQLiteGuard(app, mode)
     return app
 

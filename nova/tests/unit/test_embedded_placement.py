@@ -20,6 +20,8 @@ import subprocess
 import sys
 from unittest import mock
 
+import fixtures
+
 import nova
 from nova.embedded import placement
 from nova import test
@@ -148,3 +150,39 @@ for engine in (nova, placement):
                     self.assertEqual('postgresql+psycopg2://', url, place)
                     found += 1
         self.assertGreaterEqual(found, 3)
+
+
+class PooledConnectionsTestCase(test.NoDBTestCase):
+    """Placement's SQLite file connections stay open between requests."""
+
+    def _make_app(self, connection, engine):
+        placement_db = mock.Mock(**{'get_placement_engine.return_value':
+                                    engine})
+        deploy = mock.Mock(**{'loadapp.return_value': 'the-app'})
+        placement_conf = placement._import_placement()[0]
+        with mock.patch.object(placement, '_import_placement',
+                               return_value=(placement_conf, placement_db,
+                                             deploy)):
+            return placement.make_app(connection)
+
+    def test_file_database_engine_gets_a_pool(self):
+        from oslo_db.sqlalchemy import engines
+        from sqlalchemy import pool as sa_pool
+        url = 'sqlite:///%s' % os.path.join(self.useFixture(
+            fixtures.TempDir()).path, 'placement.sqlite')
+        # As placement's enginefacade builds it: oslo.db's NullPool.
+        engine = engines.create_engine(url, max_retries=0)
+        self.addCleanup(engine.dispose)
+        self.assertIsInstance(engine.pool, sa_pool.NullPool)
+        app = self._make_app(url, engine)
+        self.assertIsInstance(app, placement.SQLiteGuard)
+        self.assertIsInstance(engine.pool, sa_pool.QueuePool)
+        self.assertEqual(placement.SQLITE_POOL_SIZE, engine.pool.size())
+
+    def test_memory_database_keeps_its_one_connection(self):
+        from oslo_db.sqlalchemy import engines
+        from sqlalchemy import pool as sa_pool
+        engine = engines.create_engine('sqlite://', max_retries=0)
+        self.addCleanup(engine.dispose)
+        self._make_app('sqlite://', engine)
+        self.assertIsInstance(engine.pool, sa_pool.StaticPool)

@@ -135,6 +135,62 @@ class EngineOptionsTestCase(testtools.TestCase):
             conn.execute(sa.text('SELECT 1'))
         self.assertEqual(['BEGIN IMMEDIATE', 'SELECT 1'], statements)
 
+    def _sqlite_file(self):
+        return 'sqlite:///' + os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'nova.sqlite')
+
+    def test_sqlite_file_keeps_max_pool_size_connections_open(self):
+        self._set(max_pool_size=2, sqlite_synchronous=False)
+        engine = self._engine(self._sqlite_file())
+        self.assertIsInstance(engine.pool, sa.pool.QueuePool)
+        self.assertEqual(2, engine.pool.size())
+        opened = []
+        sa.event.listen(engine, 'connect',
+                        lambda dbapi_conn, record: opened.append(dbapi_conn))
+        for _ in range(5):
+            with engine.begin() as conn:
+                conn.execute(sa.text('SELECT 1'))
+        # One file open for five transactions, with oslo.db's settings.
+        self.assertEqual(1, len(opened))
+        self.assertEqual(1, self._pragma(engine, 'foreign_keys'))
+        self.assertEqual(0, self._pragma(engine, 'synchronous'))
+        self.assertEqual(1, len(opened))
+
+    def test_sqlite_file_never_waits_for_a_connection(self):
+        self._set(max_pool_size=1)
+        engine = self._engine(self._sqlite_file())
+        # Past the pool's size a connection is opened for the caller, as
+        # oslo.db's NullPool always did, never waited for.
+        with engine.connect(), engine.connect():
+            self.assertEqual(2, engine.pool.checkedout())
+        # Only the pool's size stays open.
+        self.assertEqual(1, engine.pool.checkedin())
+
+    def test_pooled_sqlite_connection_forgets_an_unfinished_begin(self):
+        self._set(max_pool_size=1)
+        engine = self._engine(self._sqlite_file())
+        with engine.connect() as conn:
+            # As if a transaction had ended without the commit or
+            # rollback event that takes the mark away.
+            conn.info['in_transaction'] = True
+        statements = []
+        sa.event.listen(engine, 'before_cursor_execute',
+                        lambda conn, cursor, statement, *args:
+                            statements.append(statement))
+        with engine.begin() as conn:
+            conn.execute(sa.text('SELECT 1'))
+        self.assertEqual(['BEGIN IMMEDIATE', 'SELECT 1'], statements)
+
+    def test_sqlite_pool_left_alone_when_sqlalchemy_cannot_rebuild_it(self):
+        pools = mock.Mock(NullPool=sa.pool.NullPool, QueuePool=mock.Mock(
+            side_effect=TypeError('no _dispatch')))
+        with mock.patch.object(db_engine, 'sa_pool', pools), \
+                self.assertLogs('nova.db.engine', 'WARNING') as logs:
+            engine = self._engine(self._sqlite_file())
+        self.assertIsInstance(engine.pool, sa.pool.NullPool)
+        self.assertIn('no _dispatch', logs.output[0])
+        self.assertEqual(1, self._pragma(engine, 'foreign_keys'))
+
     def test_sqlite_file_is_in_wal_mode(self):
         path = os.path.join(self.useFixture(fixtures.TempDir()).path,
                             'nova.sqlite')

@@ -49,6 +49,7 @@ instance_get_all_by_host_and_node = (
 instance_get_all_by_filters = instance_api.instance_get_all_by_filters
 instance_update_and_get_original = (
     instance_api.instance_update_and_get_original)
+instance_update = instance_api.instance_update
 instance_extra_update_by_uuid = instance_api.instance_extra_update_by_uuid
 instance_destroy = instance_api.instance_destroy
 instance_fault_create = instance_api.instance_fault_create

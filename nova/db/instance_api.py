@@ -261,6 +261,19 @@ def instance_update_and_get_original(context, instance_uuid, values,
     ``values['extra']`` may update the instance_extra text columns.
     Returns ``(old, new)`` instance dicts.
     """
+    return _update_instance(context, instance_uuid, values, expected,
+                            with_original=True)
+
+
+def instance_update(context, instance_uuid, values, expected=None):
+    """:func:`instance_update_and_get_original` without reading the row
+    before the update; returns the updated instance dict."""
+    return _update_instance(context, instance_uuid, values, expected,
+                            with_original=False)[1]
+
+
+def _update_instance(context, instance_uuid, values, expected,
+                     with_original):
     values = dict(values)
     extra = dict(values.pop('extra', None) or {})
     _check_extra(extra)
@@ -272,12 +285,18 @@ def instance_update_and_get_original(context, instance_uuid, values,
     read_deleted = utils.read_deleted_mode(context)
     instance = models.Instance
 
+    old = new = None
     with db_engine.transaction() as session:
-        old_row = _instance_get(session, context, instance_uuid)
-        old = _instance_dicts(session, [old_row])[0]
-        conditions = [instance.id == old_row.id]
+        if with_original:
+            old_row = _instance_get(session, context, instance_uuid)
+            old = _instance_dicts(session, [old_row])[0]
+            conditions = [instance.id == old_row.id]
+        else:
+            conditions = [instance.uuid == instance_uuid]
         if read_deleted == 'no':
             conditions.append(instance.deleted == 0)
+        elif read_deleted == 'only':
+            conditions.append(instance.deleted != 0)
         conditions.extend(
             utils.equality_filter(getattr(instance, column), accepted)
             for column, accepted in expected.items())

@@ -244,8 +244,8 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
             expected['task_state'] = _as_list(expected_task_state)
         if expected_vm_state is not None:
             expected['vm_state'] = _as_list(expected_vm_state)
-        _old, db_inst = db.instance_update_and_get_original(
-            self._context, self.uuid, values, expected=expected or None)
+        db_inst = db.instance_update(self._context, self.uuid, values,
+                                     expected=expected or None)
         base.fill_from_db(self, db_inst)
         self.obj_reset_changes(recursive=True)
 

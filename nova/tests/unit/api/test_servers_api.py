@@ -534,3 +534,41 @@ class TestMoreListRules(ServersAPITestCase):
         service.forced_down = True
         service.save()
         self.assertEqual('DOWN', host_status())
+
+
+class TestFault(ServersAPITestCase):
+    """The newest fault is read for a server that shows it, only."""
+
+    def setUp(self):
+        super().setUp()
+        for name in ('vm-a', 'vm-b'):
+            db.instance_fault_create(self.context, {
+                'instance_uuid': self.servers[name].uuid, 'code': 500,
+                'message': 'qemu on fire at %s' % name, 'details': ''})
+        self.reads = []
+        real = db.instance_fault_get_by_instance_uuids
+
+        def counted(context, uuids, *args, **kwargs):
+            self.reads.append(list(uuids))
+            return real(context, uuids, *args, **kwargs)
+        patcher = mock.patch.object(db, 'instance_fault_get_by_instance_uuids',
+                                    counted)
+        patcher.start()
+        self.addCleanup(patcher.stop)
+
+    def _show(self, name):
+        resp = self.request('/servers/%s' % self.servers[name].uuid)
+        self.assertEqual(200, resp.status_int, resp.text)
+        return resp.json['server']
+
+    def test_error_server_shows_its_fault(self):
+        server = self._show('vm-b')
+        self.assertEqual('qemu on fire at vm-b', server['fault']['message'])
+        self.assertEqual([[self.servers['vm-b'].uuid]], self.reads)
+
+    def test_active_server_reads_no_fault(self):
+        self.assertNotIn('fault', self._show('vm-a'))
+        resp = self.request('/servers/%s/action' % self.servers['vm-a'].uuid,
+                            'POST', {'os-stop': None})
+        self.assertEqual(202, resp.status_int, resp.text)
+        self.assertEqual([], self.reads)

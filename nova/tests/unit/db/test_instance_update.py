@@ -235,6 +235,62 @@ class InstanceUpdateTestCase(base.DbTestCase):
                          (row['task_state'], row['launched_on']))
 
 
+class InstanceUpdateWithoutOriginalTestCase(base.DbTestCase):
+    """instance_update: the same compare-and-swap, no read before it."""
+
+    def setUp(self):
+        super().setUp()
+        self.uuid = db.instance_create(
+            self.context, test_instances.instance_values())['uuid']
+
+    _record_statements = InstanceUpdateTestCase._record_statements
+
+    def test_update_reads_nothing_before_writing(self):
+        recorder = self._record_statements()
+        new = db.instance_update(
+            self.context, self.uuid,
+            {'task_state': 'migrating',
+             'extra': {'migration_context': '{"mc": 1}'}},
+            expected={'task_state': [None]})
+        self.assertEqual('migrating', new['task_state'])
+        self.assertEqual('{"mc": 1}', new['extra']['migration_context'])
+        self.assertEqual(new, db.instance_get_by_uuid(self.context,
+                                                      self.uuid))
+        statements = [s for s in recorder.statements
+                      if not s.upper().startswith('BEGIN')]
+        self.assertTrue(statements[0].upper().startswith(
+            'UPDATE INSTANCES '), statements)
+
+    def test_failed_expectation_raises_and_writes_nothing(self):
+        db.instance_update(self.context, self.uuid,
+                           {'task_state': 'migrating'})
+        exc = self.assertRaises(
+            exception.UnexpectedTaskStateError, db.instance_update,
+            self.context, self.uuid,
+            {'task_state': 'resize_prep', 'host': 'host2',
+             'extra': {'resources': 'r'}},
+            expected={'task_state': [None]})
+        self.assertEqual('migrating', exc.kwargs['actual'])
+        row = db.instance_get_by_uuid(self.context, self.uuid)
+        self.assertEqual(('migrating', 'host1', None),
+                         (row['task_state'], row['host'],
+                          row['extra']['resources']))
+
+    def test_missing_deleted_and_read_deleted_only(self):
+        self.assertRaises(exception.InstanceNotFound, db.instance_update,
+                          self.context, 'missing', {'host': 'host2'})
+        only_deleted = self.context.elevated()
+        only_deleted.read_deleted = 'only'
+        # A live row is not what such a context may write.
+        self.assertRaises(exception.InstanceNotFound, db.instance_update,
+                          only_deleted, self.uuid, {'host': 'host2'})
+        self.assertEqual('host1', db.instance_get_by_uuid(
+            self.context, self.uuid)['host'])
+        db.instance_destroy(self.context, self.uuid)
+        self.assertRaises(exception.InstanceNotFound, db.instance_update,
+                          self.context, self.uuid, {'host': 'host2'})
+
+
 class ConcurrentUpdateMixin:
     """Two threads race to start a task on the same idle instance."""
 

@@ -242,7 +242,7 @@ class TestInstancePersistence(test.TestCase):
 
     def test_save_only_changed_fields(self):
         instance = self._create()
-        spy = self.useFixture(_DBCallSpy('instance_update_and_get_original'))
+        spy = self.useFixture(_DBCallSpy('instance_update'))
         instance.host = 'dst'
         instance.save()
         (args, kwargs), = spy.calls
@@ -255,13 +255,13 @@ class TestInstancePersistence(test.TestCase):
 
     def test_save_without_changes_skips_db(self):
         instance = self._create()
-        spy = self.useFixture(_DBCallSpy('instance_update_and_get_original'))
+        spy = self.useFixture(_DBCallSpy('instance_update'))
         instance.save(expected_task_state=[None])
         self.assertEqual([], spy.calls)
 
     def test_save_extra_column(self):
         instance = self._create()
-        spy = self.useFixture(_DBCallSpy('instance_update_and_get_original'))
+        spy = self.useFixture(_DBCallSpy('instance_update'))
         instance.migration_context = fake_objects.migration_context(
             instance.uuid, migration_id=5)
         instance.save()
@@ -299,7 +299,7 @@ class TestInstancePersistence(test.TestCase):
 
     def test_save_expected_task_state(self):
         instance = self._create()
-        spy = self.useFixture(_DBCallSpy('instance_update_and_get_original'))
+        spy = self.useFixture(_DBCallSpy('instance_update'))
         instance.task_state = task_states.MIGRATING
         instance.save(expected_task_state=[None])
         self.assertEqual({'task_state': [None]},

@@ -92,6 +92,7 @@ def make_app(connection):
     config([], project='placement', default_config_files=[])
     placement_db.configure(config)
     app = deploy.loadapp(config)
+    # Imported by now: placement's handlers use it.
     check_schemas_once(sys.modules.get('placement.util'))
     if mode is not None:
         # Placement's engine is oslo.db's too: the same per-transaction

@@ -21,6 +21,7 @@ import sys
 from unittest import mock
 
 import fixtures
+from oslo_config import cfg
 
 import nova
 from nova.embedded import placement
@@ -159,10 +160,17 @@ class PooledConnectionsTestCase(test.NoDBTestCase):
         placement_db = mock.Mock(**{'get_placement_engine.return_value':
                                     engine})
         deploy = mock.Mock(**{'loadapp.return_value': 'the-app'})
-        placement_conf = placement._import_placement()[0]
+        # Only the options make_app sets: placement's own registration
+        # and its test fixtures share process-wide state.
+        placement_conf = mock.Mock(register_opts=lambda conf: (
+            conf.register_opts([cfg.StrOpt('connection'),
+                                cfg.BoolOpt('sync_on_startup')],
+                               group='placement_database'),
+            conf.register_opt(cfg.StrOpt('auth_strategy'), group='api')))
         with mock.patch.object(placement, '_import_placement',
                                return_value=(placement_conf, placement_db,
-                                             deploy)):
+                                             deploy)), \
+                mock.patch.object(placement, 'check_schemas_once'):
             return placement.make_app(connection)
 
     def test_file_database_engine_gets_a_pool(self):

@@ -123,21 +123,24 @@ class EngineOptionsTestCase(testtools.TestCase):
         self.assertEqual(0, self._pragma(
             self._engine('sqlite:///' + path), 'synchronous'))
 
-    def test_sqlite_file_transactions_take_the_write_lock_first(self):
-        path = os.path.join(self.useFixture(fixtures.TempDir()).path,
-                            'nova.sqlite')
-        engine = self._engine('sqlite:///' + path)
+    def _sqlite_file(self):
+        return 'sqlite:///' + os.path.join(
+            self.useFixture(fixtures.TempDir()).path, 'nova.sqlite')
+
+    @staticmethod
+    def _statements_of_a_transaction(engine):
         statements = []
         sa.event.listen(engine, 'before_cursor_execute',
                         lambda conn, cursor, statement, *args:
                             statements.append(statement))
         with engine.begin() as conn:
             conn.execute(sa.text('SELECT 1'))
-        self.assertEqual(['BEGIN IMMEDIATE', 'SELECT 1'], statements)
+        return statements
 
-    def _sqlite_file(self):
-        return 'sqlite:///' + os.path.join(
-            self.useFixture(fixtures.TempDir()).path, 'nova.sqlite')
+    def test_sqlite_file_transactions_take_the_write_lock_first(self):
+        engine = self._engine(self._sqlite_file())
+        self.assertEqual(['BEGIN IMMEDIATE', 'SELECT 1'],
+                         self._statements_of_a_transaction(engine))
 
     def test_sqlite_file_keeps_max_pool_size_connections_open(self):
         self._set(max_pool_size=2, sqlite_synchronous=False)
@@ -173,13 +176,8 @@ class EngineOptionsTestCase(testtools.TestCase):
             # As if a transaction had ended without the commit or
             # rollback event that takes the mark away.
             conn.info['in_transaction'] = True
-        statements = []
-        sa.event.listen(engine, 'before_cursor_execute',
-                        lambda conn, cursor, statement, *args:
-                            statements.append(statement))
-        with engine.begin() as conn:
-            conn.execute(sa.text('SELECT 1'))
-        self.assertEqual(['BEGIN IMMEDIATE', 'SELECT 1'], statements)
+        self.assertEqual(['BEGIN IMMEDIATE', 'SELECT 1'],
+                         self._statements_of_a_transaction(engine))
 
     def test_sqlite_pool_left_alone_when_sqlalchemy_cannot_rebuild_it(self):
         pools = mock.Mock(NullPool=sa.pool.NullPool, QueuePool=mock.Mock(

@@ -14,6 +14,8 @@
 
 import dataclasses
 import functools
+import threading
+import time
 import types
 from unittest import mock
 
@@ -249,8 +251,20 @@ class DriverPreflightTestCase(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.sleep = self.useFixture(fixtures.MockPatch(
-            'nova.virt.libvirt.live_migration.time.sleep')).mock
+        # time.sleep is process-wide: only this test's thread is recorded
+        # (and not slept); a thread left by another test in this worker
+        # sleeps for real and cannot show up in the assertions.
+        self.sleeps = []
+        test_thread = threading.current_thread()
+        real_sleep = time.sleep
+
+        def sleep(seconds):
+            if threading.current_thread() is test_thread:
+                self.sleeps.append(seconds)
+            else:
+                real_sleep(seconds)
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.virt.libvirt.live_migration.time.sleep', sleep))
 
     def _driver(self, mode='warn', libvirt=fakelibvirt):
         driver = types.SimpleNamespace(
@@ -383,7 +397,7 @@ class DriverPreflightTestCase(test.NoDBTestCase):
         result = call()
         self.assertTrue(result.converges)
         driver._measure_dirty_rate.assert_not_called()
-        self.sleep.assert_not_called()
+        self.assertEqual([], self.sleeps)
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, False)
 

@@ -302,24 +302,24 @@ def host_version_cap(binary, history_key, host, current_version):
     """The RPC version the ``binary`` service on ``host`` understands.
 
     None when the host has no record (the call then follows the
-    cloud-wide cap). Read on every call, not cached: an upgraded host
-    should be usable at once.
+    cloud-wide cap). From the host's own service record, not the oldest
+    service's: an upgraded host is used at its new version within
+    ``nova.objects.service.RECORDED_VERSION_TTL`` seconds.
     """
     from nova import context as nova_context
     from nova.objects import service as service_obj
 
-    try:
-        service = service_obj.Service.get_by_host_and_binary(
-            nova_context.get_admin_context(), host, binary)
-    except exception.NotFound:
+    version = service_obj.recorded_version(
+        nova_context.get_admin_context(), host, binary)
+    if version is None:
         return None
-    if not service.version:
-        return None
-    return _cap_for_service_version(service.version, history_key,
-                                    current_version)
+    return _cap_for_service_version(version, history_key, current_version)
 
 
 def reset_version_caps():
     """Forget cached caps (after an upgrade in tests, or at cleanup)."""
+    from nova.objects import service as service_obj
+
     with _VERSION_CAPS_LOCK:
         _VERSION_CAPS.clear()
+    service_obj.forget_recorded_version()

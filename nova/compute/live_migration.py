@@ -245,38 +245,36 @@ class LiveMigrationMixin:
             status=Status.CANCELLED)
         return True
 
-    def _may_start(self, context, instance, dest, migration):
-        """False (and the migration settled) when it must not start.
+    def _take_for_preparing(self, context, instance, dest, migration):
+        """Mark the migration 'preparing'; False (it is settled) if it
+        must not start.
 
-        An abort may have come before this cast (the migration is
-        'cancelling'), and a cast that arrives after the recovery of its
-        migration (this host restarted meanwhile) is stale.
+        One compare-and-swap from 'accepted' or 'queued' decides: an abort
+        may have come before this cast (the migration is 'cancelling': it
+        ends cancelled here), and a cast that arrives after the recovery
+        of its migration (this host restarted meanwhile) is stale.
         """
-        status = objects.Migration.get_by_id(context, migration.id).status
-        if status == Status.CANCELLING:
-            self._rollback_live_migration(
-                context, instance, dest, migration,
-                exception.LiveMigrationAborted(instance_uuid=instance.uuid),
-                status=Status.CANCELLED)
+        migration.status = Status.PREPARING
+        try:
+            migration.save(expected_status=[Status.ACCEPTED, Status.QUEUED])
+            return True
+        except exception.MigrationStatusChanged as err:
+            # save() left the object holding the row as it is now.
+            if migration.status == Status.CANCELLING:
+                self._rollback_live_migration(
+                    context, instance, dest, migration,
+                    exception.LiveMigrationAborted(
+                        instance_uuid=instance.uuid),
+                    status=Status.CANCELLED)
+            else:
+                LOG.warning('Not starting live migration %s of %s: %s',
+                            migration.uuid, instance.uuid, err)
             return False
-        if status not in (Status.ACCEPTED, Status.QUEUED):
-            LOG.warning('Not starting live migration %s of %s: it is %s '
-                        'already', migration.uuid, instance.uuid, status)
-            return False
-        return True
 
     def _do_live_migration(self, context, instance, dest, migration,
                            migrate_data):
         self._reload(instance)
-        if not self._may_start(context, instance, dest, migration):
-            return
-        migration.status = Status.PREPARING
-        try:
-            migration.save(expected_status=[Status.ACCEPTED, Status.QUEUED])
-        except exception.MigrationStatusChanged as err:
-            # An abort or this host's recovery took it meanwhile.
-            LOG.warning('Not starting live migration %s of %s: %s',
-                        migration.uuid, instance.uuid, err)
+        if not self._take_for_preparing(context, instance, dest, migration):
             return
         if self._cancelled_before_copy(context, instance, dest, migration):
             return

@@ -18,6 +18,8 @@ version of one host's service) before using something new, and map that
 version to RPC API versions through :data:`SERVICE_VERSION_HISTORY`.
 """
 
+import threading
+import time
 
 from nova.db import api as db
 from nova import exception
@@ -72,6 +74,15 @@ COLD_MIGRATION_VERSION = 4
 SERVICE_VERSION = len(SERVICE_VERSION_HISTORY) - 1
 
 COMPUTE_BINARY = 'nova-compute'
+
+# How long recorded_version() keeps one host's answer. A migration sends
+# up to five RPC messages to its two hosts within a second, each after
+# asking the version of the host's service; one read serves them all. A
+# version only changes when the service restarts: another process's
+# restart is seen within this time, this process's own at once.
+RECORDED_VERSION_TTL = 10.0
+_recorded = {}
+_recorded_lock = threading.Lock()
 
 
 @base.NovaObjectRegistry.register
@@ -131,21 +142,30 @@ class Service(base.NovaPersistentObject, base.NovaObject):
             raise exception.ComputeHostNotFound(host=host)
         return cls._from_db_object(context, cls(), db_service)
 
+    def _forget_recorded_version(self):
+        if self.obj_attr_is_set('host') and self.obj_attr_is_set('binary'):
+            forget_recorded_version(self.host, self.binary)
+
     @base.remotable
     def create(self):
         if not self.obj_attr_is_set('version'):
             self.version = SERVICE_VERSION
         base.create_record(self, db.service_create)
+        self._forget_recorded_version()
 
     @base.remotable
     def save(self):
+        version_changed = 'version' in self.obj_what_changed()
         base.save_record(self, db.service_update)
+        if version_changed:
+            self._forget_recorded_version()
 
     @base.remotable
     def destroy(self):
         db.service_destroy(self._context, self.id)
         self.deleted = True
         self.obj_reset_changes(['deleted'])
+        self._forget_recorded_version()
 
     @classmethod
     def get_minimum_version_multi(cls, context, binaries):
@@ -164,6 +184,39 @@ class Service(base.NovaPersistentObject, base.NovaObject):
     @base.remotable
     def get_minimum_version(cls, context, binary):
         return cls.get_minimum_version_multi(context, [binary])
+
+
+def recorded_version(context, host, binary):
+    """The version in the service record of ``binary`` on ``host``.
+
+    None when there is no record or it holds no version. Kept for
+    RECORDED_VERSION_TTL seconds (a missing record is not kept).
+    """
+    key = (host, binary)
+    now = time.monotonic()
+    with _recorded_lock:
+        known = _recorded.get(key)
+    if known is not None and known[1] > now:
+        return known[0]
+    try:
+        version = Service.get_by_host_and_binary(context, host,
+                                                 binary).version
+    except exception.NotFound:
+        return None
+    if version:
+        with _recorded_lock:
+            _recorded[key] = (version, now + RECORDED_VERSION_TTL)
+    return version or None
+
+
+def forget_recorded_version(host=None, binary=None):
+    """Read the version of ``binary`` on ``host`` again next time; with
+    no arguments, of every host."""
+    with _recorded_lock:
+        if host is None:
+            _recorded.clear()
+        else:
+            _recorded.pop((host, binary), None)
 
 
 @base.NovaObjectRegistry.register

@@ -328,6 +328,76 @@ class TestVersionCap(test.TestCase):
         self.assertEqual(FUTURE_COMPUTE_RPC, api.version_cap)
         self.assertTrue(api.can_send_version(FUTURE_COMPUTE_RPC))
 
+    def _count_host_reads(self):
+        return self.useFixture(fixtures.MockPatchObject(
+            objects.Service, 'get_by_host_and_binary',
+            wraps=objects.Service.get_by_host_and_binary)).mock
+
+    def test_host_cap_is_read_once_within_its_lifetime(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.objects.service.SERVICE_VERSION_HISTORY', FUTURE_HISTORY))
+        self._add_compute('new', FUTURE_SERVICE_VERSION)
+        reads = self._count_host_reads()
+        api = _FutureComputeAPI()
+        for _ in range(3):
+            cctxt = api._prepare('future_method', FUTURE_COMPUTE_RPC,
+                                 server='new')
+            self.assertTrue(cctxt.can_send_version(FUTURE_COMPUTE_RPC))
+        self.assertEqual(1, reads.call_count)
+
+    def test_host_cap_is_read_again_once_expired(self):
+        self._add_compute('c1', service_obj.SERVICE_VERSION)
+        reads = self._count_host_reads()
+        api = compute_rpcapi.ComputeAPI()
+        api._prepare('ping', '1.0', server='c1')
+        api._prepare('ping', '1.0', server='c1')
+        self.assertEqual(1, reads.call_count)
+        # Kept no time at all: expired at once.
+        service_obj.forget_recorded_version()
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.objects.service.RECORDED_VERSION_TTL', 0.0))
+        api._prepare('ping', '1.0', server='c1')
+        api._prepare('ping', '1.0', server='c1')
+        self.assertEqual(3, reads.call_count)
+
+    def test_host_without_record_is_not_remembered(self):
+        reads = self._count_host_reads()
+        self.assertIsNone(rpc.host_version_cap(
+            'nova-compute', 'compute_rpc', 'nowhere', '1.0'))
+        self._add_compute('nowhere', service_obj.SERVICE_VERSION)
+        self.assertIsNotNone(rpc.host_version_cap(
+            'nova-compute', 'compute_rpc', 'nowhere', '1.0'))
+        self.assertEqual(2, reads.call_count)
+
+    def test_upgrade_written_here_is_seen_at_once(self):
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.objects.service.SERVICE_VERSION_HISTORY', FUTURE_HISTORY))
+        self._add_compute('host1', service_obj.SERVICE_VERSION)
+        api = _FutureComputeAPI()
+        self.assertRaises(exception.RPCPinnedToOldVersion, api._prepare,
+                          'future_method', FUTURE_COMPUTE_RPC,
+                          server='host1')
+        service = objects.Service.get_by_host_and_binary(
+            self.ctxt, 'host1', 'nova-compute')
+        service.version = FUTURE_SERVICE_VERSION
+        service.save()
+        cctxt = api._prepare('future_method', FUTURE_COMPUTE_RPC,
+                             server='host1')
+        self.assertTrue(cctxt.can_send_version(FUTURE_COMPUTE_RPC))
+
+    def test_reporting_without_a_version_change_keeps_the_cap(self):
+        self._add_compute('c1', service_obj.SERVICE_VERSION)
+        reads = self._count_host_reads()
+        api = compute_rpcapi.ComputeAPI()
+        api._prepare('ping', '1.0', server='c1')
+        service = objects.Service.get_by_host_and_binary(
+            self.ctxt, 'c1', 'nova-compute')
+        service.report_count = 7
+        service.save()
+        api._prepare('ping', '1.0', server='c1')
+        # Two reads: the first _prepare and this test's own get.
+        self.assertEqual(2, reads.call_count)
+
     def test_conductor_cap_from_conductor_services(self):
         self.start_service('nova-conductor', host='cond')
         api = conductor_rpcapi.ConductorAPI()

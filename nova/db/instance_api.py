@@ -63,6 +63,32 @@ def _instance_get(session, context, instance_uuid, read_deleted=None):
     return row
 
 
+def _instance_dict(session, context, instance_uuid, read_deleted=None):
+    """One instance as a dict with its ``extra``, in one SELECT.
+
+    The extra row (unique per instance) is joined whatever its deleted
+    state, as :func:`_instance_dicts` reads it; InstanceNotFound if the
+    instance is not there for this context.
+    """
+    extra = models.InstanceExtra
+    stmt = utils.filter_deleted(
+        sa.select(models.Instance, extra)
+        .outerjoin(extra, extra.instance_uuid == models.Instance.uuid)
+        .where(models.Instance.uuid == instance_uuid),
+        models.Instance, context, read_deleted=read_deleted)
+    # populate_existing: see _instance_get.
+    found = session.execute(
+        stmt.execution_options(populate_existing=True)).first()
+    if found is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    row, extra_row = found
+    instance = utils.to_dict(row)
+    instance['extra'] = (
+        {column: getattr(extra_row, column) for column in EXTRA_COLUMNS}
+        if extra_row is not None else dict.fromkeys(EXTRA_COLUMNS))
+    return instance
+
+
 def _instance_dicts(session, rows):
     """Turn instance rows into dicts with their ``extra`` attached."""
     rows = list(rows)
@@ -112,8 +138,7 @@ def instance_get_by_uuid(context, instance_uuid, columns_to_join=None):
     extra data is always included and nothing else is joined.
     """
     with db_engine.transaction() as session:
-        row = _instance_get(session, context, instance_uuid)
-        return _instance_dicts(session, [row])[0]
+        return _instance_dict(session, context, instance_uuid)
 
 
 def _instance_list(context, *conditions):
@@ -288,9 +313,8 @@ def _update_instance(context, instance_uuid, values, expected,
     old = new = None
     with db_engine.transaction() as session:
         if with_original:
-            old_row = _instance_get(session, context, instance_uuid)
-            old = _instance_dicts(session, [old_row])[0]
-            conditions = [instance.id == old_row.id]
+            old = _instance_dict(session, context, instance_uuid)
+            conditions = [instance.id == old['id']]
         else:
             conditions = [instance.uuid == instance_uuid]
         if read_deleted == 'no':
@@ -306,8 +330,7 @@ def _update_instance(context, instance_uuid, values, expected,
         matched = result.rowcount == 1
         if matched:
             _extra_update(session, instance_uuid, extra)
-            new_row = _instance_get(session, context, instance_uuid)
-            new = _instance_dicts(session, [new_row])[0]
+            new = _instance_dict(session, context, instance_uuid)
 
     if not matched:
         _raise_for_mismatch(context, instance_uuid, expected, read_deleted)
@@ -342,9 +365,8 @@ def instance_destroy(context, instance_uuid):
                       models.Migration):
             utils.soft_delete(session, model,
                               model.instance_uuid == instance_uuid)
-        row = _instance_get(session, context, instance_uuid,
-                            read_deleted='yes')
-        return _instance_dicts(session, [row])[0]
+        return _instance_dict(session, context, instance_uuid,
+                              read_deleted='yes')
 
 
 ###################

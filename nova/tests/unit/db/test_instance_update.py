@@ -261,6 +261,50 @@ class InstanceUpdateWithoutOriginalTestCase(base.DbTestCase):
         self.assertTrue(statements[0].upper().startswith(
             'UPDATE INSTANCES '), statements)
 
+    def _selects(self, recorder):
+        return [s for s in recorder.statements
+                if s.upper().startswith('SELECT')]
+
+    def test_get_reads_the_instance_and_its_extra_in_one_select(self):
+        db.instance_update(self.context, self.uuid,
+                           {'extra': {'resources': 'r1'}})
+        recorder = self._record_statements()
+        found = db.instance_get_by_uuid(self.context, self.uuid)
+        self.assertEqual(1, len(self._selects(recorder)),
+                         recorder.statements)
+        self.assertEqual(('host1', 'r1', None),
+                         (found['host'], found['extra']['resources'],
+                          found['extra']['migration_context']))
+
+    def test_update_reads_back_in_one_select(self):
+        recorder = self._record_statements()
+        new = db.instance_update(self.context, self.uuid,
+                                 {'host': 'host2',
+                                  'extra': {'resources': 'r2'}})
+        self.assertEqual(1, len(self._selects(recorder)),
+                         recorder.statements)
+        self.assertEqual(('host2', 'r2'),
+                         (new['host'], new['extra']['resources']))
+
+    def test_original_and_new_extra_each_as_stored_then(self):
+        db.instance_update(self.context, self.uuid,
+                           {'extra': {'resources': 'before'}})
+        # The original read loads the extra row into the session; the
+        # row read after the UPDATE must not be served from it.
+        old, new = db.instance_update_and_get_original(
+            self.context, self.uuid, {'extra': {'resources': 'after'}})
+        self.assertEqual('before', old['extra']['resources'])
+        self.assertEqual('after', new['extra']['resources'])
+
+    def test_instance_without_extra_row_reads_empty_extra(self):
+        with self.database.engine.begin() as conn:
+            conn.exec_driver_sql(
+                'DELETE FROM instance_extra WHERE instance_uuid = ?',
+                (self.uuid,))
+        found = db.instance_get_by_uuid(self.context, self.uuid)
+        self.assertEqual(dict.fromkeys(found['extra']), found['extra'])
+        self.assertIn('resources', found['extra'])
+
     def test_failed_expectation_raises_and_writes_nothing(self):
         db.instance_update(self.context, self.uuid,
                            {'task_state': 'migrating'})

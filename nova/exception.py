@@ -214,6 +214,12 @@ class MigrationStatusChanged(Conflict):
                "%(expected)s: another service settled it meanwhile.")
 
 
+class MigrationDestinationChanged(Conflict):
+    msg_fmt = ("Migration %(migration_id)s no longer claims %(host)s (it "
+               "is %(actual_status)s, destination %(actual_host)s): the "
+               "conductor gave this host up, so its claim is not recorded.")
+
+
 class MigrationNotFoundByStatus(MigrationNotFound):
     msg_fmt = ("Migration not found for instance %(instance_id)s with "
                "status %(status)s.")

@@ -286,7 +286,8 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         try:
             return self.rt.move_claim(context, instance, self._nodename(),
                                       migration, allocations)
-        except exception.ComputeResourcesUnavailable as err:
+        except (exception.ComputeResourcesUnavailable,
+                exception.MigrationDestinationChanged) as err:
             raise exception.MigrationPreCheckError(
                 reason='destination %s cannot take instance %s: %s' % (
                     self.host, instance.uuid, err.format_message()))

@@ -42,6 +42,11 @@ LOG = logging.getLogger(__name__)
 
 State = fields.VPMEMNamespaceState
 
+# A migration's statuses while its conductor checks destinations (live,
+# cold): only then may a destination record a claim for it.
+CLAIMING_STATUSES = (fields.MigrationStatus.ACCEPTED,
+                     fields.MigrationStatus.PRE_MIGRATING)
+
 
 class PendingGiveUp:
     """Namespaces marked ``erasing`` whose erase has not run yet."""
@@ -254,7 +259,9 @@ class ResourceTracker:
         are the source's) under the tracker's lock, so a concurrent
         update can never see it half-made. Raises
         ComputeResourcesUnavailable, keeping nothing, when the node lacks
-        free namespaces.
+        free namespaces, and MigrationDestinationChanged, keeping nothing,
+        when the migration no longer names this host (a check that came
+        after the conductor stopped waiting and tried another host).
         """
         with self._lock:
             node = self.compute_nodes[nodename]
@@ -264,7 +271,7 @@ class ResourceTracker:
                 instance_uuid=instance.uuid, migration_id=migration.id,
                 old_resources=instance.resources, new_resources=claimed)
             try:
-                instance.save()
+                instance.save_claim(migration, self.host, CLAIMING_STATUSES)
             except Exception:
                 self._unclaim(claimed, instance.uuid)
                 raise

@@ -290,15 +290,48 @@ def instance_update_and_get_original(context, instance_uuid, values,
                             with_original=True)
 
 
-def instance_update(context, instance_uuid, values, expected=None):
+def instance_update(context, instance_uuid, values, expected=None,
+                    claimed_by=None):
     """:func:`instance_update_and_get_original` without reading the row
-    before the update; returns the updated instance dict."""
+    before the update; returns the updated instance dict.
+
+    ``claimed_by``: ``(migration_id, host, statuses)``. The update is
+    made only while that migration still has ``host`` as its destination
+    and one of ``statuses``, checked in the same transaction (the
+    migration row stays locked until it commits); otherwise
+    MigrationDestinationChanged and nothing is written. A destination
+    records its claim this way, so a claim that comes after the
+    conductor gave the host up is never stored.
+    """
     return _update_instance(context, instance_uuid, values, expected,
-                            with_original=False)[1]
+                            with_original=False, claimed_by=claimed_by)[1]
+
+
+def _check_claimed_by(session, claimed_by):
+    migration_id, host, statuses = claimed_by
+    migration = models.Migration
+    # Writing a column to itself: one UPDATE both checks the row and
+    # locks it against the conductor giving the host up meanwhile.
+    stmt = (sa.update(migration)
+            .where(migration.id == migration_id, migration.deleted == 0,
+                   migration.dest_compute == host,
+                   migration.status.in_(list(statuses)))
+            .values(status=migration.status)
+            .execution_options(synchronize_session=False))
+    if session.execute(stmt).rowcount == 1:
+        return
+    row = session.execute(
+        sa.select(migration.uuid, migration.status, migration.dest_compute)
+        .where(migration.id == migration_id)).first()
+    if row is None:
+        raise exception.MigrationNotFound(migration_id=migration_id)
+    raise exception.MigrationDestinationChanged(
+        migration_id=row.uuid, host=host, actual_status=row.status,
+        actual_host=row.dest_compute)
 
 
 def _update_instance(context, instance_uuid, values, expected,
-                     with_original):
+                     with_original, claimed_by=None):
     values = dict(values)
     extra = dict(values.pop('extra', None) or {})
     _check_extra(extra)
@@ -312,6 +345,8 @@ def _update_instance(context, instance_uuid, values, expected,
 
     old = new = None
     with db_engine.transaction() as session:
+        if claimed_by is not None:
+            _check_claimed_by(session, claimed_by)
         if with_original:
             old = _instance_dict(session, context, instance_uuid)
             conditions = [instance.id == old['id']]

@@ -225,6 +225,20 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
         resources, migration context, NUMA topology) are written in the same
         statement.
         """
+        expected = {}
+        if expected_task_state is not None:
+            expected['task_state'] = _as_list(expected_task_state)
+        if expected_vm_state is not None:
+            expected['vm_state'] = _as_list(expected_vm_state)
+        self._save(expected or None)
+
+    def save_claim(self, migration, host, statuses):
+        """save(), while ``migration`` still names ``host`` as its
+        destination in one of ``statuses``; else nothing is written and
+        MigrationDestinationChanged is raised (see db.instance_update)."""
+        self._save(None, claimed_by=(migration.id, host, tuple(statuses)))
+
+    def _save(self, expected, claimed_by=None):
         changed = self.obj_what_changed()
         values = base.changes_for_db(
             self, skip=('uuid', 'created_at', 'updated_at'))
@@ -239,13 +253,9 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
             self.obj_reset_changes(recursive=True)
             return
 
-        expected = {}
-        if expected_task_state is not None:
-            expected['task_state'] = _as_list(expected_task_state)
-        if expected_vm_state is not None:
-            expected['vm_state'] = _as_list(expected_vm_state)
         db_inst = db.instance_update(self._context, self.uuid, values,
-                                     expected=expected or None)
+                                     expected=expected,
+                                     claimed_by=claimed_by)
         base.fill_from_db(self, db_inst)
         self.obj_reset_changes(recursive=True)
 

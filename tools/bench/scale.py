@@ -194,6 +194,21 @@ def placement_mismatches(cloud, context):
     return mismatches
 
 
+def why_not_completed(context, not_completed):
+    """``{reason: count}`` for migrations that ended but not completed:
+    the newest fault of each instance (a rollback records one), with the
+    names that differ per request replaced."""
+    from nova.db import api as db
+    faults = db.instance_fault_get_by_instance_uuids(
+        context, list(not_completed), latest=True)
+    reasons = collections.Counter()
+    for uuid, status in not_completed.items():
+        found = faults.get(uuid) or [{}]
+        message = found[0].get('message') or 'no fault recorded'
+        reasons['%s: %s' % (status, reason_of(message))] += 1
+    return dict(reasons)
+
+
 class Sampler:
     """Checks for double assignments every ``interval`` s meanwhile."""
 
@@ -478,6 +493,8 @@ def run(options, progress):
             'double_assignment_samples': sampler.samples + 1,
             'double_assignment_samples_failed': dict(sampler.failed),
             'placement_mismatches': placement_mismatches(cloud, context),
+            'not_completed_reasons': why_not_completed(
+                context, section['not_completed']),
             'hosts_used': hosts_used(context, accepted),
             'cpu_s_per_migration': (round(cpu_s / section['completed'], 3)
                                     if section['completed'] else None),
@@ -563,7 +580,8 @@ def markdown(section):
     out = ['**Scale** (emulated hosts, one process)', '',
            '| | |', '|---|---|']
     out += ['| %s | %s |' % (k, _fmt(v)) for k, v in rows]
-    for label, key in (('Refused', 'refused'), ('Errors', 'error_reasons')):
+    for label, key in (('Refused', 'refused'), ('Errors', 'error_reasons'),
+                       ('Not completed', 'not_completed_reasons')):
         for reason, count in sorted((section.get(key) or {}).items()):
             out.append('')
             out.append('%s x%d: %s' % (label, count, reason))

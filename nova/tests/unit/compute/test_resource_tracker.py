@@ -108,7 +108,7 @@ class TrackerTestBase(test.TestCase):
         instance.create()
         return instance
 
-    def _incoming(self, status):
+    def _incoming(self, status='accepted'):
         """An instance on host-b live-migrating here, and its migration."""
         incoming = self._instance()
         incoming.host = 'host-b'
@@ -119,6 +119,16 @@ class TrackerTestBase(test.TestCase):
             dest_compute='host-a', dest_node=NODE,
             migration_type='live-migration', status=status)
         migration.create()
+        return incoming, migration
+
+    def _claimed_incoming(self, amount, then_status):
+        """An incoming instance claimed here while its migration was
+        'accepted'; the migration in ``then_status`` afterwards."""
+        incoming, migration = self._incoming()
+        self.rt.move_claim(self.context, incoming, NODE, migration,
+                           self._allocs(amount))
+        migration.status = then_status
+        migration.save()
         return incoming, migration
 
     def _allocs(self, amount, rp=None):
@@ -193,9 +203,7 @@ class TestClaims(TrackerTestBase):
 
     def test_rebuild_from_database_includes_migrations(self):
         self._claim(1)
-        incoming, migration = self._incoming('running')
-        self.rt.move_claim(self.context, incoming, NODE, migration,
-                           self._allocs(1))
+        incoming, migration = self._claimed_incoming(1, 'running')
         expected = self.rt.assigned_identifiers(NODE)
         record = self._record(expected[RC][1])
         self.assertEqual(migration.uuid, record.migration_uuid)
@@ -206,10 +214,47 @@ class TestClaims(TrackerTestBase):
         self.assertEqual(expected, fresh.assigned_identifiers(NODE))
         self.assertEqual(2, len(expected[RC]))
 
+    def _late_claim_refused(self, incoming, migration):
+        exc = self.assertRaises(
+            exception.MigrationDestinationChanged, self.rt.move_claim,
+            self.context, incoming, NODE, migration, self._allocs(2))
+        self.assertEqual({}, self.rt.assigned_identifiers(NODE))
+        self.assertEqual({'free'}, set(self._states().values()))
+        return exc
+
+    def test_claim_after_the_conductor_gave_this_host_up_is_refused(self):
+        incoming, migration = self._incoming()
+        # The conductor stopped waiting for this host's answer and claimed
+        # another host, whose claim is the instance's migration context.
+        given_up = objects.Migration.get_by_id(self.context, migration.id)
+        given_up.dest_compute = 'host-c'
+        given_up.save()
+        other = objects.MigrationContext(
+            instance_uuid=incoming.uuid, migration_id=migration.id,
+            old_resources=None, new_resources=None)
+        incoming.migration_context = other
+        incoming.save()
+        exc = self._late_claim_refused(incoming, migration)
+        self.assertIn('host-c', exc.format_message())
+        stored = objects.MigrationContext.get_by_instance_uuid(
+            self.context, incoming.uuid)
+        self.assertIsNone(stored.new_resources)
+
+    def test_claim_for_a_migration_that_ended_is_refused(self):
+        incoming, migration = self._incoming('error')
+        exc = self._late_claim_refused(incoming, migration)
+        self.assertIn('error', exc.format_message())
+        self.assertIsNone(objects.MigrationContext.get_by_instance_uuid(
+            self.context, incoming.uuid))
+
+    def test_cold_migration_claims_while_pre_migrating(self):
+        incoming, migration = self._incoming('pre-migrating')
+        claimed = self.rt.move_claim(self.context, incoming, NODE,
+                                     migration, self._allocs(1))
+        self.assertEqual(1, len(claimed))
+
     def test_drop_move_claim_frees_without_an_erase(self):
-        incoming, migration = self._incoming('preparing')
-        self.rt.move_claim(self.context, incoming, NODE, migration,
-                           self._allocs(2))
+        incoming, migration = self._claimed_incoming(2, 'preparing')
         released = self.rt.drop_move_claim(self.context, incoming,
                                            migration)
         self.assertEqual(2, len(released))
@@ -356,9 +401,7 @@ class TestLifecycle(TrackerTestBase):
     def test_assignment_nobody_holds_is_quarantined(self):
         # A move ended in error after its destination claimed here, and
         # nothing could drop the claim: no record says who holds it now.
-        incoming, migration = self._incoming('running')
-        self.rt.move_claim(self.context, incoming, NODE, migration,
-                           self._allocs(1))
+        incoming, migration = self._claimed_incoming(1, 'running')
         self.rt.update_available_resource(self.context, NODE)
         self.assertEqual('assigned', self._record('ns0').state)
         migration.status = 'error'

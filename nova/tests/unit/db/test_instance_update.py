@@ -305,6 +305,33 @@ class InstanceUpdateWithoutOriginalTestCase(base.DbTestCase):
         self.assertEqual(dict.fromkeys(found['extra']), found['extra'])
         self.assertIn('resources', found['extra'])
 
+    def _migration(self, status='accepted', dest='host2'):
+        return db.migration_create(self.context, {
+            'instance_uuid': self.uuid, 'source_compute': 'host1',
+            'dest_compute': dest, 'migration_type': 'live-migration',
+            'status': status})['id']
+
+    def test_claim_written_while_the_migration_names_the_host(self):
+        migration_id = self._migration()
+        new = db.instance_update(
+            self.context, self.uuid, {'extra': {'migration_context': 'mc'}},
+            claimed_by=(migration_id, 'host2', ('accepted',)))
+        self.assertEqual('mc', new['extra']['migration_context'])
+
+    def test_claim_refused_once_the_migration_names_another_host(self):
+        for status, dest in (('accepted', 'host3'), ('error', 'host2')):
+            migration_id = self._migration(status=status, dest=dest)
+            exc = self.assertRaises(
+                exception.MigrationDestinationChanged, db.instance_update,
+                self.context, self.uuid,
+                {'host': 'host9', 'extra': {'migration_context': 'mc'}},
+                claimed_by=(migration_id, 'host2', ('accepted',)))
+            self.assertEqual((status, dest), (exc.kwargs['actual_status'],
+                                              exc.kwargs['actual_host']))
+            row = db.instance_get_by_uuid(self.context, self.uuid)
+            self.assertEqual(('host1', None), (
+                row['host'], row['extra']['migration_context']))
+
     def test_failed_expectation_raises_and_writes_nothing(self):
         db.instance_update(self.context, self.uuid,
                            {'task_state': 'migrating'})

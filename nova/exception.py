@@ -216,8 +216,9 @@ class MigrationStatusChanged(Conflict):
 
 class MigrationDestinationChanged(Conflict):
     msg_fmt = ("Migration %(migration_id)s no longer claims %(host)s (it "
-               "is %(actual_status)s, destination %(actual_host)s): the "
-               "conductor gave this host up, so its claim is not recorded.")
+               "is %(actual_status)s, destination %(actual_host)s): it "
+               "ended or moved on to another host, so this host's claim is "
+               "not recorded.")
 
 
 class MigrationNotFoundByStatus(MigrationNotFound):

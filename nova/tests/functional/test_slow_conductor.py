@@ -118,15 +118,16 @@ class TestRecoveryOvertakesTheConductor(recovery.RecoveryTestBase):
         self.assert_recovered(server, digest, migration)
 
     def test_while_the_destination_prepares(self):
-        # The recovery dropped the conductor's placement claim on B while
-        # B assigned namespaces from the claim the conductor handed it:
-        # the start's compare-and-swap sees the migration ended, and the
-        # undo has B release them.
+        # The recovery ended the migration and dropped the conductor's
+        # placement claim on B while B's check waited: B finds the
+        # migration ended and records no claim (nothing to release).
         gate = _Gate(self, self.manager(B),
                      'check_can_live_migrate_destination')
         server, digest, migration, outcome = self._overtake(gate)
         self.assertIsInstance(outcome['error'],
-                              exception.MigrationStatusChanged)
+                              exception.MigrationPreCheckError)
+        self.assertIn('no longer claims %s (it is failed' % B,
+                      str(outcome['error']))
         self.assertEqual([], self.rt_assigned(B))
         self._assert_settled_once(server, digest, migration, outcome)
 
@@ -142,12 +143,24 @@ class TestRecoveryOvertakesTheConductor(recovery.RecoveryTestBase):
 
     def test_before_the_conductor_claims(self):
         # The recovery ended the migration before the conductor's claim
-        # (nothing had moved in placement yet): the claim goes through,
-        # but the start's compare-and-swap refuses to start an ended
+        # (nothing had moved in placement yet): the placement claim goes
+        # through, but the destination records none for an ended
         # migration, and the undo gives everything back.
         gate = _Gate(self, move.MoveTask, '_claim')
         server, digest, migration, outcome = self._overtake(gate)
-        self.assertIn('another service settled it meanwhile',
+        self.assertIn('no longer claims %s (it is failed' % B,
+                      str(outcome['error']))
+        self.assertEqual([A], self.domain_hosts(server.uuid))
+        self.assertEqual([], self.rt_assigned(B))
+        self._assert_settled_once(server, digest, migration, outcome)
+
+    def test_after_the_destination_claimed(self):
+        # B claimed; the recovery ended the migration (and dropped B's
+        # migration context) before the conductor read the claim back:
+        # the conductor does not start it, and B's namespaces are free.
+        gate = _Gate(self, move.MoveTask, '_load_destination_claim')
+        server, digest, migration, outcome = self._overtake(gate)
+        self.assertIn('did not record the namespaces',
                       str(outcome['error']))
         self.assertEqual([A], self.domain_hosts(server.uuid))
         self.assertEqual([], self.rt_assigned(B))

@@ -199,10 +199,18 @@ def why_not_completed(context, not_completed):
     the newest fault of each instance (a rollback records one), with the
     names that differ per request replaced."""
     from nova.db import api as db
+    from nova import objects
     faults = db.instance_fault_get_by_instance_uuids(
         context, list(not_completed), latest=True)
     reasons = collections.Counter()
     for uuid, status in not_completed.items():
+        if status not in END_STATUSES:
+            # Not ended: where it stands now, for whoever looks into it.
+            migrations = objects.MigrationList.get_by_filters(
+                context, {'instance_uuid': uuid})
+            newest = max(migrations, key=lambda m: m.id, default=None)
+            status = '%s (migration %s)' % (
+                status, newest.status if newest else 'missing')
         found = faults.get(uuid) or [{}]
         message = found[0].get('message') or 'no fault recorded'
         reasons['%s: %s' % (status, reason_of(message))] += 1

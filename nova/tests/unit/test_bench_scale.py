@@ -46,6 +46,16 @@ class WhyNotCompletedTestCase(test.TestCase):
             'failed: Timed out waiting for a reply from <host>': 2,
             'error: no fault recorded': 1}, reasons)
 
+    def test_one_not_ended_says_where_its_migration_stands(self):
+        uuid = self._instance()
+        db.migration_create(self.context, {
+            'instance_uuid': uuid, 'source_compute': 'compute-01',
+            'dest_compute': 'compute-02', 'status': 'queued',
+            'migration_type': 'live-migration'})
+        self.assertEqual(
+            {'still running (migration queued): no fault recorded': 1},
+            scale.why_not_completed(self.context, {uuid: 'still running'}))
+
     def test_reasons_are_listed_in_the_table(self):
         text = scale.markdown({'not_completed_reasons': {'failed: x': 2}})
         self.assertIn('Not completed x2: failed: x', text)

@@ -498,6 +498,10 @@ def run(options, progress):
         double.update(held_twice(context))
         section.update({
             'double_assignments': len(double),
+            # Which namespace, held by whom: a finding to look into.
+            'double_assignment_holders': {
+                '/'.join(key): holders for key, holders in sorted(
+                    double.items())},
             'double_assignment_samples': sampler.samples + 1,
             'double_assignment_samples_failed': dict(sampler.failed),
             'placement_mismatches': placement_mismatches(cloud, context),

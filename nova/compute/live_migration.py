@@ -235,14 +235,17 @@ class LiveMigrationMixin:
         with self._live_migrations_lock:
             return migration.id in self._aborts_requested
 
-    def _cancelled_before_copy(self, context, instance, dest, migration):
-        """Roll back as cancelled if an abort came before the copy."""
-        if not self._abort_requested(migration):
-            return False
+    def _roll_back_cancelled(self, context, instance, dest, migration):
         self._rollback_live_migration(
             context, instance, dest, migration,
             exception.LiveMigrationAborted(instance_uuid=instance.uuid),
             status=Status.CANCELLED)
+
+    def _cancelled_before_copy(self, context, instance, dest, migration):
+        """Roll back as cancelled if an abort came before the copy."""
+        if not self._abort_requested(migration):
+            return False
+        self._roll_back_cancelled(context, instance, dest, migration)
         return True
 
     def _take_for_preparing(self, context, instance, dest, migration):
@@ -261,11 +264,7 @@ class LiveMigrationMixin:
         except exception.MigrationStatusChanged as err:
             # save() left the object holding the row as it is now.
             if migration.status == Status.CANCELLING:
-                self._rollback_live_migration(
-                    context, instance, dest, migration,
-                    exception.LiveMigrationAborted(
-                        instance_uuid=instance.uuid),
-                    status=Status.CANCELLED)
+                self._roll_back_cancelled(context, instance, dest, migration)
             else:
                 LOG.warning('Not starting live migration %s of %s: %s',
                             migration.uuid, instance.uuid, err)

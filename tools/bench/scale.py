@@ -195,9 +195,10 @@ def placement_mismatches(cloud, context):
 
 
 def why_not_completed(context, not_completed):
-    """``{reason: count}`` for migrations that ended but not completed:
+    """``{reason: count}`` for accepted migrations that did not complete:
     the newest fault of each instance (a rollback records one), with the
-    names that differ per request replaced."""
+    names that differ per request replaced; for one that never ended,
+    also the status its migration has now."""
     from nova.db import api as db
     from nova import objects
     faults = db.instance_fault_get_by_instance_uuids(

@@ -41,6 +41,7 @@ import threading
 import time
 
 from oslo_log import log as logging
+import oslo_messaging as messaging
 from oslo_utils import timeutils
 
 from nova.compute import instance_actions as actions
@@ -61,6 +62,10 @@ Status = fields.MigrationStatus
 LIVE = actions.LIVE_MIGRATION
 # How long an abort waits for a just-started copy to become abortable.
 ABORT_WAIT_SECONDS = 10
+# Calls of an idempotent step on the destination (pre_live_migration,
+# the handover) that does not answer within rpc_response_timeout: a busy
+# destination may still be working on the first one.
+DESTINATION_CALL_ATTEMPTS = 2
 
 
 def _seconds_since(migration):
@@ -278,8 +283,8 @@ class LiveMigrationMixin:
         if self._cancelled_before_copy(context, instance, dest, migration):
             return
         try:
-            migrate_data = self.compute_rpcapi.pre_live_migration(
-                context, instance, migrate_data, host=dest)
+            migrate_data = self._pre_live_migration(context, instance,
+                                                    migrate_data, dest)
         except Exception as err:
             LOG.exception('pre_live_migration of %s on %s failed',
                           instance.uuid, dest)
@@ -309,6 +314,20 @@ class LiveMigrationMixin:
             return
         self._complete_live_migration(context, instance, dest, migration)
 
+    def _pre_live_migration(self, context, instance, migrate_data, dest):
+        """The destination's check of its namespaces (it writes nothing):
+        asked again when it did not answer in time, up to
+        ``DESTINATION_CALL_ATTEMPTS`` calls."""
+        for attempt in range(1, DESTINATION_CALL_ATTEMPTS + 1):
+            try:
+                return self.compute_rpcapi.pre_live_migration(
+                    context, instance, migrate_data, host=dest)
+            except messaging.MessagingTimeout:
+                if attempt == DESTINATION_CALL_ATTEMPTS:
+                    raise
+                LOG.info('Destination %s did not answer pre_live_migration '
+                         'of %s in time; asking again', dest, instance.uuid)
+
     def _complete_live_migration(self, context, instance, dest, migration):
         """The guest runs on ``dest``: it takes over, then this side lets go.
 
@@ -320,16 +339,55 @@ class LiveMigrationMixin:
         """
         migration.status = Status.POST_MIGRATING
         migration.save()
+        if self._hand_over(context, instance, dest, migration):
+            self._release_source(context, instance, migration)
+
+    def _hand_over(self, context, instance, dest, migration):
+        """Have ``dest`` take the instance over; True once it has.
+
+        A call that timed out may still run on a busy destination: if
+        the instance is not the destination's yet, the call is made again
+        (the destination's step is idempotent), up to
+        ``DESTINATION_CALL_ATTEMPTS`` calls. Whatever failed, the instance
+        record decides: a destination that took it over despite the error
+        lets this side go on. Otherwise the move stays 'post-migrating'
+        for the recovery sweep.
+        """
+        for attempt in range(1, DESTINATION_CALL_ATTEMPTS + 1):
+            try:
+                self.compute_rpcapi.post_live_migration_at_destination(
+                    context, instance, migration, host=dest)
+                return True
+            except messaging.MessagingTimeout as err:
+                error = err
+                if attempt == DESTINATION_CALL_ATTEMPTS:
+                    break
+                if self._taken_over(context, instance, dest, migration):
+                    return True
+                LOG.info('Destination %s did not answer the handover of %s '
+                         'in time; asking again', dest, instance.uuid)
+            except Exception as err:
+                error = err
+                break
+        if self._taken_over(context, instance, dest, migration):
+            return True
+        LOG.warning('Instance %s runs on %s, which could not take it over '
+                    'yet (%s); the recovery of migration %s finishes the '
+                    'move', instance.uuid, dest, error, migration.uuid)
+        return False
+
+    @staticmethod
+    def _taken_over(context, instance, dest, migration):
+        """Whether the record says ``dest`` took ``instance`` over from
+        ``migration`` (False when it cannot be read)."""
         try:
-            self.compute_rpcapi.post_live_migration_at_destination(
-                context, instance, migration, host=dest)
-        except Exception as err:
-            LOG.warning('Instance %s runs on %s, which could not take it '
-                        'over yet (%s); the recovery of migration %s '
-                        'finishes the move', instance.uuid, dest, err,
-                        migration.uuid)
-            return
-        self._release_source(context, instance, migration)
+            current = objects.Instance.get_by_uuid(
+                context, instance.uuid, expected_attrs=['migration_context'])
+        except Exception:
+            LOG.exception('Could not read instance %s', instance.uuid)
+            return False
+        return (current.host == dest and
+                moves.incoming_resources(current, migration) is None)
 
     def _release_source(self, context, instance, migration):
         """Give up what the instance left here after a move; idempotent.

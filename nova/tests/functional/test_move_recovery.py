@@ -24,6 +24,7 @@ the server takes a new migration and a delete.
 """
 
 import hashlib
+import threading
 import time
 
 from oslo_messaging import exceptions as messaging_exc
@@ -299,6 +300,36 @@ class TestAbortBeforeStart(RecoveryTestBase):
         self.api.live_migrate_abort(self.context, instance, migration.id)
         self.assertEqual('cancelling', objects.Migration.get_by_id(
             self.context, migration.id).status)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('cancelled', ended.status)
+
+    def test_abort_that_overtakes_the_start_cast(self):
+        # The source is alive; the abort reaches it before the cast that
+        # starts the migration. The cast then finds it 'cancelling' and
+        # rolls it back as cancelled, with no sweep.
+        manager = self.manager(A)
+        real = manager.live_migration
+        arrived, go = threading.Event(), threading.Event()
+
+        def held(*args, **kwargs):
+            arrived.set()
+            self.assertTrue(go.wait(self.TIMEOUT))
+            return real(*args, **kwargs)
+
+        self.useFixture(base._AttributeFixture(manager, 'live_migration',
+                                               held))
+        server, digest, migration = self.start_move()
+        self.assertTrue(arrived.wait(self.TIMEOUT))
+        instance = self.api.get(self.context, server.uuid)
+        self.api.live_migrate_abort(self.context, instance, migration.id)
+        self.assertEqual('cancelling', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        go.set()
+        self.wait_for_status(migration, 'cancelled')
+        back = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(A, back.host)
+        self.assertIsNone(back.migration_context)
+        # B's claim is erased and free, the guest stays on A with its data.
         ended = self.assert_recovered(server, digest, migration)
         self.assertEqual('cancelled', ended.status)
 

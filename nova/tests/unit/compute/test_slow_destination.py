@@ -95,8 +95,12 @@ class HandOverTestCase(test.TestCase):
                 raise messaging.MessagingTimeout('busy')
             self._take_over()
         self.post.side_effect = answer
-        self._complete()
+        with self.assertLogs('nova.compute.live_migration', 'INFO') as logs:
+            self._complete()
         self.assertEqual(2, self.post.call_count)
+        # What the admin guide tells operators to look for.
+        self.assertIn('did not answer the handover of %s in time; asking '
+                      'again' % self.instance.uuid, '\n'.join(logs.output))
         self.manager._release_source.assert_called_once_with(
             self.context, self.instance, self.migration)
 
@@ -164,7 +168,10 @@ class PreLiveMigrationTestCase(test.NoDBTestCase):
     def test_timed_out_then_answered(self):
         self.pre.side_effect = [messaging.MessagingTimeout('busy'),
                                 mock.sentinel.answer]
-        self.assertIs(mock.sentinel.answer, self._pre())
+        with self.assertLogs('nova.compute.live_migration', 'INFO') as logs:
+            self.assertIs(mock.sentinel.answer, self._pre())
+        self.assertIn('did not answer pre_live_migration of %s in time; '
+                      'asking again' % UUID, '\n'.join(logs.output))
         self.assertEqual(2, self.pre.call_count)
         self.pre.assert_called_with(mock.sentinel.context, self.instance,
                                     mock.sentinel.data, host=DEST)

@@ -207,11 +207,36 @@ class LiveMigrationMixin:
                           '%s; its namespaces stay reserved',
                           instance.uuid, self.host)
             return False
+        if not self._let_go_of_claim_record(instance, migration):
+            return False
         given_up = self.rt.give_up(
             context, self.rt.held_by(instance.uuid),
             instance.uuid, giver=instance.uuid, migration=migration,
             final_status=outcome or Status.FAILED)
         return given_up.clean
+
+    def _let_go_of_claim_record(self, instance, migration):
+        """Drop this host's claim of ``migration`` from the instance record.
+
+        The record lets go before the namespaces are freed: a namespace
+        freed while the record still names it would be named by two
+        records once another claim takes it. (The source drops the
+        context again afterwards; dropping nothing is a no-op.) Returns
+        False when the record could not be saved: the namespaces stay
+        reserved until the resource update finds nobody holds them.
+        """
+        if (instance.host == self.host or
+                moves.incoming_resources(instance, migration) is None):
+            return True
+        instance.drop_migration_context()
+        try:
+            instance.save()
+        except Exception:
+            LOG.exception('Could not drop the claim of migration %s from '
+                          'instance %s; its namespaces on %s stay reserved',
+                          migration.uuid, instance.uuid, self.host)
+            return False
+        return True
 
     # -- source --------------------------------------------------------------
 

@@ -390,6 +390,32 @@ class TestLiveMigrationRollback(LiveMigrationTestBase):
         self._check_rolled_back(server, digests, before, migration,
                                 'failed')
 
+    def test_destination_record_lets_go_before_its_namespaces_are_freed(self):
+        # A namespace freed while the instance record still named it would
+        # be named by two records once another migration claimed it.
+        server, digests, before = self._start()
+        dest = self.manager('compute-b')
+        seen = []
+
+        def broken(*args, **kwargs):
+            raise exception.MigrationError(reason='disk on fire')
+
+        def give_up(context, resources, instance_uuid, *args, **kwargs):
+            record = objects.Instance.get_by_uuid(
+                self.context, instance_uuid,
+                expected_attrs=['migration_context'])
+            seen.append((len(resources), record.migration_context))
+            return real_give_up(context, resources, instance_uuid, *args,
+                                **kwargs)
+
+        real_give_up = dest.rt.give_up
+        dest.driver.pre_live_migration = broken
+        dest.rt.give_up = give_up
+        migration = self.live_migrate(server, host='compute-b', force=True)
+        self._check_rolled_back(server, digests, before, migration,
+                                'failed')
+        self.assertEqual([(2, None)], seen)
+
     def test_job_error_mid_copy(self):
         server, digests, before = self._start(bandwidth=16 * MiB)
         base.emulator.get_host('compute-a').inject_migration_error(

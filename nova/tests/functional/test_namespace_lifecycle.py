@@ -29,6 +29,7 @@ audit`` is clean only after that.
 
 import contextlib
 import io
+import threading
 
 import fixtures
 from oslo_utils import timeutils
@@ -472,6 +473,52 @@ class TestOtherFailures(LifecycleTestBase):
         self.assertEqual(1, self.hold(B))
         self.assert_consistent(B)
         # ...and erased by the next retry.
+        self.assertEqual({'ns0': True},
+                         self.manager(B).rt.retry_erases(self.context))
+        self.assert_free_and_zero(B, 'ns0')
+
+    def test_destination_that_cannot_save_the_instance_record(self):
+        # The record must let go of B's claim before B frees it; a save
+        # that fails keeps the namespace reserved instead.
+        server = self.boot_as(self.context, A)
+        manager = self.manager(B)
+        rolling_back = threading.local()
+        real_save = objects.Instance.save
+        real_rollback = manager.rollback_live_migration_at_destination
+
+        def broken_pre(*args, **kwargs):
+            raise exception.MigrationError(reason='injected: no room')
+
+        def save(instance, *args, **kwargs):
+            if getattr(rolling_back, 'now', False):
+                raise exception.NovaException('injected: database gone')
+            return real_save(instance, *args, **kwargs)
+
+        def rollback(*args, **kwargs):
+            rolling_back.now = True
+            try:
+                return real_rollback(*args, **kwargs)
+            finally:
+                rolling_back.now = False
+
+        manager.driver.pre_live_migration = broken_pre
+        self.useFixture(base._AttributeFixture(objects.Instance, 'save',
+                                               save))
+        self.useFixture(base._AttributeFixture(
+            manager, 'rollback_live_migration_at_destination', rollback))
+        migration = self.live_migrate(server, host=B, force=True)
+        self.wait_for_status(migration, 'error')
+        back = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(A, back.host)
+        # The source dropped the claim from the record after all...
+        self.assertIsNone(back.migration_context)
+        self.assertEqual('assigned', self.record(B, 'ns0').state)
+        # ...so B's next resource update finds nobody holds it.
+        self.run_periodic(B)
+        record = self.record(B, 'ns0')
+        self.assertEqual('quarantined', record.state)
+        self.assertIn('no longer holds it', record.reason)
+        self.assert_consistent(B)
         self.assertEqual({'ns0': True},
                          self.manager(B).rt.retry_erases(self.context))
         self.assert_free_and_zero(B, 'ns0')

@@ -202,6 +202,16 @@ class MultinodeTestCase(testtools.TestCase):
                         as_json=True)
         return sorted(rows, key=lambda row: row['Id'], reverse=True)
 
+    def action_events(self, name, action):
+        """The events of the newest ``action`` of ``name``, by name
+        (``server event list`` then ``server event show``)."""
+        rows = self.cli('server', 'event', 'list', name, as_json=True)
+        request = next(row['Request ID'] for row in rows
+                       if row['Action'] == action)
+        shown = self.cli('server', 'event', 'show', name, request,
+                         as_json=True)
+        return {event['event']: event for event in shown['events']}
+
     def wait_migration(self, name, statuses=FINAL, timeout=TIMEOUT):
         """Until the newest migration of ``name`` has one of
         ``statuses``; its row."""

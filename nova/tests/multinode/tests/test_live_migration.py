@@ -57,6 +57,14 @@ class LiveMigrationTest(base.MultinodeTestCase):
         row = self.migrations(name)[0]
         self.assertEqual(('completed', compute(2), compute(1)), (
             row['Status'], row['Source Compute'], row['Dest Compute']))
+        # [libvirt]live_migration_preflight = warn (the default): the
+        # source records its estimate as an event of the user's action.
+        events = self.action_events(name, 'live-migration')
+        estimate = events['live_migration_preflight']
+        self.assertEqual(('Success', compute(2)),
+                         (estimate['result'], estimate['host']))
+        self.assertTrue(estimate['details'].startswith(
+            'Pre-flight estimate'), estimate['details'])
         self.assert_converged({1: 2})
 
 

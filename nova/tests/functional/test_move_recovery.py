@@ -220,6 +220,24 @@ class TestDestinationKilled(RecoveryTestBase):
         self.start_compute(B)
         self.assert_recovered(server, digest, migration)
 
+    def test_in_the_rollback_after_the_record_let_go(self):
+        # B's check fails; B dies in the rollback once the instance record
+        # no longer names its claim, before it erased and freed it.
+        def broken_pre(*args, **kwargs):
+            raise exception.MigrationError(reason='injected: no room')
+
+        self.manager(B).driver.pre_live_migration = broken_pre
+        crashed = self.crash_when(B, self.manager(B).rt, 'give_up')
+        server, digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.assertIsNone(objects.Instance.get_by_uuid(
+            self.context, server.uuid,
+            expected_attrs=['migration_context']).migration_context)
+        self.wait_for_migration(migration, ('error',))
+        self.start_compute(B)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('failed', ended.status)
+
     def test_during_the_copy(self):
         crashed = self.kill_during_copy(B)
         server, digest, migration = self.start_move(bandwidth=8 * MiB)

@@ -31,6 +31,7 @@ changes the responses as in Nova:
 ====  ======================================================================
 """
 
+import functools
 import hashlib
 import urllib.parse
 
@@ -169,6 +170,13 @@ def _parse_time(query, name):
                              % (name, query[name], e))
 
 
+@functools.lru_cache(maxsize=None)
+def _query_schema(names):
+    # One schema object per set of names, so its validator is built once.
+    return {'type': 'object', 'additionalProperties': False,
+            'properties': {name: _PARAM_SCHEMAS[name] for name in names}}
+
+
 def _list_query(req):
     """(limit, marker, filters) of a list request; limit None: all."""
     names = validation.schema_for(_LIST_PARAMS, req.version)
@@ -180,9 +188,7 @@ def _list_query(req):
             raise http.HTTPError(400, 'Query parameter %s may be given only '
                                       'once.' % key)
         query[key] = req.params[key]
-    schema = {'type': 'object', 'additionalProperties': False,
-              'properties': {name: _PARAM_SCHEMAS[name] for name in names}}
-    validation.validate([(None, None, schema)], req, query)
+    validation.validate([(None, None, _query_schema(names))], req, query)
     filters = {name: _parse_time(query, name)
                for name in ('changes-since', 'changes-before')
                if name in query}

@@ -14,6 +14,9 @@
 
 from unittest import mock
 
+import fixtures
+import jsonschema
+
 from nova.api.handlers import servers
 from nova.api import http
 from nova.api import microversion
@@ -146,3 +149,46 @@ class TestLiveMigrateSchemas(test.NoDBTestCase):
     def test_block_migration_required(self):
         self._refused((2, 30), {'host': 'h'})
         self._refused((2, 30), {'host': 'h', 'block_migration': 'yes'})
+
+
+class TestValidatorsBuiltOnce(test.NoDBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.useFixture(fixtures.MockPatchObject(validation, '_VALIDATORS',
+                                                 {}))
+
+    def _validate(self, args):
+        return validation.validate(servers.LIVE_MIGRATE_SCHEMAS,
+                                   _Req((2, 30)), {'os-migrateLive': args})
+
+    def test_schema_checked_once_per_process(self):
+        schema = validation.schema_for(servers.LIVE_MIGRATE_SCHEMAS, (2, 30))
+        cls = jsonschema.validators.validator_for(schema)
+        check = self.useFixture(fixtures.MockPatchObject(
+            cls, 'check_schema', wraps=cls.check_schema)).mock
+        for _ in range(3):
+            self._validate({'host': 'h', 'block_migration': 'auto'})
+        check.assert_called_once_with(schema)
+
+    def test_errors_as_before_from_a_remembered_validator(self):
+        self._validate({'host': 'h', 'block_migration': 'auto'})
+        error = self.assertRaises(http.HTTPError, self._validate,
+                                  {'host': 'h', 'block_migration': 'maybe'})
+        self.assertEqual(400, error.code)
+        self.assertIn('block_migration', error.message)
+        self.assertIn("'maybe'", error.message)
+
+    def test_a_broken_schema_is_refused(self):
+        rows = [(None, None, {'type': 'no-such-type'})]
+        self.assertRaises(jsonschema.SchemaError, validation.validate,
+                          rows, _Req((2, 30)), {})
+
+    def test_the_table_stops_growing_at_its_limit(self):
+        self.useFixture(fixtures.MockPatchObject(
+            validation, '_VALIDATORS_LIMIT', 2))
+        for n in range(4):
+            validation.validate(
+                [(None, None, {'type': 'object', 'maxProperties': n + 1})],
+                _Req((2, 30)), {})
+        self.assertEqual(2, len(validation._VALIDATORS))

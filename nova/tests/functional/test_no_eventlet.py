@@ -76,9 +76,11 @@ def watch(ready):
     from oslo_service import backend
     loaded = sorted(name for name in sys.modules
                     if name.partition('.')[0] in ('eventlet', 'dns'))
-    print('READY ' + json.dumps({'loaded': loaded,
-                                 'backend': backend.get_backend_type().value}),
-          flush=True)
+    # One write for the whole line: print() writes the newline apart, and
+    # a service thread's output could land between the two.
+    sys.stdout.write('READY %s\n' % json.dumps(
+        {'loaded': loaded, 'backend': backend.get_backend_type().value}))
+    sys.stdout.flush()
     # nova-aio answers before it installs its signal handlers.
     while signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
         time.sleep(0.1)
@@ -135,6 +137,9 @@ class TestNoEventlet(test_services.ServiceProcessTestCase):
             ready = [line for line in output.read().splitlines()
                      if line.startswith('READY ')]
             self.assertEqual(1, len(ready), binary)
-            found = json.loads(ready[0][len('READY '):])
+            # The object that starts the line; output another thread wrote
+            # right after it (no newline yet) is not part of it.
+            found, _end = json.JSONDecoder().raw_decode(
+                ready[0][len('READY '):])
             self.assertEqual({'loaded': [], 'backend': 'threading'}, found,
                              binary)

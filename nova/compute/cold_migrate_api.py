@@ -62,13 +62,11 @@ class ColdMigrationAPIMixin:
                             'migrate')
         migration = move_api.take_and_record(
             context, instance, host_name, vm_states.ALLOW_COLD_MIGRATION,
-            task_states.RESIZE_PREP,
+            task_states.RESIZE_PREP, instance_actions.MIGRATE,
             migration_type=fields.MigrationType.MIGRATION,
             status=Status.PRE_MIGRATING,
             old_instance_type_id=instance.flavor.id,
             new_instance_type_id=instance.flavor.id)
-        instance_actions.start_action(context, instance.uuid,
-                                      instance_actions.MIGRATE)
         LOG.info('Cold migration of instance %(uuid)s from %(source)s to '
                  '%(dest)s accepted (migration %(migration)s)',
                  {'uuid': instance.uuid, 'source': instance.host,

@@ -77,11 +77,9 @@ class LiveMigrationAPIMixin:
                             'live migrate')
         migration = move_api.take_and_record(
             context, instance, host_name, vm_states.ALLOW_LIVE_MIGRATION,
-            task_states.MIGRATING,
+            task_states.MIGRATING, instance_actions.LIVE_MIGRATION,
             migration_type=fields.MigrationType.LIVE_MIGRATION,
             status=fields.MigrationStatus.ACCEPTED)
-        instance_actions.start_action(context, instance.uuid,
-                                      instance_actions.LIVE_MIGRATION)
         LOG.info('Live migration of instance %(uuid)s from %(source)s to '
                  '%(dest)s accepted (migration %(migration)s)',
                  {'uuid': instance.uuid, 'source': instance.host,

@@ -19,7 +19,6 @@ made or the move is refused before it started.
 """
 
 from oslo_log import log as logging
-from oslo_utils import excutils
 
 import nova.conf
 from nova import exception
@@ -48,27 +47,26 @@ def check_idle(instance, allowed_vm_states, method):
 
 
 def take_and_record(context, instance, host_name, allowed_vm_states,
-                    task_state, **migration_fields):
-    """Set ``task_state`` (compare-and-swap) and create the Migration.
+                    task_state, action, **migration_fields):
+    """Set ``task_state`` (compare-and-swap), create the Migration and
+    start the request's instance action ``action``, in one transaction.
 
     ``host_name`` (the requested destination, or None) must be a compute
     host: ComputeHostNotFound (404) rather than a vaguer precheck error.
+    If the instance is not idle in one of ``allowed_vm_states`` nothing is
+    written (UnexpectedTaskStateError or UnexpectedVMStateError).
     """
     if host_name:
         objects.Service.get_by_compute_host(context, host_name)
     instance.task_state = task_state
-    instance.save(expected_task_state=[None],
-                  expected_vm_state=list(allowed_vm_states))
-    try:
-        migration = objects.Migration(
-            context, instance_uuid=instance.uuid,
-            source_compute=instance.host, source_node=instance.node,
-            dest_compute=host_name, user_id=context.user_id,
-            project_id=context.project_id, **migration_fields)
-        migration.create()
-    except Exception:
-        with excutils.save_and_reraise_exception():
-            release(instance, task_state)
+    migration = objects.Migration(
+        context, instance_uuid=instance.uuid,
+        source_compute=instance.host, source_node=instance.node,
+        dest_compute=host_name, user_id=context.user_id,
+        project_id=context.project_id, **migration_fields)
+    migration.create_taking_instance(
+        instance, expected_task_state=[None],
+        expected_vm_state=allowed_vm_states, action=action)
     return migration
 
 

@@ -566,6 +566,42 @@ def migration_create(context, values):
             instance_id=values.get('instance_uuid'))
 
 
+def migration_create_taking_instance(context, instance_uuid,
+                                     instance_values, expected, values,
+                                     action_values=None):
+    """Take an instance for a move and record the move, in one transaction.
+
+    The instance gets ``instance_values`` if it matches ``expected`` (the
+    compare-and-swap of :func:`instance_update`); the migration's row is
+    created from ``values`` (as by :func:`migration_create`) and, with
+    ``action_values``, the request's instance action (as by
+    ``instance_action_create``). All are written or none: a nova-api
+    stopped between them cannot leave an instance in a move's task state
+    with no migration, which no recovery would look for.
+
+    Returns ``(instance dict, migration dict, action dict or None)``.
+    """
+    values = dict(values, instance_uuid=instance_uuid)
+    values.setdefault('uuid', uuidutils.generate_uuid())
+    _check_migration_type(values)
+
+    def record(session):
+        row = _new_row(models.Migration, values)
+        session.add(row)
+        action = (None if action_values is None else
+                  instance_action_api.add_action(session, action_values))
+        session.flush()
+        return (utils.to_dict(row),
+                None if action is None else utils.to_dict(action))
+
+    try:
+        instance, (migration, action) = instance_api.instance_update_and_then(
+            context, instance_uuid, instance_values, expected, record)
+    except db_exc.DBDuplicateEntry:
+        raise exception.MigrationExists(uuid=values['uuid'])
+    return instance, migration, action
+
+
 def migration_get(context, migration_id):
     with db_engine.transaction() as session:
         return utils.to_dict(_migration_get(session, context, migration_id))

@@ -117,14 +117,21 @@ def instance_action_create(context, values):
     ``updated_at`` starts equal to ``start_time``, so a new action passes
     a changes-since filter from before it started.
     """
+    with db_engine.transaction() as session:
+        row = add_action(session, values)
+        session.flush()
+        return utils.to_dict(row)
+
+
+def add_action(session, values):
+    """Add the row of a new action (see :func:`instance_action_create`) to
+    ``session``'s transaction; returns it, not yet flushed."""
     values = utils.prepare_values(_ACTION, values)
     values.setdefault('start_time', timeutils.utcnow())
     values.setdefault('updated_at', values['start_time'])
-    with db_engine.transaction() as session:
-        row = _ACTION(**values)
-        session.add(row)
-        session.flush()
-        return utils.to_dict(row)
+    row = _ACTION(**values)
+    session.add(row)
+    return row
 
 
 def instance_action_get_by_request_id(context, instance_uuid, request_id):

@@ -287,7 +287,7 @@ def instance_update_and_get_original(context, instance_uuid, values,
     Returns ``(old, new)`` instance dicts.
     """
     return _update_instance(context, instance_uuid, values, expected,
-                            with_original=True)
+                            with_original=True)[:2]
 
 
 def instance_update(context, instance_uuid, values, expected=None,
@@ -305,6 +305,18 @@ def instance_update(context, instance_uuid, values, expected=None,
     """
     return _update_instance(context, instance_uuid, values, expected,
                             with_original=False, claimed_by=claimed_by)[1]
+
+
+def instance_update_and_then(context, instance_uuid, values, expected,
+                             then):
+    """:func:`instance_update`, then ``then(session)`` in the same
+    transaction once the instance matched ``expected``: both are written
+    or neither. Returns ``(instance dict, what then returned)``.
+    """
+    _old, new, done = _update_instance(context, instance_uuid, values,
+                                       expected, with_original=False,
+                                       then=then)
+    return new, done
 
 
 def _check_claimed_by(session, claimed_by):
@@ -331,7 +343,7 @@ def _check_claimed_by(session, claimed_by):
 
 
 def _update_instance(context, instance_uuid, values, expected,
-                     with_original, claimed_by=None):
+                     with_original, claimed_by=None, then=None):
     values = dict(values)
     extra = dict(values.pop('extra', None) or {})
     _check_extra(extra)
@@ -343,7 +355,7 @@ def _update_instance(context, instance_uuid, values, expected,
     read_deleted = utils.read_deleted_mode(context)
     instance = models.Instance
 
-    old = new = None
+    old = new = done = None
     with db_engine.transaction() as session:
         if claimed_by is not None:
             _check_claimed_by(session, claimed_by)
@@ -365,11 +377,13 @@ def _update_instance(context, instance_uuid, values, expected,
         matched = result.rowcount == 1
         if matched:
             _extra_update(session, instance_uuid, extra)
+            if then is not None:
+                done = then(session)
             new = _instance_dict(session, context, instance_uuid)
 
     if not matched:
         _raise_for_mismatch(context, instance_uuid, expected, read_deleted)
-    return old, new
+    return old, new, done
 
 
 def instance_extra_update_by_uuid(context, instance_uuid, values):

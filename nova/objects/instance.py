@@ -239,6 +239,19 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
         self._save(None, claimed_by=(migration.id, host, tuple(statuses)))
 
     def _save(self, expected, claimed_by=None):
+        values = self.changes_for_db()
+        if not values:
+            # Nothing stored changed (a fault is created on its own).
+            self.obj_reset_changes(recursive=True)
+            return
+
+        db_inst = db.instance_update(self._context, self.uuid, values,
+                                     expected=expected,
+                                     claimed_by=claimed_by)
+        self.saved(db_inst)
+
+    def changes_for_db(self):
+        """The changed fields as ``db.instance_update`` takes them."""
         changed = self.obj_what_changed()
         values = base.changes_for_db(
             self, skip=('uuid', 'created_at', 'updated_at'))
@@ -248,14 +261,10 @@ class Instance(base.NovaPersistentObject, base.NovaObject):
             values['extra'] = extra
         if 'flavor' in changed and self.flavor.obj_attr_is_set('id'):
             values['instance_type_id'] = self.flavor.id
-        if not values:
-            # Nothing stored changed (a fault is created on its own).
-            self.obj_reset_changes(recursive=True)
-            return
+        return values
 
-        db_inst = db.instance_update(self._context, self.uuid, values,
-                                     expected=expected,
-                                     claimed_by=claimed_by)
+    def saved(self, db_inst):
+        """Take the row an update of :meth:`changes_for_db` returned."""
         base.fill_from_db(self, db_inst)
         self.obj_reset_changes(recursive=True)
 

@@ -77,13 +77,18 @@ class InstanceAction(base.NovaPersistentObject, base.NovaObject):
     @base.remotable
     def action_start(cls, context, instance_uuid, action):
         """Record ``action`` as asked now by the context's request."""
-        values = {'instance_uuid': instance_uuid, 'action': action,
-                  'request_id': context.request_id,
-                  'user_id': context.user_id,
-                  'project_id': context.project_id,
-                  'start_time': timeutils.utcnow()}
         return cls._from_db_object(
-            context, cls(), db.instance_action_create(context, values))
+            context, cls(), db.instance_action_create(
+                context, cls.start_values(context, instance_uuid, action)))
+
+    @staticmethod
+    def start_values(context, instance_uuid, action):
+        """The row of ``action`` asked now by the context's request."""
+        return {'instance_uuid': instance_uuid, 'action': action,
+                'request_id': context.request_id,
+                'user_id': context.user_id,
+                'project_id': context.project_id,
+                'start_time': timeutils.utcnow()}
 
     @classmethod
     @base.remotable

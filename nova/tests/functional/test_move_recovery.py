@@ -21,15 +21,23 @@ After each: the guest runs on exactly one host with the tenant's data,
 placement, the trackers and the database agree on every host, every
 namespace given up reads zeros, ``nova-manage vpmem audit`` is clean, and
 the server takes a new migration and a delete.
+
+``TestAPIKilled``: nova-api stopped while it records a move it accepted
+leaves nothing of the move, and the server takes the next request.
 """
 
+import contextlib
 import hashlib
 import threading
 import time
 
+import fixtures as fixtures_lib
 from oslo_messaging import exceptions as messaging_exc
 
+from nova.compute import instance_actions
 from nova.compute import vm_states
+from nova.db import api as db_api
+from nova.db import models as db_models
 from nova import exception
 from nova import objects
 from nova.tests.functional import base
@@ -350,6 +358,75 @@ class TestAbortBeforeStart(RecoveryTestBase):
         # B's claim is erased and free, the guest stays on A with its data.
         ended = self.assert_recovered(server, digest, migration)
         self.assertEqual('cancelled', ended.status)
+
+
+class TestAPIKilled(RecoveryTestBase):
+    """nova-api stopped while it records a move it accepted.
+
+    The instance's task state, the migration and the request's action are
+    written in one transaction: stopped before it commits, nothing of the
+    move is left, so no instance waits in a move's task state for a
+    migration that no recovery would ever find.
+    """
+
+    def _assert_nothing_recorded(self, server, action):
+        instance = objects.Instance.get_by_uuid(self.context, server.uuid)
+        self.assertIsNone(instance.task_state)
+        self.assertEqual(vm_states.ACTIVE, instance.vm_state)
+        self.assertEqual(A, instance.host)
+        self.assertEqual([], list(objects.MigrationList.get_by_filters(
+            self.context, {'instance_uuid': server.uuid})))
+        actions = objects.InstanceActionList.get_by_instance_uuid(
+            self.context, server.uuid)
+        self.assertNotIn(action, [a.action for a in actions])
+        for host in self.computes:
+            self.assert_consistent(host)
+
+    def test_while_it_records_a_live_migration(self):
+        server = self.boot_as(self.context, A)
+        self.tenant_writes(server)
+        digest = _digest(server.resources[0].metadata.devpath)
+        with self._kill_api():
+            self.assertRaises(base.ServiceCrashed, self.api.live_migrate,
+                              self.context, server, host_name=B, force=True)
+        self._assert_nothing_recorded(server, instance_actions.LIVE_MIGRATION)
+        # Idle, not stuck: the next request moves it, data and all.
+        again = self.live_migrate(
+            objects.Instance.get_by_uuid(self.context, server.uuid),
+            host=B, force=True)
+        self.wait_for_status(again, 'completed')
+        moved = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(B, moved.host)
+        self.assertEqual(digest, _digest(moved.resources[0].metadata.devpath))
+
+    def test_while_it_records_a_cold_migration(self):
+        server = self.boot_as(self.context, A)
+        with self._kill_api():
+            self.assertRaises(base.ServiceCrashed, self.api.migrate,
+                              self.context, server, host_name=B)
+        self._assert_nothing_recorded(server, instance_actions.MIGRATE)
+        migration = self.api.migrate(
+            self.context,
+            objects.Instance.get_by_uuid(self.context, server.uuid),
+            host_name=B)
+        self.wait_for_status(migration, 'finished')
+
+    @contextlib.contextmanager
+    def _kill_api(self):
+        with fixtures_lib.MockPatchObject(db_api, '_new_row',
+                                          self._crashing_new_row()):
+            yield
+
+    @staticmethod
+    def _crashing_new_row():
+        real = db_api._new_row
+
+        def crashing(model, values):
+            if model is db_models.Migration:
+                raise base.ServiceCrashed('nova-api killed while it wrote '
+                                          'migration %s' % values['uuid'])
+            return real(model, values)
+        return crashing
 
 
 class TestColdMigrationSourceKilled(RecoveryTestBase):

@@ -209,3 +209,78 @@ class MigrationRecordTestCase(base.DbTestCase):
                          ids({'hidden': False, 'host': 'src'}))
         self.assertRaises(exception.Invalid, db.migration_get_all_by_filters,
                           self.context, {'colour': 'red'})
+
+
+class MigrationTakingInstanceTestCase(base.DbTestCase):
+    """A move recorded with its instance's compare-and-swap: all or none."""
+
+    IDLE = {'task_state': [None], 'vm_state': ['active']}
+
+    def setUp(self):
+        super().setUp()
+        self.instance = db.instance_create(
+            self.context, test_instances.instance_values(
+                vm_state='active', task_state=None))
+        self.uuid = self.instance['uuid']
+
+    def _take(self, expected=None, action=True, **values):
+        migration = {'source_compute': 'src', 'source_node': 'src-node',
+                     'migration_type': 'live-migration',
+                     'status': 'accepted'}
+        migration.update(values)
+        action_values = None
+        if action:
+            action_values = {'instance_uuid': self.uuid,
+                             'action': 'live-migration',
+                             'request_id': 'req-1', 'user_id': 'u',
+                             'project_id': 'p'}
+        return db.migration_create_taking_instance(
+            self.context, self.uuid, {'task_state': 'migrating'},
+            expected or self.IDLE, migration, action_values)
+
+    def _recorded(self):
+        instance = db.instance_get_by_uuid(self.context, self.uuid)
+        migrations = db.migration_get_in_progress_by_instance(self.context,
+                                                              self.uuid)
+        actions = db.instance_action_get_all_by_instance(self.context,
+                                                         self.uuid)
+        return instance['task_state'], migrations, actions
+
+    def test_all_three_written(self):
+        instance, migration, action = self._take()
+        self.assertEqual('migrating', instance['task_state'])
+        self.assertEqual(self.uuid, migration['instance_uuid'])
+        self.assertEqual('accepted', migration['status'])
+        self.assertEqual('req-1', action['request_id'])
+        task_state, migrations, actions = self._recorded()
+        self.assertEqual('migrating', task_state)
+        self.assertEqual([migration['id']], [m['id'] for m in migrations])
+        self.assertEqual([action['id']], [a['id'] for a in actions])
+
+    def test_without_an_action(self):
+        _instance, migration, action = self._take(action=False)
+        self.assertIsNone(action)
+        task_state, migrations, actions = self._recorded()
+        self.assertEqual(('migrating', 1, []),
+                         (task_state, len(migrations), actions))
+
+    def test_a_busy_instance_gets_nothing_written(self):
+        db.instance_update(self.context, self.uuid,
+                           {'task_state': 'resize_prep'})
+        self.assertRaises(exception.UnexpectedTaskStateError, self._take)
+        self.assertEqual(('resize_prep', [], []), self._recorded())
+
+    def test_a_refused_migration_row_undoes_the_instance(self):
+        _instance, first, _action = self._take()
+        db.instance_update(self.context, self.uuid, {'task_state': None})
+        self.assertRaises(exception.MigrationExists, self._take,
+                          uuid=first['uuid'])
+        task_state, migrations, actions = self._recorded()
+        self.assertIsNone(task_state)
+        self.assertEqual([first['id']], [m['id'] for m in migrations])
+        self.assertEqual(1, len(actions))
+
+    def test_a_bad_type_writes_nothing(self):
+        self.assertRaises(exception.Invalid, self._take,
+                          migration_type='teleport')
+        self.assertEqual((None, [], []), self._recorded())

@@ -26,7 +26,6 @@ the server takes a new migration and a delete.
 leaves nothing of the move, and the server takes the next request.
 """
 
-import contextlib
 import hashlib
 import threading
 import time
@@ -411,14 +410,10 @@ class TestAPIKilled(RecoveryTestBase):
             host_name=B)
         self.wait_for_status(migration, 'finished')
 
-    @contextlib.contextmanager
-    def _kill_api(self):
-        with fixtures_lib.MockPatchObject(db_api, '_new_row',
-                                          self._crashing_new_row()):
-            yield
-
     @staticmethod
-    def _crashing_new_row():
+    def _kill_api():
+        """nova-api stops when it writes a migration's row (the in-process
+        ``kill -9``: its thread unwinds without running any handler)."""
         real = db_api._new_row
 
         def crashing(model, values):
@@ -426,7 +421,7 @@ class TestAPIKilled(RecoveryTestBase):
                 raise base.ServiceCrashed('nova-api killed while it wrote '
                                           'migration %s' % values['uuid'])
             return real(model, values)
-        return crashing
+        return fixtures_lib.MockPatchObject(db_api, '_new_row', crashing)
 
 
 class TestColdMigrationSourceKilled(RecoveryTestBase):

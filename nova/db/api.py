@@ -549,14 +549,20 @@ def _migration_get(session, context, migration_id):
     return row
 
 
+def _add_migration(session, values):
+    """Add a new migration's row to ``session``; returns it, not flushed."""
+    _check_migration_type(values)
+    row = _new_row(models.Migration, values)
+    session.add(row)
+    return row
+
+
 def migration_create(context, values):
     values = dict(values)
     values.setdefault('uuid', uuidutils.generate_uuid())
-    _check_migration_type(values)
     try:
         with db_engine.transaction() as session:
-            row = _new_row(models.Migration, values)
-            session.add(row)
+            row = _add_migration(session, values)
             session.flush()
             return utils.to_dict(row)
     except db_exc.DBDuplicateEntry:
@@ -583,11 +589,9 @@ def migration_create_taking_instance(context, instance_uuid,
     """
     values = dict(values, instance_uuid=instance_uuid)
     values.setdefault('uuid', uuidutils.generate_uuid())
-    _check_migration_type(values)
 
     def record(session):
-        row = _new_row(models.Migration, values)
-        session.add(row)
+        row = _add_migration(session, values)
         action = (None if action_values is None else
                   instance_action_api.add_action(session, action_values))
         session.flush()

@@ -18,7 +18,6 @@ progress here), and read at startup by a compute that must finish the
 cleanup of moves that were in flight when it stopped.
 """
 
-from oslo_utils import uuidutils
 from oslo_utils import versionutils
 
 from nova.db import api as db
@@ -115,31 +114,25 @@ class Migration(base.NovaPersistentObject, base.NovaObject):
         start of the request's instance action of that kind.
 
         All are written or none (UnexpectedTaskStateError and the like
-        write nothing): a move is never half recorded. Returns the
-        InstanceAction, or None without ``action``. For the API, which
+        write nothing): a move is never half recorded. For the API, which
         reaches the database itself.
         """
-        if self.obj_attr_is_set('id'):
-            raise exception.ObjectActionError(action='create',
-                                              reason='already created')
-        if not self.obj_attr_is_set('uuid'):
-            self.uuid = uuidutils.generate_uuid()
         expected = {'task_state': list(expected_task_state),
                     'vm_state': list(expected_vm_state)}
         action_values = None
         if action is not None:
             action_values = instance_action.InstanceAction.start_values(
                 self._context, instance.uuid, action)
-        db_inst, db_migration, db_action = (
-            db.migration_create_taking_instance(
-                self._context, instance.uuid, instance.changes_for_db(),
-                expected, base.changes_for_db(self), action_values))
-        instance.saved(db_inst)
-        self._from_db_object(self._context, self, db_migration)
-        if db_action is None:
-            return None
-        return instance_action.InstanceAction._from_db_object(
-            self._context, instance_action.InstanceAction(), db_action)
+
+        def create(context, values):
+            db_inst, db_migration, _db_action = (
+                db.migration_create_taking_instance(
+                    context, instance.uuid, instance.changes_for_db(),
+                    expected, values, action_values))
+            instance.saved(db_inst)
+            return db_migration
+
+        base.create_record(self, create)
 
     @base.remotable
     def save(self, expected_status=None):

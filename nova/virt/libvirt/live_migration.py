@@ -147,8 +147,8 @@ class LateEstimate:
     no more records. Not the first pass: it copies all of memory, so a
     guest that rewrites its working set within it shows at most the
     working set over the pass's length, less than the bandwidth, however
-    fast it writes. A copy that ends before (most do) is estimated from
-    its completed stats instead (:meth:`finish`).
+    fast it writes. A copy that ends before (most do) is estimated when it
+    ends (:meth:`finish`).
     """
 
     PASSES = 2
@@ -157,18 +157,32 @@ class LateEstimate:
         self._report = report
         self._inputs = inputs
         self.estimate = None
+        # The last record read after the first pass: QEMU's rate of the
+        # job while it ran, which its completed record no longer has.
+        self._last_rate_read = None
 
     def __call__(self, stats):
         """True when done (the monitor stops calling)."""
+        if preflight.dirty_rate_from_job_stats(stats) is not None:
+            self._last_rate_read = stats
         return self._estimate(stats, self.PASSES, 'during the copy')
 
     def finish(self, completed_stats):
-        """After a completed copy: report if nothing was reported yet."""
+        """After the copy: report if nothing was reported yet.
+
+        From the last rate read while the job ran, else from the
+        completed record. Real QEMU drops its dirty rate once the job
+        completed (libvirt then reads 0), so a rate read during the copy,
+        even over its first pass only, says more than the completed
+        record's.
+        """
         if self.estimate is not None:
             return
-        if not self._estimate(completed_stats, 1, 'after the copy'):
-            self._report('Pre-flight estimate: none: the copy ended before '
-                         "the guest's dirty rate was read", True)
+        for stats in (self._last_rate_read, completed_stats):
+            if self._estimate(stats, 1, 'after the copy'):
+                return
+        self._report('Pre-flight estimate: none: the copy ended before '
+                     "the guest's dirty rate was read", True)
 
     def _estimate(self, stats, passes, when):
         rate = preflight.dirty_rate_from_job_stats(stats, passes)

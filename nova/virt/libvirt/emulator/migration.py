@@ -245,6 +245,9 @@ class MigrationJob:
                                self.downtime_ms or 0)
         stats[c.VIR_DOMAIN_JOB_SUCCESS] = (
             job_type == c.VIR_DOMAIN_JOB_COMPLETED)
+        if job_type == c.VIR_DOMAIN_JOB_COMPLETED:
+            # As QEMU: no dirty rate for a completed job (libvirt reads 0).
+            stats[c.VIR_DOMAIN_JOB_MEMORY_DIRTY_RATE] = 0
         if errmsg:
             stats[c.VIR_DOMAIN_JOB_ERRMSG] = errmsg
         return stats

@@ -36,6 +36,7 @@ from nova.virt.libvirt import driver as libvirt_driver
 from nova.virt.libvirt import emulator
 from nova.virt.libvirt import live_migration
 from nova.virt.libvirt import migration as lm
+from nova.virt.libvirt import preflight
 
 MiB = 1024 * 1024
 GiB = 1024 * MiB
@@ -657,3 +658,60 @@ class DestinationCheckTestCase(LiveMigrationTestBase):
             dest)
         self.assertEqual('emulated://cn-b', result.dest_uri)
         self.assertEqual(power_state.RUNNING, self.state('b', instance))
+
+
+class LateEstimateTestCase(test.NoDBTestCase):
+    """Warn mode's estimate from records as real QEMU 7.2 reports them."""
+
+    # The stamp guest at 0.5 MiB/s copied at 1 MiB/s (integration tier):
+    # QEMU's first rate comes with the end of the first pass; the
+    # completed record has no rate (libvirt reads 0).
+    RUNNING = [
+        {'memory_iteration': 1, 'memory_dirty_rate': 0},
+        {'memory_iteration': 2, 'memory_dirty_rate': 129},
+        {'memory_iteration': 2, 'memory_dirty_rate': 127},
+    ]
+    COMPLETED = {'memory_iteration': 8, 'memory_dirty_rate': 0}
+
+    def setUp(self):
+        super().setUp()
+        self.reports = []
+        self.late = live_migration.LateEstimate(
+            lambda text, converges: self.reports.append(text),
+            preflight.Inputs(data_bytes=64 * MiB, dirty_rate=0,
+                             bandwidth=1 * MiB))
+
+    def feed(self, records):
+        return [self.late(dict(r, memory_page_size=PAGE)) for r in records]
+
+    def test_after_the_second_pass_during_the_copy(self):
+        done = self.feed(self.RUNNING + [
+            {'memory_iteration': 3, 'memory_dirty_rate': 131}])
+        self.assertEqual([False, False, False, True], done)
+        self.assertEqual(131 * PAGE, self.late.estimate.inputs.dirty_rate)
+        self.late.finish(self.COMPLETED)
+        [text] = self.reports
+        self.assertIn('(during the copy, from its dirty rate)', text)
+
+    def test_passes_missed_between_polls_keep_the_last_rate_read(self):
+        # The job went through its later passes and completed between two
+        # polls: the rate read during the copy, not the completed 0.
+        self.assertEqual([False] * 3, self.feed(self.RUNNING))
+        self.late.finish(dict(self.COMPLETED, memory_page_size=PAGE))
+        self.assertEqual(127 * PAGE, self.late.estimate.inputs.dirty_rate)
+        [text] = self.reports
+        self.assertIn('(after the copy, from its dirty rate)', text)
+        self.assertIn('guest dirtying 0.5 MiB/s', text)
+
+    def test_no_rate_read_during_the_copy_takes_the_completed_record(self):
+        self.feed(self.RUNNING[:1])
+        self.late.finish({'memory_iteration': 2, 'memory_dirty_rate': 256,
+                          'memory_page_size': PAGE})
+        self.assertEqual(1 * MiB, self.late.estimate.inputs.dirty_rate)
+
+    def test_no_rate_anywhere_says_so(self):
+        self.feed(self.RUNNING[:1])
+        self.late.finish({})
+        self.assertIsNone(self.late.estimate)
+        self.assertEqual(["Pre-flight estimate: none: the copy ended before "
+                          "the guest's dirty rate was read"], self.reports)

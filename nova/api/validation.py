@@ -17,19 +17,10 @@ A resource declares its schemas as data: a list of
 request's microversion applies (None for an open end).
 """
 
-import threading
-
 import jsonschema
 
 from nova.api import http
-
-# id(schema) -> (schema, validator). Most schemas are module constants;
-# holding each keeps its id from being reused by another object. A
-# schema built per request is checked each time once the limit is hit,
-# so the table never grows without bound.
-_VALIDATORS = {}
-_VALIDATORS_LIMIT = 512
-_VALIDATORS_LOCK = threading.Lock()
+from nova import schema_check
 
 
 def schema_for(rows, version):
@@ -47,7 +38,7 @@ def validate(rows, req, body):
         raise http.HTTPError(400, 'This request is not supported at '
                                   'microversion %d.%d.' % req.version)
     error = jsonschema.exceptions.best_match(
-        validator_for(schema).iter_errors(body))
+        schema_check.CHECKED.validator(schema).iter_errors(body))
     if error is not None:
         where = '/'.join(str(p) for p in error.absolute_path)
         raise http.HTTPError(400, 'Invalid input for field/attribute %s. '
@@ -55,25 +46,6 @@ def validate(rows, req, body):
                                                      error.instance,
                                                      error.message))
     return body
-
-
-def validator_for(schema):
-    """The validator of ``schema``, built and checked once per process.
-
-    ``jsonschema.validate`` checks the schema against its meta-schema on
-    every call, which costs forty times the validation of a small body;
-    the same errors are reported either way.
-    """
-    known = _VALIDATORS.get(id(schema))
-    if known is not None and known[0] is schema:
-        return known[1]
-    cls = jsonschema.validators.validator_for(schema)
-    cls.check_schema(schema)
-    validator = cls(schema)
-    with _VALIDATORS_LOCK:
-        if len(_VALIDATORS) < _VALIDATORS_LIMIT:
-            _VALIDATORS[id(schema)] = (schema, validator)
-    return validator
 
 
 # Common pieces.

@@ -41,6 +41,7 @@ from sqlalchemy.engine import url as sqla_url
 
 from nova.db import engine as db_engine
 from nova import exception
+from nova import schema_check
 
 ADMIN_TOKEN = 'admin'
 # Idle connections kept open to placement's SQLite file (oslo.db's
@@ -121,35 +122,17 @@ def check_schemas_once(placement_util):
 
 class SchemaCheckedOnce:
     """The ``jsonschema`` module, but ``validate`` checks a schema only
-    the first time it sees it."""
-
-    # Schemas remembered; a caller building schemas per request would
-    # only have the first ones remembered, never an unbounded set.
-    LIMIT = 512
+    the first time it sees it (:mod:`nova.schema_check`)."""
 
     def __init__(self, module):
         self._module = module
-        self._lock = threading.Lock()
-        # (id(schema), validator class) -> schema, held so that its id
-        # cannot be reused by another object.
-        self._checked = {}
 
     def __getattr__(self, name):
         return getattr(self._module, name)
 
     def validate(self, instance, schema, cls=None, *args, **kwargs):
-        if cls is None:
-            cls = self._module.validators.validator_for(schema)
-        key = (id(schema), cls)
-        if key not in self._checked:
-            cls.check_schema(schema)
-            with self._lock:
-                if len(self._checked) < self.LIMIT:
-                    self._checked[key] = schema
-        error = self._module.exceptions.best_match(
-            cls(schema, *args, **kwargs).iter_errors(instance))
-        if error is not None:
-            raise error
+        schema_check.CHECKED.validate(instance, schema, cls, *args,
+                                      **kwargs)
 
 
 def check_connection(connection):

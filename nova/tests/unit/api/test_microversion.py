@@ -21,6 +21,7 @@ from nova.api.handlers import servers
 from nova.api import http
 from nova.api import microversion
 from nova.api import validation
+from nova import schema_check
 from nova import test
 
 
@@ -155,8 +156,9 @@ class TestValidatorsBuiltOnce(test.NoDBTestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.MockPatchObject(validation, '_VALIDATORS',
-                                                 {}))
+        self.table = schema_check.CheckedSchemas()
+        self.useFixture(fixtures.MockPatchObject(schema_check, 'CHECKED',
+                                                 self.table))
 
     def _validate(self, args):
         return validation.validate(servers.LIVE_MIGRATE_SCHEMAS,
@@ -184,11 +186,6 @@ class TestValidatorsBuiltOnce(test.NoDBTestCase):
         self.assertRaises(jsonschema.SchemaError, validation.validate,
                           rows, _Req((2, 30)), {})
 
-    def test_the_table_stops_growing_at_its_limit(self):
-        self.useFixture(fixtures.MockPatchObject(
-            validation, '_VALIDATORS_LIMIT', 2))
-        for n in range(4):
-            validation.validate(
-                [(None, None, {'type': 'object', 'maxProperties': n + 1})],
-                _Req((2, 30)), {})
-        self.assertEqual(2, len(validation._VALIDATORS))
+    def test_validated_through_the_process_table(self):
+        self._validate({'host': 'h', 'block_migration': 'auto'})
+        self.assertEqual(1, len(self.table))

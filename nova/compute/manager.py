@@ -77,6 +77,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
             self.host, self.driver, self.reportclient)
         self.compute_rpcapi = compute_rpcapi.ComputeAPI()
         self._init_live_migration()
+        self._init_power()
 
     def init_host(self):
         """Bring the host to a known state before taking requests.
@@ -329,6 +330,15 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
     def recover_moves_periodic(self, context):
         """Settle the moves of this host that a stopped service left."""
         self._recover_moves_quietly(context)
+
+    @periodic_task.periodic_task
+    def resend_lost_power_requests_periodic(self, context):
+        """Send again the power requests this host never received."""
+        try:
+            self._resend_lost_power_requests(context)
+        except Exception:
+            LOG.exception('Looking for lost power requests on %s failed',
+                          self.host)
 
     @periodic_task.periodic_task(spacing=0)
     def settle_placement_work_periodic(self, context):

@@ -27,9 +27,21 @@ the running domains) and placement keeps counting them.
 A failure leaves the vm_state as it was, clears the task_state (so the
 user may try again, as in Nova), records a fault and the event's error,
 and stores the power state the hypervisor now reports.
+
+A request that never arrives (nova-api stopped between taking the
+instance and sending it, or the message was lost) would leave the
+task_state set for good: the host's periodic sweep sends it again once
+the task_state is older than ``[compute]power_action_stuck_timeout`` and
+no power action runs on the instance here. A service that died during an
+action finishes it when it starts again.
 """
 
+import collections
+import threading
+import time
+
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 from nova.compute import instance_actions as actions
 from nova.compute import power_state
@@ -43,11 +55,41 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 
+def _resend_stop(rpcapi, context, instance):
+    # The guest never got its shutdown request: a clean one, as asked by
+    # default.
+    rpcapi.stop_instance(context, instance, clean_shutdown=True)
+
+
+# The request to send again for a power action's task_state.
+RESEND = {
+    task_states.POWERING_OFF: _resend_stop,
+    task_states.POWERING_ON: lambda rpcapi, ctxt, inst:
+        rpcapi.start_instance(ctxt, inst),
+    task_states.PAUSING: lambda rpcapi, ctxt, inst:
+        rpcapi.pause_instance(ctxt, inst),
+    task_states.UNPAUSING: lambda rpcapi, ctxt, inst:
+        rpcapi.unpause_instance(ctxt, inst),
+    task_states.REBOOTING: lambda rpcapi, ctxt, inst:
+        rpcapi.reboot_instance(ctxt, inst, 'SOFT'),
+    task_states.REBOOTING_HARD: lambda rpcapi, ctxt, inst:
+        rpcapi.reboot_instance(ctxt, inst, 'HARD'),
+}
+
+
 class PowerMixin:
     """Power actions of the compute manager (see the module docstring).
 
-    Uses the manager's ``host`` and ``driver``.
+    Uses the manager's ``host``, ``driver`` and ``compute_rpcapi``.
     """
+
+    def _init_power(self):
+        self._power_lock = threading.Lock()
+        # Instance uuid -> power actions running on it in this process.
+        self._power_running = collections.Counter()
+        # Instance uuid -> (task_state, time.monotonic()) of a request
+        # the sweep sent again: not sent again before the timeout.
+        self._power_resent = {}
 
     def stop_instance(self, context, instance, clean_shutdown=True):
         """Stop the guest (cleanly first if asked); vm_state stopped."""
@@ -144,8 +186,71 @@ class PowerMixin:
             [task_states.REBOOTING, task_states.REBOOTING_HARD],
             vm_states.ACTIVE, reboot_unless_running)
 
+    def _resend_lost_power_requests(self, context):
+        """Send again the power requests that never reached this host.
+
+        Level-triggered, for the periodic sweep: an instance of this host
+        whose task_state is a power action's, unchanged for
+        ``[compute]power_action_stuck_timeout`` seconds, with no power
+        action running on it in this process, lost its request (nova-api
+        stopped between taking the instance and sending it, or the
+        message was lost). The same request goes to this host again; a
+        request that was only slow finds the task_state cleared by the
+        first one to run and does nothing (see ``_run_power_action``).
+        Returns the uuids of the instances whose request was sent again.
+        """
+        timeout = CONF.compute.power_action_stuck_timeout
+        now = timeutils.utcnow()
+        resent = []
+        for instance in objects.InstanceList.get_by_host(
+                context, self.host, expected_attrs=['flavor', 'resources']):
+            resend = RESEND.get(instance.task_state)
+            if resend is None:
+                continue
+            with self._power_lock:
+                if self._power_running[instance.uuid]:
+                    continue
+                last = self._power_resent.get(instance.uuid)
+            if (last is not None and last[0] == instance.task_state and
+                    time.monotonic() - last[1] < timeout):
+                continue
+            changed = instance.updated_at or instance.created_at
+            if changed is not None and timeutils.delta_seconds(
+                    timeutils.normalize_time(changed), now) < timeout:
+                continue  # its request may still be on its way
+            LOG.warning('Instance %s has been %s for over %d s and no '
+                        'request for it runs on %s: sending it again',
+                        instance.uuid, instance.task_state, timeout,
+                        self.host)
+            with self._power_lock:
+                self._power_resent[instance.uuid] = (instance.task_state,
+                                                     time.monotonic())
+            try:
+                resend(self.compute_rpcapi, context, instance)
+            except Exception:
+                LOG.exception('Could not send the %s request of instance '
+                              '%s again', instance.task_state, instance.uuid)
+                continue
+            resent.append(instance.uuid)
+        return resent
+
     def _power_action(self, context, instance, action, event_name,
                       expected_task_states, done_vm_state, work):
+        with self._power_lock:
+            self._power_running[instance.uuid] += 1
+        try:
+            self._run_power_action(context, instance, action, event_name,
+                                   expected_task_states, done_vm_state,
+                                   work)
+        finally:
+            with self._power_lock:
+                self._power_running[instance.uuid] -= 1
+                if not self._power_running[instance.uuid]:
+                    del self._power_running[instance.uuid]
+                self._power_resent.pop(instance.uuid, None)
+
+    def _run_power_action(self, context, instance, action, event_name,
+                          expected_task_states, done_vm_state, work):
         instance.refresh()
         if instance.task_state not in expected_task_states:
             # Another request took the instance over (a hard reboot over

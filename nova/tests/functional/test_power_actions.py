@@ -22,9 +22,12 @@ and the namespace files (the tenant's bytes).
 """
 
 import threading
+import time
 
+import fixtures
 
 from nova.compute import power_state
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import vm_states
 from nova.compute import vpmem_audit
 from nova import exception
@@ -234,6 +237,39 @@ class TestStopStart(PowerActionsTestBase):
         self.assertEqual(power_state.SHUTDOWN, stopped.power_state)
         self.assertFalse(self.domain(SOURCE, server).isActive())
         self.assert_keeps_its_namespaces(server, digests)
+
+    def test_stop_lost_with_a_killed_api_is_sent_again(self):
+        # nova-api stops after it took the instance (powering-off) and
+        # before its request left: no nova-compute restarts to notice.
+        self.flags(power_action_stuck_timeout=1, group='compute')
+        server = self.boot_on(SOURCE)
+        digests = self.fill_namespaces(server, b'lost-request')
+        with fixtures.MockPatchObject(
+                compute_rpcapi.ComputeAPI, 'stop_instance',
+                side_effect=base.ServiceCrashed(
+                    'nova-api killed before it sent the stop')):
+            self.assertRaises(base.ServiceCrashed, self.api.stop,
+                              self.context, server)
+        compute = self.manager(SOURCE)
+        left = objects.Instance.get_by_uuid(self.context, server.uuid)
+        self.assertEqual((vm_states.ACTIVE, 'powering-off'),
+                         (left.vm_state, left.task_state))
+        # Within the timeout its request may still be on its way.
+        compute.resend_lost_power_requests_periodic(self.context)
+        self.assertEqual('powering-off', objects.Instance.get_by_uuid(
+            self.context, server.uuid).task_state)
+        self.assertTrue(self.domain(SOURCE, server).isActive())
+        time.sleep(1.1)
+        compute.resend_lost_power_requests_periodic(self.context)
+        stopped = self.wait_for_state(server.uuid, vm_states.STOPPED)
+        self.assertEqual(power_state.SHUTDOWN, stopped.power_state)
+        self.assertFalse(self.domain(SOURCE, server).isActive())
+        self.assertEqual('SHUTOFF', self.api_status(server))
+        self.assertEqual('stop', self.action_names(server)[0])
+        self.assert_keeps_its_namespaces(server, digests)
+        # The user goes on as usual.
+        self.act(server, {'os-start': None})
+        self.wait_for_state(server.uuid, vm_states.ACTIVE)
 
     def test_delete_of_a_stopped_server_erases_and_frees(self):
         server = self.boot_on(SOURCE)

@@ -13,8 +13,10 @@
 """The power actions of the compute API (power_api) and of the compute
 manager (power), on the real database with a mocked driver and RPC."""
 
+import datetime
 from unittest import mock
 
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 
 from nova.compute import api as compute_api
@@ -25,6 +27,7 @@ from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import context as nova_context
+from nova.db import api as db_api
 from nova import exception
 from nova import objects
 from nova import test
@@ -202,6 +205,8 @@ class FakeManager(compute_power.PowerMixin):
         self.driver = mock.Mock()
         self.driver.get_info.return_value = virt_driver.InstanceInfo(
             state=power_state.RUNNING)
+        self.compute_rpcapi = mock.Mock()
+        self._init_power()
 
 
 class PowerManagerTestCase(PowerTestBase):
@@ -399,6 +404,103 @@ class SettleAtStartTestCase(PowerManagerTestCase):
                                ) as action:
             self.manager._settle_power_actions(self.context)
         self.assertEqual(2, action.call_count)
+
+
+class ResendLostRequestsTestCase(PowerManagerTestCase):
+    """The periodic sweep sends again a power request that never came."""
+
+    def setUp(self):
+        super().setUp()
+        self.flags(power_action_stuck_timeout=60, group='compute')
+        self.rpc = self.manager.compute_rpcapi
+
+    def aged(self, task_state, seconds=61, **values):
+        instance = self.create_instance(task_state=task_state, **values)
+        db_api.instance_update(
+            self.context, instance.uuid,
+            {'updated_at': timeutils.utcnow() -
+             datetime.timedelta(seconds=seconds)})
+        return instance
+
+    def sweep(self):
+        return self.manager._resend_lost_power_requests(self.context)
+
+    def test_each_task_state_gets_its_request_again(self):
+        cases = [
+            (task_states.POWERING_OFF, 'stop_instance',
+             {'clean_shutdown': True}),
+            (task_states.POWERING_ON, 'start_instance', {}),
+            (task_states.PAUSING, 'pause_instance', {}),
+            (task_states.UNPAUSING, 'unpause_instance', {}),
+            (task_states.REBOOTING, 'reboot_instance', {}),
+            (task_states.REBOOTING_HARD, 'reboot_instance', {}),
+        ]
+        for task_state, method, kwargs in cases:
+            self.rpc.reset_mock()
+            instance = self.aged(task_state)
+            self.assertEqual([instance.uuid], self.sweep())
+            call = getattr(self.rpc, method)
+            call.assert_called_once()
+            args = call.call_args
+            self.assertEqual(instance.uuid, args.args[1].uuid)
+            for key, value in kwargs.items():
+                self.assertEqual(value, args.kwargs[key])
+            if task_state == task_states.REBOOTING:
+                self.assertEqual('SOFT', args.args[2])
+            if task_state == task_states.REBOOTING_HARD:
+                self.assertEqual('HARD', args.args[2])
+            # Done with it: the next case's instance only.
+            db_api.instance_update(self.context, instance.uuid,
+                                   {'task_state': None})
+        # Nothing was run here by the sweep itself.
+        self.assertEqual([], self.driver.mock_calls)
+
+    def test_recent_running_or_other_states_are_left_alone(self):
+        self.aged(task_states.POWERING_OFF, seconds=30)       # on its way
+        self.aged(task_states.MIGRATING)
+        self.aged(None)
+        self.aged(task_states.PAUSING, host='compute-b')
+        running = self.aged(task_states.POWERING_ON)
+        self.manager._power_running[running.uuid] += 1
+        self.assertEqual([], self.sweep())
+        self.assertEqual([], self.rpc.mock_calls)
+
+    def test_sent_again_once_per_timeout(self):
+        instance = self.aged(task_states.PAUSING)
+        self.assertEqual([instance.uuid], self.sweep())
+        self.assertEqual([], self.sweep())
+        self.rpc.pause_instance.assert_called_once()
+        # The timeout passed again and it still did not run: once more.
+        uuid, (state, at) = next(iter(self.manager._power_resent.items()))
+        self.manager._power_resent[uuid] = (state, at - 61)
+        self.assertEqual([instance.uuid], self.sweep())
+        self.assertEqual(2, self.rpc.pause_instance.call_count)
+
+    def test_the_request_sent_again_runs_once_and_a_late_one_does_nothing(
+            self):
+        instance = self.aged(task_states.PAUSING)
+        objects.InstanceAction.action_start(self.context, instance.uuid,
+                                            'pause')
+        self.sweep()
+        self.hypervisor_says(power_state.PAUSED)
+        # The request sent again runs; the lost one, if it comes late,
+        # finds the task_state cleared.
+        for _ in range(2):
+            self.manager.pause_instance(self.context, instance)
+        self.driver.pause.assert_called_once()
+        self.assertEqual((vm_states.PAUSED, None),
+                         (self.reload(instance).vm_state,
+                          self.reload(instance).task_state))
+        self.assertEqual({}, self.manager._power_resent)
+        self.assertEqual({}, dict(self.manager._power_running))
+
+    def test_a_failed_send_is_tried_at_the_next_sweep(self):
+        instance = self.aged(task_states.POWERING_OFF)
+        self.rpc.stop_instance.side_effect = [
+            exception.NovaException('the queue is away'), None]
+        self.assertEqual([], self.sweep())
+        self.manager._power_resent.clear()
+        self.assertEqual([instance.uuid], self.sweep())
 
 
 class PowerRPCTestCase(test.NoDBTestCase):

@@ -193,11 +193,46 @@ class ColdMigrationMixin:
                           'namespaces there stay reserved', instance.uuid,
                           self.host)
             return False
+        if instance.host == self.host:
+            let_go = self._hand_record_back(instance, migration)
+        else:
+            let_go = self._let_go_of_claim_record(instance, migration)
+        if not let_go:
+            return False
         given_up = self.rt.give_up(
             context, self.rt.held_by(instance.uuid),
             instance.uuid, giver=instance.uuid, migration=migration,
             final_status=outcome)
         return given_up.clean
+
+    def _hand_record_back(self, instance, migration):
+        """A revert: the record takes its source's values back here.
+
+        As for a claim (``_let_go_of_claim_record``), the record stops
+        naming this host's namespaces before they are freed: the instance
+        takes its source's namespaces, host and node again, and its
+        migration context goes, in one compare-and-swap. The source's
+        ``finish_revert_resize`` then finds its values already there (it
+        starts the guest and ends the move). Returns False when the record
+        could not be saved: the namespaces stay reserved.
+        """
+        if moves.incoming_resources(instance, migration) is None:
+            return True     # handed back already (a repeated request)
+        instance.revert_migration_context()
+        instance.drop_migration_context()
+        instance.host = migration.source_compute
+        instance.node = migration.source_node
+        try:
+            instance.save(expected_task_state=[
+                task_states.RESIZE_REVERTING])
+        except Exception:
+            LOG.exception('Could not hand instance %s back to %s for the '
+                          'revert of migration %s; its namespaces on %s '
+                          'stay reserved', instance.uuid,
+                          migration.source_compute, migration.uuid,
+                          self.host)
+            return False
+        return True
 
     # -- source --------------------------------------------------------------
 

@@ -95,6 +95,31 @@ class ColdMigrationTestBase(lm_base.LiveMigrationTestBase):
             self.rt_assigned(SOURCE))
 
 
+    def record_names_at_give_up(self, host):
+        """The namespaces of ``host`` the instance's record still names
+        when ``host`` gives namespaces up, one list per give-up."""
+        rt = self.manager(host).rt
+        real = rt.give_up
+        seen = []
+
+        def give_up(context, resources, instance_uuid, *args, **kwargs):
+            record = objects.Instance.get_by_uuid(
+                self.context, instance_uuid,
+                expected_attrs=['resources', 'migration_context'])
+            named = list(record.resources or [])
+            if record.migration_context is not None:
+                named += list(record.migration_context.new_resources or [])
+                named += list(record.migration_context.old_resources or [])
+            given = {(r.provider_uuid, r.identifier) for r in resources}
+            seen.append(sorted(
+                r.identifier for r in named
+                if (r.provider_uuid, r.identifier) in given))
+            return real(context, resources, instance_uuid, *args, **kwargs)
+
+        rt.give_up = give_up
+        self.addCleanup(delattr, rt, 'give_up')
+        return seen
+
     def assert_back_on_source(self, server, digests, before, migration,
                               status):
         """The guest runs on the source again, on its own untouched data;
@@ -142,6 +167,22 @@ class TestColdMigration(ColdMigrationTestBase):
         self.api.revert_resize(self.context, moved)
         self.assert_back_on_source(server, digests, before, migration,
                                    'reverted')
+
+    def test_revert_record_lets_go_before_the_destination_frees(self):
+        # Freed while the record still named them, the destination's
+        # namespaces would be named by two records once another claim
+        # took them.
+        server = self.boot_on(SOURCE)
+        before = self.snapshot()
+        migration, moved, digests = self.migrate_to_verify_resize(server)
+        seen = self.record_names_at_give_up(DEST)
+        self.api.revert_resize(self.context, moved)
+        self.assert_back_on_source(server, digests, before, migration,
+                                   'reverted')
+        self.assertEqual([[]], seen)
+        reverted = self.load(server)
+        self.assertEqual((SOURCE, None), (reverted.host,
+                                          reverted.migration_context))
 
     def test_confirm_needs_a_finished_migration(self):
         server = self.boot_on(SOURCE)
@@ -220,8 +261,11 @@ class TestColdMigrationRollback(ColdMigrationTestBase):
         # The data arrived, then the guest would not start: the copy on
         # the destination must be erased before its namespaces are free.
         dest_driver.spawn = broken
+        seen = self.record_names_at_give_up(DEST)
         migration = self.migrate(server, host=DEST)
         self._check_rolled_back(server, digests, before, migration)
+        # The record let go of the destination's claim before it freed.
+        self.assertEqual([[]], seen)
         fault = objects.Instance.get_by_uuid(
             self.context, server.uuid, expected_attrs=['fault']).fault
         self.assertIn('qemu on fire', fault.message)

@@ -202,11 +202,11 @@ class PowerMixin:
         timeout = CONF.compute.power_action_stuck_timeout
         now = timeutils.utcnow()
         resent = []
-        for instance in objects.InstanceList.get_by_host(
-                context, self.host, expected_attrs=['flavor', 'resources']):
-            resend = RESEND.get(instance.task_state)
-            if resend is None:
-                continue
+        # Every tick: only the few instances in a power action are read.
+        for instance in objects.InstanceList.get_by_filters(
+                context, {'host': self.host, 'task_state': sorted(RESEND)},
+                expected_attrs=['flavor', 'resources']):
+            resend = RESEND[instance.task_state]
             with self._power_lock:
                 if self._power_running[instance.uuid]:
                     continue

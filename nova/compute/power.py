@@ -55,25 +55,16 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 
-def _resend_stop(rpcapi, context, instance):
-    # The guest never got its shutdown request: a clean one, as asked by
-    # default.
-    rpcapi.stop_instance(context, instance, clean_shutdown=True)
-
-
-# The request to send again for a power action's task_state.
+# The request (compute RPC API method, its arguments) to send again for a
+# power action's task_state. A stop sent again asks for a clean shutdown:
+# the guest never got the first request.
 RESEND = {
-    task_states.POWERING_OFF: _resend_stop,
-    task_states.POWERING_ON: lambda rpcapi, ctxt, inst:
-        rpcapi.start_instance(ctxt, inst),
-    task_states.PAUSING: lambda rpcapi, ctxt, inst:
-        rpcapi.pause_instance(ctxt, inst),
-    task_states.UNPAUSING: lambda rpcapi, ctxt, inst:
-        rpcapi.unpause_instance(ctxt, inst),
-    task_states.REBOOTING: lambda rpcapi, ctxt, inst:
-        rpcapi.reboot_instance(ctxt, inst, 'SOFT'),
-    task_states.REBOOTING_HARD: lambda rpcapi, ctxt, inst:
-        rpcapi.reboot_instance(ctxt, inst, 'HARD'),
+    task_states.POWERING_OFF: ('stop_instance', {'clean_shutdown': True}),
+    task_states.POWERING_ON: ('start_instance', {}),
+    task_states.PAUSING: ('pause_instance', {}),
+    task_states.UNPAUSING: ('unpause_instance', {}),
+    task_states.REBOOTING: ('reboot_instance', {'reboot_type': 'SOFT'}),
+    task_states.REBOOTING_HARD: ('reboot_instance', {'reboot_type': 'HARD'}),
 }
 
 
@@ -206,7 +197,7 @@ class PowerMixin:
         for instance in objects.InstanceList.get_by_filters(
                 context, {'host': self.host, 'task_state': sorted(RESEND)},
                 expected_attrs=['flavor', 'resources']):
-            resend = RESEND[instance.task_state]
+            method, kwargs = RESEND[instance.task_state]
             with self._power_lock:
                 if self._power_running[instance.uuid]:
                     continue
@@ -226,10 +217,14 @@ class PowerMixin:
                 self._power_resent[instance.uuid] = (instance.task_state,
                                                      time.monotonic())
             try:
-                resend(self.compute_rpcapi, context, instance)
+                getattr(self.compute_rpcapi, method)(context, instance,
+                                                     **kwargs)
             except Exception:
                 LOG.exception('Could not send the %s request of instance '
-                              '%s again', instance.task_state, instance.uuid)
+                              '%s again; trying at the next sweep',
+                              instance.task_state, instance.uuid)
+                with self._power_lock:
+                    self._power_resent.pop(instance.uuid, None)
                 continue
             resent.append(instance.uuid)
         return resent

@@ -432,8 +432,10 @@ class ResendLostRequestsTestCase(PowerManagerTestCase):
             (task_states.POWERING_ON, 'start_instance', {}),
             (task_states.PAUSING, 'pause_instance', {}),
             (task_states.UNPAUSING, 'unpause_instance', {}),
-            (task_states.REBOOTING, 'reboot_instance', {}),
-            (task_states.REBOOTING_HARD, 'reboot_instance', {}),
+            (task_states.REBOOTING, 'reboot_instance',
+             {'reboot_type': 'SOFT'}),
+            (task_states.REBOOTING_HARD, 'reboot_instance',
+             {'reboot_type': 'HARD'}),
         ]
         for task_state, method, kwargs in cases:
             self.rpc.reset_mock()
@@ -443,12 +445,7 @@ class ResendLostRequestsTestCase(PowerManagerTestCase):
             call.assert_called_once()
             args = call.call_args
             self.assertEqual(instance.uuid, args.args[1].uuid)
-            for key, value in kwargs.items():
-                self.assertEqual(value, args.kwargs[key])
-            if task_state == task_states.REBOOTING:
-                self.assertEqual('SOFT', args.args[2])
-            if task_state == task_states.REBOOTING_HARD:
-                self.assertEqual('HARD', args.args[2])
+            self.assertEqual(kwargs, args.kwargs)
             # Done with it: the next case's instance only.
             db_api.instance_update(self.context, instance.uuid,
                                    {'task_state': None})
@@ -499,8 +496,8 @@ class ResendLostRequestsTestCase(PowerManagerTestCase):
         self.rpc.stop_instance.side_effect = [
             exception.NovaException('the queue is away'), None]
         self.assertEqual([], self.sweep())
-        self.manager._power_resent.clear()
         self.assertEqual([instance.uuid], self.sweep())
+        self.assertEqual(2, self.rpc.stop_instance.call_count)
 
 
 class PowerRPCTestCase(test.NoDBTestCase):

@@ -37,10 +37,8 @@ the way ('queued'), is rolled back by the source once it is older than
 """
 
 import contextlib
-import datetime
 
 from oslo_log import log as logging
-from oslo_utils import timeutils
 
 from nova.compute import power_state
 from nova.compute import task_states
@@ -48,6 +46,7 @@ from nova.compute import vm_states
 import nova.conf
 from nova import exception
 from nova import objects
+from nova.objects import base as objects_base
 from nova.objects import fields
 from nova import servicegroup
 
@@ -146,12 +145,8 @@ class MoveRecoveryMixin:
                              running.id == migration.id)
 
     def _stuck(self, migration):
-        changed = migration.updated_at or migration.created_at
-        if changed is None:
-            return True
-        age = timeutils.utcnow() - timeutils.normalize_time(changed)
-        return age > datetime.timedelta(
-            seconds=CONF.compute.migration_stuck_timeout)
+        return objects_base.unchanged_for(
+            migration, CONF.compute.migration_stuck_timeout)
 
     def _take_over(self, migration, status=Status.PREPARING,
                    expected=_NOT_STARTED):
@@ -364,11 +359,8 @@ class MoveRecoveryMixin:
         instance = self._instance_of(context, migration)
         if instance is None:
             return
-        changed = instance.updated_at or instance.created_at
-        if not startup and changed is not None and (
-                timeutils.utcnow() - timeutils.normalize_time(changed) <
-                datetime.timedelta(
-                    seconds=CONF.compute.migration_stuck_timeout)):
+        if not startup and not objects_base.unchanged_for(
+                instance, CONF.compute.migration_stuck_timeout):
             return  # its request may still be on its way
         if instance.task_state == task_states.RESIZE_CONFIRMING:
             LOG.info('Recovering the confirm of cold migration %s of %s',

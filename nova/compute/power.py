@@ -41,7 +41,6 @@ import threading
 import time
 
 from oslo_log import log as logging
-from oslo_utils import timeutils
 
 from nova.compute import instance_actions as actions
 from nova.compute import power_state
@@ -50,6 +49,7 @@ from nova.compute import vm_states
 import nova.conf
 from nova import exception
 from nova import objects
+from nova.objects import base as objects_base
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -191,7 +191,6 @@ class PowerMixin:
         Returns the uuids of the instances whose request was sent again.
         """
         timeout = CONF.compute.power_action_stuck_timeout
-        now = timeutils.utcnow()
         resent = []
         # Every tick: only the few instances in a power action are read.
         for instance in objects.InstanceList.get_by_filters(
@@ -205,9 +204,7 @@ class PowerMixin:
             if (last is not None and last[0] == instance.task_state and
                     time.monotonic() - last[1] < timeout):
                 continue
-            changed = instance.updated_at or instance.created_at
-            if changed is not None and timeutils.delta_seconds(
-                    timeutils.normalize_time(changed), now) < timeout:
+            if not objects_base.unchanged_for(instance, timeout):
                 continue  # its request may still be on its way
             LOG.warning('Instance %s has been %s for over %d s and no '
                         'request for it runs on %s: sending it again',

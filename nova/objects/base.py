@@ -26,6 +26,7 @@ without help. A peer may instead send its version manifest
 import datetime
 
 from oslo_serialization import jsonutils
+from oslo_utils import timeutils
 from oslo_utils import uuidutils
 from oslo_utils import versionutils
 from oslo_versionedobjects import base as ovo_base
@@ -222,6 +223,16 @@ def changes_for_db(obj, skip=()):
             continue
         values[name] = datetime_to_db(getattr(obj, name))
     return values
+
+
+def unchanged_for(record, seconds):
+    """True when ``record`` (with ``updated_at``/``created_at``) has not
+    changed for ``seconds``, or says nothing of when it did."""
+    changed = record.updated_at or record.created_at
+    if changed is None:
+        return True
+    return timeutils.delta_seconds(timeutils.normalize_time(changed),
+                                   timeutils.utcnow()) >= seconds
 
 
 def obj_to_json(obj):

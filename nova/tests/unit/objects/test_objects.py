@@ -20,7 +20,11 @@ version changed: bump every parent and add the new version to its
 obj_relationships.
 """
 
+import datetime
+import types
+
 from oslo_serialization import jsonutils
+from oslo_utils import timeutils
 from oslo_versionedobjects import base as ovo_base
 from oslo_versionedobjects import exception as ovo_exc
 from oslo_versionedobjects import fixture
@@ -549,3 +553,21 @@ class TestSerializer(test.NoDBTestCase):
                       base.NovaObjectSerializer.OBJ_BASE_CLASS)
         self.assertTrue(issubclass(base.NovaObjectSerializer,
                                    ovo_base.VersionedObjectSerializer))
+
+
+class TestUnchangedFor(test.NoDBTestCase):
+
+    def test_last_change_against_the_timeout(self):
+        now = timeutils.utcnow()
+        record = types.SimpleNamespace(
+            created_at=now - datetime.timedelta(seconds=500),
+            updated_at=now - datetime.timedelta(seconds=30))
+        self.assertFalse(base.unchanged_for(record, 60))
+        self.assertTrue(base.unchanged_for(record, 20))
+        # Never updated: its creation counts.
+        record.updated_at = None
+        self.assertTrue(base.unchanged_for(record, 60))
+        self.assertFalse(base.unchanged_for(record, 600))
+        # No time at all: nothing says it is recent.
+        record.created_at = None
+        self.assertTrue(base.unchanged_for(record, 60))

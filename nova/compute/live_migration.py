@@ -208,6 +208,8 @@ class LiveMigrationMixin:
                           instance.uuid, self.host)
             return False
         if not self._let_go_of_claim_record(instance, migration):
+            self.rt.keep_until_let_go(instance.uuid, migration,
+                                      outcome or Status.FAILED)
             return False
         given_up = self.rt.give_up(
             context, self.rt.held_by(instance.uuid),

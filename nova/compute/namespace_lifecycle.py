@@ -369,9 +369,11 @@ class NamespaceLifecycle:
 
     def _converge_assigned(self, record, holder, moving):
         if record.instance_uuid in holder:
-            # Drop the migration once its instance holds it outright.
+            # Drop the migration once its instance holds it outright,
+            # unless it is a move's end noted by note_move_end.
             migration_uuid = holder[record.instance_uuid]
-            if record.migration_uuid != migration_uuid:
+            if (record.migration_uuid != migration_uuid and
+                    not record.migration_final_status):
                 record.migration_uuid = migration_uuid
             return
         if holder:
@@ -390,13 +392,14 @@ class NamespaceLifecycle:
         LOG.warning('Namespace %s of %s: %s; quarantined until erased',
                     record.name, self.host, reason)
         # A claim of a move (it names its migration) that nobody holds is
-        # a move that did not happen here: once erased, it ended failed.
+        # a move that did not happen here: once erased, it ended failed,
+        # unless the side that gave the move up noted another end.
+        final_status = record.migration_final_status or (
+            Status.FAILED if record.migration_uuid else None)
         self._set(record, State.QUARANTINED, reason=reason,
                   instance_uuid=record.instance_uuid,
                   migration_uuid=record.migration_uuid,
-                  migration_final_status=(Status.FAILED
-                                          if record.migration_uuid
-                                          else None),
+                  migration_final_status=final_status,
                   next_erase_at=timeutils.utcnow())
 
     def _not_offered(self, context, record, holder):
@@ -457,6 +460,34 @@ class NamespaceLifecycle:
             self._reload(record)
             return False
         return True
+
+    def note_move_end(self, instance_uuid, migration_uuid, final_status):
+        """Note on an instance's assigned namespaces how a move ends.
+
+        For a side of a move that gives its namespaces up but could not
+        make the instance record let go of them first: they stay
+        assigned (freed, they would be named by two records). Once the
+        record no longer names them, the resource update quarantines and
+        erases them, and the migration then takes ``final_status``.
+        Returns the names noted.
+        """
+        noted = []
+        for records in self.records.values():
+            for record in records.values():
+                if (record.state != State.ASSIGNED or
+                        record.instance_uuid != instance_uuid):
+                    continue
+                record.migration_uuid = migration_uuid
+                record.migration_final_status = final_status
+                try:
+                    self._save(record, expected={
+                        'state': State.ASSIGNED,
+                        'instance_uuid': instance_uuid})
+                except exception.VPMEMNamespaceStateConflict:
+                    self._reload(record)
+                    continue
+                noted.append(record.name)
+        return sorted(noted)
 
     # -- giving namespaces up ----------------------------------------------
 

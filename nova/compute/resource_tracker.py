@@ -354,6 +354,30 @@ class ResourceTracker:
 
     # -- giving namespaces up ------------------------------------------------
 
+    def keep_until_let_go(self, instance_uuid, migration, final_status):
+        """A move's side could not make the record let go of its claim.
+
+        Its namespaces stay assigned, untouched, while the record names
+        them; the resource update quarantines and erases them once it no
+        longer does, and ``migration`` then ends ``final_status``. Never
+        raises: the update finds them anyway (the migration then ends
+        'failed').
+        """
+        try:
+            with self._lock:
+                noted = self.namespaces.note_move_end(
+                    instance_uuid, migration.uuid, final_status)
+        except Exception:
+            LOG.exception('Could not note the end of migration %s on the '
+                          'namespaces of instance %s on %s', migration.uuid,
+                          instance_uuid, self.host)
+            return
+        LOG.warning('Namespaces %s of instance %s on %s stay reserved until '
+                    'the instance record no longer names them; then they '
+                    'are erased and migration %s ends %s',
+                    ', '.join(noted) or '(none)', instance_uuid, self.host,
+                    migration.uuid, final_status)
+
     def give_up(self, context, resources, instance_uuid, giver,
                 migration=None, final_status=None):
         """Erase the namespaces an instance or a migration gives up.

@@ -21,8 +21,12 @@ after each failure.
 """
 
 import hashlib
+from unittest import mock
+
+from oslo_db import exception as db_exc
 
 from nova.compute import power_state
+from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception
 from nova import objects
@@ -183,6 +187,63 @@ class TestColdMigration(ColdMigrationTestBase):
         reverted = self.load(server)
         self.assertEqual((SOURCE, None), (reverted.host,
                                           reverted.migration_context))
+
+    def test_revert_record_not_saved_keeps_the_copy_until_erased(self):
+        # The destination cannot hand the record back: it must not free
+        # namespaces the record still names. They stay reserved, the
+        # source takes the instance back anyway, and the destination's
+        # next resource update finds nobody holds them: quarantined,
+        # erased, free, and the migration ends 'reverted'.
+        server = self.boot_on(SOURCE)
+        before = self.snapshot()
+        migration, moved, digests = self.migrate_to_verify_resize(server)
+        dest_names = sorted(r.identifier for r in moved.resources)
+        real_save = objects.Instance.save
+        failed = []
+
+        def save(instance, *args, **kwargs):
+            if (not failed and kwargs.get('expected_task_state') ==
+                    [task_states.RESIZE_REVERTING]):
+                failed.append(instance.host)
+                raise db_exc.DBConnectionError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        with mock.patch.object(objects.Instance, 'save', save):
+            self.api.revert_resize(self.context, moved)
+            self.wait_for_status(migration, 'error')
+            self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual([SOURCE], failed)   # the destination's hand-back
+        # Back on the source, on its own untouched data.
+        self.assert_source_intact(server, digests)
+        self.assertTrue(self.domain_state(SOURCE, server))
+        # Nothing on the destination was freed or erased meanwhile: the
+        # tenant's copy sits in namespaces nobody else can get. Placement
+        # counts them free until the destination's resource update, so
+        # a server scheduled there meanwhile is refused by its tracker.
+        self.assertEqual(dest_names, self.rt_assigned(DEST))
+        self.assertEqual(
+            [], [name for name in dest_names
+                 if self.namespace_is_zero(DEST, name)])
+        late = self.boot(self.flavor, name='late', expect=vm_states.ERROR)
+        self.assertIn('0 of 2 free on %s (ns0 assigned, ns1 assigned)' % DEST,
+                      late.fault.message)
+        self.api.delete(self.context, late)
+        self.wait_for_deleted(late.uuid)
+
+        # The resource update quarantines them (placement counts them
+        # again), the erase retry erases them, the migration ends.
+        self.manager(DEST).update_available_resource(self.context)
+        self.assertEqual({'ns0': 'quarantined', 'ns1': 'quarantined'},
+                         self.manager(DEST).rt.namespace_states(DEST))
+        self.assertEqual(2, self.placement_usage(DEST))
+        self.assertEqual('error', self.wait_for_status(migration,
+                                                       'error').status)
+        self.manager(DEST).rt.retry_erases(self.context)
+        self.assert_free_and_erased(DEST)
+        self.wait_for_status(migration, 'reverted')
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        self.assertEqual(before, self.snapshot())
+        self.assertEqual(SOURCE, self.load(server).host)
 
     def test_confirm_needs_a_finished_migration(self):
         server = self.boot_on(SOURCE)

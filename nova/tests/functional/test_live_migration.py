@@ -24,8 +24,10 @@ emulated hosts (where the domain is).
 import hashlib
 import threading
 import time
+from unittest import mock
 
 import fixtures
+from oslo_db import exception as db_exc
 
 from nova.compute import vm_states
 from nova import exception
@@ -457,6 +459,55 @@ class TestLiveMigrationRollback(LiveMigrationTestBase):
         preparing = self.wait_for_status(migration, 'preparing')
         self.api.live_migrate_abort(self.context, server, preparing.id)
         release.set()
+        self._check_rolled_back(server, digests, before, migration,
+                                'cancelled')
+
+    def test_destination_record_not_let_go_keeps_the_claim_until_erased(self):
+        # The destination cannot make the record let go of its claim: it
+        # must not free namespaces the record still names. They stay
+        # reserved; once the source's rollback has dropped the claim, the
+        # destination's resource update quarantines and erases them and
+        # the migration takes the end it had ('cancelled', not 'failed').
+        server, digests, before = self._start()
+        dest = self.manager('compute-b')
+        real_pre = dest.driver.pre_live_migration
+        release = threading.Event()
+
+        def slow_pre(*args, **kwargs):
+            release.wait(self.TIMEOUT)
+            return real_pre(*args, **kwargs)
+
+        real_save = objects.Instance.save
+        failed = []
+
+        def save(instance, *args, **kwargs):
+            if (not failed and instance.migration_context is None and
+                    'migration_context' in instance.obj_what_changed()):
+                failed.append(instance.uuid)
+                raise db_exc.DBConnectionError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        dest.driver.pre_live_migration = slow_pre
+        migration = self.live_migrate(server, host='compute-b', force=True)
+        preparing = self.wait_for_status(migration, 'preparing')
+        claimed = sorted(r.identifier for r in objects.Instance.get_by_uuid(
+            self.context, server.uuid, expected_attrs=['migration_context']
+        ).migration_context.new_resources)
+        with mock.patch.object(objects.Instance, 'save', save):
+            self.api.live_migrate_abort(self.context, server, preparing.id)
+            release.set()
+            self.wait_for_status(migration, 'error')
+            self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual([server.uuid], failed)
+        self.assert_source_intact(server, digests)
+        # Still the migration's on the destination, not free to anyone.
+        self.assertEqual(claimed, self.rt_assigned('compute-b'))
+
+        dest.update_available_resource(self.context)
+        self.assertEqual({'ns0': 'quarantined', 'ns1': 'quarantined'},
+                         dest.rt.namespace_states('compute-b'))
+        self.assertEqual(2, self.placement_usage('compute-b'))
+        dest.rt.retry_erases(self.context)
         self._check_rolled_back(server, digests, before, migration,
                                 'cancelled')
 

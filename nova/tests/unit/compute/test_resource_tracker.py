@@ -414,6 +414,38 @@ class TestLifecycle(TrackerTestBase):
         self.assertIn(incoming.uuid, record.reason)
         self.assertEqual({'ns0': True}, self.rt.retry_erases(self.context))
 
+    def test_a_noted_move_end_settles_the_migration_once_erased(self):
+        # A revert's destination could not make the record let go: its
+        # namespaces stay assigned while the record names them, then are
+        # quarantined, erased, and the migration ends as noted.
+        instance, _claimed = self._claim(2)
+        migration = objects.Migration(
+            self.context, instance_uuid=instance.uuid,
+            source_compute='host-b', source_node='node-b',
+            dest_compute='host-a', dest_node=NODE,
+            migration_type='migration', status='error')
+        migration.create()
+        self.rt.keep_until_let_go(instance.uuid, migration, 'reverted')
+        # Still named by the record: the update leaves them, and the note.
+        self.rt.update_available_resource(self.context, NODE)
+        for name in ('ns0', 'ns1'):
+            record = self._record(name)
+            self.assertEqual(('assigned', migration.uuid, 'reverted'),
+                             (record.state, record.migration_uuid,
+                              record.migration_final_status))
+        self.assertEqual([], self.driver.erased)
+
+        instance.host = 'host-b'
+        instance.node = 'node-b'
+        instance.resources = None
+        instance.save()
+        self.rt.update_available_resource(self.context, NODE)
+        self.assertEqual('quarantined', self._record('ns0').state)
+        self.assertEqual({'ns0': True, 'ns1': True},
+                         self.rt.retry_erases(self.context))
+        self.assertEqual('reverted', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+
     def test_an_assignment_during_a_move_is_not_taken_away(self):
         # The source still holds its namespace while the instance's
         # record already says the destination (a move in progress).

@@ -192,11 +192,12 @@ class ColdMigrationMixin:
             LOG.exception('Could not remove instance %s from %s; its '
                           'namespaces there stay reserved', instance.uuid,
                           self.host)
-            return False
-        if instance.host == self.host:
-            let_go = self._hand_record_back(instance, migration)
+            let_go = False
         else:
-            let_go = self._let_go_of_claim_record(instance, migration)
+            if instance.host == self.host:
+                let_go = self._hand_record_back(instance, migration)
+            else:
+                let_go = self._let_go_of_claim_record(instance, migration)
         if not let_go:
             self.rt.keep_until_let_go(instance.uuid, migration, outcome)
             return False

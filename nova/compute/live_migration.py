@@ -197,6 +197,7 @@ class LiveMigrationMixin:
         Idempotent: once done, there is nothing left to remove or erase.
         """
         self._reload(instance)
+        outcome = outcome or Status.FAILED
         try:
             self.driver.rollback_live_migration_at_destination(context,
                                                                instance)
@@ -206,15 +207,16 @@ class LiveMigrationMixin:
             LOG.exception('Could not remove instance %s from destination '
                           '%s; its namespaces stay reserved',
                           instance.uuid, self.host)
-            return False
-        if not self._let_go_of_claim_record(instance, migration):
-            self.rt.keep_until_let_go(instance.uuid, migration,
-                                      outcome or Status.FAILED)
+            let_go = False
+        else:
+            let_go = self._let_go_of_claim_record(instance, migration)
+        if not let_go:
+            self.rt.keep_until_let_go(instance.uuid, migration, outcome)
             return False
         given_up = self.rt.give_up(
             context, self.rt.held_by(instance.uuid),
             instance.uuid, giver=instance.uuid, migration=migration,
-            final_status=outcome or Status.FAILED)
+            final_status=outcome)
         return given_up.clean
 
     def _let_go_of_claim_record(self, instance, migration):

@@ -384,6 +384,7 @@ class NamespaceLifecycle:
                       instance_uuid)
             record.instance_uuid = instance_uuid
             record.migration_uuid = migration_uuid
+            record.migration_final_status = None    # another's move's end
             return
         if record.instance_uuid in moving:
             return  # a move in progress settles it

@@ -481,6 +481,8 @@ class TestOtherFailures(LifecycleTestBase):
         self.assertEqual({'ns0': True},
                          self.manager(B).rt.retry_erases(self.context))
         self.assert_free_and_zero(B, 'ns0')
+        # Nothing is left behind: the migration takes its real end.
+        self.wait_for_status(migration, 'failed')
 
     def test_destination_that_cannot_save_the_instance_record(self):
         # The record must let go of B's claim before B frees it; a save

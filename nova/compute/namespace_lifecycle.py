@@ -465,12 +465,12 @@ class NamespaceLifecycle:
     def note_move_end(self, instance_uuid, migration_uuid, final_status):
         """Note on an instance's assigned namespaces how a move ends.
 
-        For a side of a move that gives its namespaces up but could not
-        make the instance record let go of them first: they stay
-        assigned (freed, they would be named by two records). Once the
-        record no longer names them, the resource update quarantines and
-        erases them, and the migration then takes ``final_status``.
-        Returns the names noted.
+        For a side of a move that could not give its namespaces up (a
+        guest that would not go, an instance record that would not let
+        go of them): they stay assigned (freed while a record names
+        them, they would be named by two records). Once no record names
+        them, the resource update quarantines and erases them, and the
+        migration then takes ``final_status``. Returns the names noted.
         """
         noted = []
         for records in self.records.values():

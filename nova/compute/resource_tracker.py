@@ -355,13 +355,14 @@ class ResourceTracker:
     # -- giving namespaces up ------------------------------------------------
 
     def keep_until_let_go(self, instance_uuid, migration, final_status):
-        """A move's side could not make the record let go of its claim.
+        """A move's side could not give its namespaces up: its guest
+        would not go, or the instance record would not let go of them.
 
-        Its namespaces stay assigned, untouched, while the record names
-        them; the resource update quarantines and erases them once it no
-        longer does, and ``migration`` then ends ``final_status``. Never
-        raises: the update finds them anyway (the migration then ends
-        'failed').
+        They stay assigned, untouched, while a record names them; the
+        resource update quarantines and erases them once none does, and
+        ``migration`` then ends ``final_status``. Never raises: without
+        the note the update still finds them, but the migration then
+        ends 'failed' (or stays 'error').
         """
         try:
             with self._lock:

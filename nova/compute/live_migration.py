@@ -211,7 +211,8 @@ class LiveMigrationMixin:
         else:
             let_go = self._let_go_of_claim_record(instance, migration)
         if not let_go:
-            self.rt.keep_until_let_go(instance.uuid, migration, outcome)
+            self.rt.keep_until_let_go(context, instance.uuid, migration,
+                                      outcome)
             return False
         given_up = self.rt.give_up(
             context, self.rt.held_by(instance.uuid),

@@ -243,10 +243,11 @@ class NamespaceLifecycle:
                 key not in self._erasing)
 
     def quarantined_counts(self, provider_uuid, offered_keys):
+        """{resource class: count} the quarantine consumer should hold."""
         counts = collections.Counter()
         for (rc, name), record in self.records.get(provider_uuid,
                                                    {}).items():
-            if (record.state == State.QUARANTINED and
+            if (held_back(record) and
                     (provider_uuid, rc, name) in offered_keys):
                 counts[rc] += 1
         return dict(counts)
@@ -370,7 +371,7 @@ class NamespaceLifecycle:
     def _converge_assigned(self, record, holder, moving):
         if record.instance_uuid in holder:
             # Drop the migration once its instance holds it outright,
-            # unless it is a move's end noted by note_move_end.
+            # unless it is a move's end noted by keep.
             migration_uuid = holder[record.instance_uuid]
             if (record.migration_uuid != migration_uuid and
                     not record.migration_final_status):
@@ -462,21 +463,36 @@ class NamespaceLifecycle:
             return False
         return True
 
-    def note_move_end(self, instance_uuid, migration_uuid, final_status):
-        """Note on an instance's assigned namespaces how a move ends.
+    def keep(self, context, instance_uuid, migration_uuid, final_status):
+        """Keep an instance's assigned namespaces for a move's side that
+        could not give them up (a guest that would not go, an instance
+        record that would not let go of them).
 
-        For a side of a move that could not give its namespaces up (a
-        guest that would not go, an instance record that would not let
-        go of them): they stay assigned (freed while a record names
-        them, they would be named by two records). Once no record names
-        them, the resource update quarantines and erases them, and the
-        migration then takes ``final_status``. Returns the names noted.
+        They stay assigned (freed while a record names them, they would
+        be named by two records), with the move's end noted on their
+        records, and the quarantine consumer counts them instead of the
+        instance, whose allocation here is about to go. Once no record
+        names them, the resource update quarantines and erases them, and
+        the migration then takes ``final_status``. Idempotent: a
+        namespace noted already is not counted twice. Returns the names
+        kept.
         """
+        with self._lock:
+            noted = self._note_move_end(instance_uuid, migration_uuid,
+                                        final_status)
+        by_provider = collections.defaultdict(collections.Counter)
+        for record in noted:
+            by_provider[record.compute_node_uuid][record.resource_class] += 1
+        self._count_in_hold(context, instance_uuid, by_provider)
+        return sorted(record.name for record in noted)
+
+    def _note_move_end(self, instance_uuid, migration_uuid, final_status):
         noted = []
         for records in self.records.values():
             for record in records.values():
                 if (record.state != State.ASSIGNED or
-                        record.instance_uuid != instance_uuid):
+                        record.instance_uuid != instance_uuid or
+                        held_back(record)):
                     continue
                 record.migration_uuid = migration_uuid
                 record.migration_final_status = final_status
@@ -487,8 +503,8 @@ class NamespaceLifecycle:
                 except exception.VPMEMNamespaceStateConflict:
                     self._reload(record)
                     continue
-                noted.append(record.name)
-        return sorted(noted)
+                noted.append(record)
+        return noted
 
     # -- giving namespaces up ----------------------------------------------
 
@@ -638,6 +654,10 @@ class NamespaceLifecycle:
         by_provider = collections.defaultdict(collections.Counter)
         for resource, _reason_text in quarantined:
             by_provider[resource.provider_uuid][resource.resource_class] += 1
+        self._count_in_hold(context, giver, by_provider)
+
+    def _count_in_hold(self, context, giver, by_provider):
+        """Move ``{provider: {rc: n}}`` from ``giver`` to the holds."""
         for provider, counts in by_provider.items():
             try:
                 with self._hold_lock:
@@ -803,6 +823,15 @@ def settle_migration(context, migration_uuid, final_status):
     LOG.info('Migration %s of instance %s is %s: the namespaces it left '
              'behind are erased', migration.uuid, migration.instance_uuid,
              final_status)
+
+
+def held_back(record):
+    """Whether the provider's quarantine consumer counts this namespace:
+    quarantined, or kept by a move's side that could not give it up
+    (assigned, with the move's end noted; see NamespaceLifecycle.keep)."""
+    return (record.state == State.QUARANTINED or
+            (record.state == State.ASSIGNED and
+             bool(record.migration_final_status)))
 
 
 def one_holder(holder):

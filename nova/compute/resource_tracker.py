@@ -354,20 +354,21 @@ class ResourceTracker:
 
     # -- giving namespaces up ------------------------------------------------
 
-    def keep_until_let_go(self, instance_uuid, migration, final_status):
+    def keep_until_let_go(self, context, instance_uuid, migration,
+                          final_status):
         """A move's side could not give its namespaces up: its guest
         would not go, or the instance record would not let go of them.
 
-        They stay assigned, untouched, while a record names them; the
-        resource update quarantines and erases them once none does, and
-        ``migration`` then ends ``final_status``. Never raises: without
-        the note the update still finds them, but the migration then
-        ends 'failed' (or stays 'error').
+        They stay assigned, untouched, while a record names them, and
+        the quarantine consumer counts them in placement from now on;
+        the resource update quarantines and erases them once no record
+        names them, and ``migration`` then ends ``final_status``. Never
+        raises: without the note the update still finds them, but the
+        migration then ends 'failed' (or stays 'error').
         """
         try:
-            with self._lock:
-                noted = self.namespaces.note_move_end(
-                    instance_uuid, migration.uuid, final_status)
+            kept = self.namespaces.keep(context, instance_uuid,
+                                        migration.uuid, final_status)
         except Exception:
             LOG.exception('Could not note the end of migration %s on the '
                           'namespaces of instance %s on %s', migration.uuid,
@@ -376,8 +377,8 @@ class ResourceTracker:
         LOG.warning('Namespaces %s of instance %s on %s stay reserved until '
                     'the instance record no longer names them; then they '
                     'are erased and migration %s ends %s',
-                    ', '.join(noted) or '(none)', instance_uuid, self.host,
-                    migration.uuid, final_status)
+                    ', '.join(kept) or '(none newly)', instance_uuid,
+                    self.host, migration.uuid, final_status)
 
     def give_up(self, context, resources, instance_uuid, giver,
                 migration=None, final_status=None):

@@ -284,8 +284,10 @@ def _check_placement(views, rp_uuid, rp_data):
     records = [r for r in views.records if r.compute_node_uuid == rp_uuid]
     expected = collections.Counter(r.resource_class for r in records
                                    if r.state != State.FREE)
+    # What the quarantine consumer counts: quarantined namespaces and
+    # those a move's side keeps (lifecycle.held_back).
     quarantined = collections.Counter(r.resource_class for r in records
-                                      if r.state == State.QUARANTINED)
+                                      if lifecycle.held_back(r))
     hold_uuid = report.quarantine_consumer(rp_uuid)
     held = _pmem(rp_data['consumers'].get(hold_uuid, {}))
     for consumer, amounts in sorted(rp_data['consumers'].items()):
@@ -307,7 +309,7 @@ def _check_placement(views, rp_uuid, rp_data):
     if held != {rc: n for rc, n in quarantined.items() if n}:
         yield Finding(
             PLACEMENT, host, 'quarantine consumer %s' % hold_uuid,
-            'it counts %s; %s namespace(s) are quarantined' % (
+            'it counts %s; %s namespace(s) are quarantined or kept' % (
                 _amounts(held) or 'nothing', _amounts(quarantined) or 'no'),
             '%s (sets it to the quarantined namespaces)' % HEAL,
             heal=('set-hold', rp_uuid, dict(quarantined)))

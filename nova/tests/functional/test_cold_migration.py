@@ -217,21 +217,21 @@ class TestColdMigration(ColdMigrationTestBase):
         self.assert_source_intact(server, digests)
         self.assertTrue(self.domain_state(SOURCE, server))
         # Nothing on the destination was freed or erased meanwhile: the
-        # tenant's copy sits in namespaces nobody else can get. Placement
-        # counts them free until the destination's resource update, so
-        # a server scheduled there meanwhile is refused by its tracker.
+        # tenant's copy sits in namespaces nobody else can get, which
+        # the destination's quarantine consumer counts in placement.
         self.assertEqual(dest_names, self.rt_assigned(DEST))
         self.assertEqual(
             [], [name for name in dest_names
                  if self.namespace_is_zero(DEST, name)])
+        self.assertEqual(2, self.placement_usage(DEST))
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
         late = self.boot(self.flavor, name='late', expect=vm_states.ERROR)
-        self.assertIn('0 of 2 free on %s (ns0 assigned, ns1 assigned)' % DEST,
-                      late.fault.message)
+        self.assertIn('No valid host', late.fault.message)
         self.api.delete(self.context, late)
         self.wait_for_deleted(late.uuid)
 
-        # The resource update quarantines them (placement counts them
-        # again), the erase retry erases them, the migration ends.
+        # The resource update quarantines them, the erase retry erases
+        # them, the migration ends.
         self.manager(DEST).update_available_resource(self.context)
         self.assertEqual({'ns0': 'quarantined', 'ns1': 'quarantined'},
                          self.manager(DEST).rt.namespace_states(DEST))

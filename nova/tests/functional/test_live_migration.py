@@ -500,8 +500,11 @@ class TestLiveMigrationRollback(LiveMigrationTestBase):
             self.wait_for_state(server.uuid, vm_states.ACTIVE)
         self.assertEqual([server.uuid], failed)
         self.assert_source_intact(server, digests)
-        # Still the migration's on the destination, not free to anyone.
+        # Still the migration's on the destination, not free to anyone,
+        # and counted in placement by the quarantine consumer.
         self.assertEqual(claimed, self.rt_assigned('compute-b'))
+        self.assertEqual(2, self.placement_usage('compute-b'))
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
 
         dest.update_available_resource(self.context)
         self.assertEqual({'ns0': 'quarantined', 'ns1': 'quarantined'},

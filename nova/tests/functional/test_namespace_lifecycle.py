@@ -472,6 +472,12 @@ class TestOtherFailures(LifecycleTestBase):
         self.assertEqual(A, back.host)
         self.assertIsNone(back.migration_context)
         self.assertEqual('assigned', self.record(B, 'ns0').state)
+        # Counted in placement all along, by B's quarantine consumer: the
+        # audit finds only what the resource update will quarantine.
+        self.assertEqual(1, self.hold(B))
+        _rc, out = self.audit()
+        self.assertIn('no longer holds it', out)
+        self.assertNotIn('quarantine consumer', out)
         self.run_periodic(B)
         record = self.record(B, 'ns0')
         self.assertEqual('quarantined', record.state)

@@ -425,9 +425,20 @@ class TestLifecycle(TrackerTestBase):
             dest_compute='host-a', dest_node=NODE,
             migration_type='migration', status='error')
         migration.create()
-        self.rt.keep_until_let_go(instance.uuid, migration, 'reverted')
-        # Still named by the record: the update leaves them, and the note.
+        self.rt.keep_until_let_go(self.context, instance.uuid, migration,
+                                  'reverted')
+        # The quarantine consumer counts them instead of the instance.
+        self.report.move_to_quarantine.assert_called_once_with(
+            self.context, self.node.uuid, instance.uuid, {RC: 2})
+        # Kept once: a repeated call counts nothing twice.
+        self.rt.keep_until_let_go(self.context, instance.uuid, migration,
+                                  'reverted')
+        self.assertEqual(1, self.report.move_to_quarantine.call_count)
+        # Still named by the record: the update leaves them, and the note,
+        # and the quarantine consumer keeps counting them.
         self.rt.update_available_resource(self.context, NODE)
+        self.report.set_quarantine_hold.assert_called_with(
+            self.context, self.node.uuid, {RC: 2})
         for name in ('ns0', 'ns1'):
             record = self._record(name)
             self.assertEqual(('assigned', migration.uuid, 'reverted'),
@@ -445,6 +456,9 @@ class TestLifecycle(TrackerTestBase):
                          self.rt.retry_erases(self.context))
         self.assertEqual('reverted', objects.Migration.get_by_id(
             self.context, migration.id).status)
+        self.rt.update_available_resource(self.context, NODE)
+        self.report.set_quarantine_hold.assert_called_with(
+            self.context, self.node.uuid, {})
 
     def test_an_assignment_during_a_move_is_not_taken_away(self):
         # The source still holds its namespace while the instance's

@@ -63,7 +63,7 @@ class RevertAtDestinationTestCase(test.TestCase):
     def _assert_kept_and_source_told(self):
         self.manager.rt.give_up.assert_not_called()
         self.manager.rt.keep_until_let_go.assert_called_once_with(
-            self.instance.uuid, self.migration, 'reverted')
+            self.context, self.instance.uuid, self.migration, 'reverted')
         self.assertEqual('error', objects.Migration.get_by_id(
             self.context, self.migration.id).status)
         self.manager.compute_rpcapi.finish_revert_resize \

@@ -96,7 +96,7 @@ class RollbackAtDestinationTestCase(test.TestCase):
         self.assertIsNotNone(self._stored_context())
         # Erased once the record no longer names them, ending 'failed'.
         self.manager.rt.keep_until_let_go.assert_called_once_with(
-            self.instance.uuid, self.migration, 'failed')
+            self.context, self.instance.uuid, self.migration, 'failed')
 
     def test_guest_not_removed_keeps_the_namespaces_and_the_end(self):
         self.manager.driver.rollback_live_migration_at_destination \
@@ -107,7 +107,7 @@ class RollbackAtDestinationTestCase(test.TestCase):
                 outcome='cancelled'))
         self.manager.rt.give_up.assert_not_called()
         self.manager.rt.keep_until_let_go.assert_called_once_with(
-            self.instance.uuid, self.migration, 'cancelled')
+            self.context, self.instance.uuid, self.migration, 'cancelled')
 
     def test_claim_of_another_migration_is_left_alone(self):
         newer = self._migration()

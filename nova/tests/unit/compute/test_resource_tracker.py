@@ -143,6 +143,13 @@ class TrackerTestBase(test.TestCase):
             self.context, {'compute_node_uuid': self.node.uuid,
                            'name': name})[0]
 
+    def _recorded_on_host_b(self, instance):
+        """The instance record no longer names this host's namespaces."""
+        instance.host = 'host-b'
+        instance.node = 'node-b'
+        instance.resources = None
+        instance.save()
+
     def _claim(self, amount, instance=None):
         instance = instance or self._instance()
         return instance, self.rt.instance_claim(
@@ -446,10 +453,7 @@ class TestLifecycle(TrackerTestBase):
                               record.migration_final_status))
         self.assertEqual([], self.driver.erased)
 
-        instance.host = 'host-b'
-        instance.node = 'node-b'
-        instance.resources = None
-        instance.save()
+        self._recorded_on_host_b(instance)
         self.rt.update_available_resource(self.context, NODE)
         self.assertEqual('quarantined', self._record('ns0').state)
         self.assertEqual({'ns0': True, 'ns1': True},
@@ -458,6 +462,40 @@ class TestLifecycle(TrackerTestBase):
             self.context, migration.id).status)
         self.rt.update_available_resource(self.context, NODE)
         self.report.set_quarantine_hold.assert_called_with(
+            self.context, self.node.uuid, {})
+
+    def test_kept_namespaces_survive_placement_down_and_a_restart(self):
+        # Placement is away when the destination keeps its namespaces and
+        # the service then restarts: the notes are in the records, so the
+        # new tracker's update counts them in the quarantine consumer and
+        # still settles the migration with the noted end.
+        instance, _claimed = self._claim(2)
+        migration = objects.Migration(
+            self.context, instance_uuid=instance.uuid,
+            source_compute='host-b', source_node='node-b',
+            dest_compute='host-a', dest_node=NODE,
+            migration_type='live-migration', status='error')
+        migration.create()
+        self.report.move_to_quarantine.side_effect = (
+            exception.PlacementUnavailable(reason='injected'))
+        self.rt.keep_until_let_go(self.context, instance.uuid, migration,
+                                  'cancelled')
+        self.assertEqual({'ns0': 'assigned', 'ns1': 'assigned',
+                          'ns2': 'free'}, self._states())
+
+        report = mock.Mock()
+        fresh = self._tracker(self.driver, report)
+        fresh.update_available_resource(self.context, NODE, startup=True)
+        report.set_quarantine_hold.assert_called_with(
+            self.context, self.node.uuid, {RC: 2})
+        self._recorded_on_host_b(instance)
+        fresh.update_available_resource(self.context, NODE)
+        self.assertEqual({'ns0': True, 'ns1': True},
+                         fresh.retry_erases(self.context))
+        self.assertEqual('cancelled', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        fresh.update_available_resource(self.context, NODE)
+        report.set_quarantine_hold.assert_called_with(
             self.context, self.node.uuid, {})
 
     def test_an_assignment_during_a_move_is_not_taken_away(self):
@@ -470,10 +508,7 @@ class TestLifecycle(TrackerTestBase):
             dest_compute='host-b', dest_node='node-b',
             migration_type='live-migration', status='running')
         migration.create()
-        instance.host = 'host-b'
-        instance.node = 'node-b'
-        instance.resources = None
-        instance.save()
+        self._recorded_on_host_b(instance)
         self.rt.update_available_resource(self.context, NODE)
         self.assertEqual('assigned', self._record('ns0').state)
 

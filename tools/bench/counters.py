@@ -240,13 +240,23 @@ class Timeline:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self.events = []
+        # (label, t) -> the process's CPU seconds (all threads) then.
+        self.cpu = {}
         self.missing = []
         self._undo = []
 
     def mark(self, label, key=None):
         with self._lock:
-            self.events.append((label, time.monotonic(), key))
+            at = time.monotonic()
+            self.events.append((label, at, key))
+            self.cpu[(label, at)] = cpu_seconds()
             self._changed.notify_all()
+        return at
+
+    def cpu_at(self, label, at):
+        """The process's CPU seconds at the ``label`` mark made at ``at``."""
+        with self._lock:
+            return self.cpu.get((label, at))
 
     def wait_for(self, label, since, timeout):
         """The time of the first ``label`` at or after ``since``; None if

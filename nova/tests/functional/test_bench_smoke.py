@@ -91,6 +91,11 @@ class BenchQuickRunTest(testtools.TestCase):
                              figures['placement_gets_per_migration'] +
                              figures['placement_writes_per_migration'])
             self.assertIn('emulated_job', figures['phases'])
+            # CPU from the request to ACTIVE: some, and within what the
+            # whole migration cost.
+            self.assertGreater(figures['cpu_to_active_p50_ms'], 0)
+            self.assertLess(figures['cpu_to_active_p50_ms'],
+                            1000 * figures['cpu_s_per_migration'] * 2)
         self.assertEqual(control_plane.QUICK_MIGRATIONS, cp['migrations'])
 
         # Parts not selected keep the contract keys, null.

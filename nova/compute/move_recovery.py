@@ -101,6 +101,11 @@ class MoveRecoveryMixin:
                 except Exception:
                     LOG.exception('Recovery of migration %s failed; the '
                                   'next sweep tries again', migration.uuid)
+        try:
+            self._recover_unsettled_reverts(context, startup)
+        except Exception:
+            LOG.exception('Recovery of unsettled reverts from %s failed; '
+                          'the next sweep tries again', self.host)
 
     def recover_live_migration(self, context, migration):
         """Settle ``migration`` now (asked by its destination)."""
@@ -375,6 +380,38 @@ class MoveRecoveryMixin:
                 self.compute_rpcapi.revert_resize(
                     context, instance, migration,
                     host=migration.dest_compute)
+
+    def _recover_unsettled_reverts(self, context, startup):
+        """Finish the reverts to this host that ended without the record.
+
+        A revert whose destination could not give its side up ends in
+        'error' (its namespaces kept there until erased). If this host then
+        failed to take the instance record back too, the instance stays in
+        task state resize_reverting with its newest migration ended, where
+        no other sweep looks: it runs here again, but its record still
+        names the destination. Finishing the revert again is idempotent
+        (the allocations, the guest's start, the record) and lets the
+        destination quarantine and erase what it kept.
+        """
+        stuck = objects.InstanceList.get_by_filters(
+            context, {'task_state': [task_states.RESIZE_REVERTING]},
+            expected_attrs=['flavor', 'resources', 'migration_context'])
+        for instance in stuck:
+            found = objects.MigrationList.get_by_filters(
+                context, {'instance_uuid': instance.uuid})
+            migration = found[0] if found else None     # the newest
+            if (migration is None or migration.is_live_migration or
+                    migration.source_compute != self.host or
+                    migration.status != Status.ERROR or
+                    self._running_here(migration)):
+                continue
+            if not startup and not objects_base.unchanged_for(
+                    instance, CONF.compute.migration_stuck_timeout):
+                continue    # the revert's own steps may still be running
+            LOG.warning('Instance %s is still reverting migration %s, which '
+                        'ended in error; finishing the revert on %s',
+                        instance.uuid, migration.uuid, self.host)
+            self.finish_revert_resize(context, instance, migration)
 
     def _instance_of(self, context, migration):
         try:

@@ -306,12 +306,13 @@ def _check_placement(views, rp_uuid, rp_data):
             'not ours: find out who wrote it (openstack resource provider '
             'allocation show %s)' % consumer,
             heal=('delete-consumer', consumer) if was else None)
+    yield from _check_instance_allocations(views, rp_uuid, rp_data, host)
     if held != {rc: n for rc, n in quarantined.items() if n}:
         yield Finding(
             PLACEMENT, host, 'quarantine consumer %s' % hold_uuid,
             'it counts %s; %s namespace(s) are quarantined or kept' % (
                 _amounts(held) or 'nothing', _amounts(quarantined) or 'no'),
-            '%s (sets it to the quarantined namespaces)' % HEAL,
+            '%s (sets it to the namespaces quarantined or kept)' % HEAL,
             heal=('set-hold', rp_uuid, dict(quarantined)))
     usages = _pmem(rp_data['usages'])
     for rc in sorted(set(usages) | set(expected)):
@@ -324,6 +325,45 @@ def _check_placement(views, rp_uuid, rp_data):
                 'repaired with the findings above by %s; otherwise run '
                 'the audit again after nova-compute on %s updated its '
                 'resources' % (HEAL, host))
+
+
+def _check_instance_allocations(views, rp_uuid, rp_data, host):
+    """Each settled instance's own allocation against what it holds.
+
+    An instance no move is under way for counts, in its own allocation on
+    a provider, exactly the namespaces it holds there. They disagree
+    after a move whose both sides failed to settle it (the instance
+    recorded on a host whose namespaces the move's end left counted by
+    the quarantine consumer), or after a placement write lost outside
+    nova.
+    """
+    moving = views.holders.moving
+    holds = collections.defaultdict(collections.Counter)
+    for (provider, rc, _name), holder in views.holders.by_key.items():
+        if provider == rp_uuid:
+            for instance_uuid in holder:
+                holds[instance_uuid][rc] += 1
+    counted = {consumer: _pmem(amounts)
+               for consumer, amounts in rp_data['consumers'].items()
+               if consumer in views.instances}
+    for instance_uuid in sorted(set(holds) | set(counted)):
+        if instance_uuid in moving:
+            continue
+        has = _pmem(holds.get(instance_uuid, {}))
+        counts = counted.get(instance_uuid, {})
+        if has == counts:
+            continue
+        yield Finding(
+            PLACEMENT, host, 'instance %s' % instance_uuid,
+            'its allocation counts %s, but it holds %s here' % (
+                _amounts(counts) or 'no namespace',
+                _amounts(has) or 'no namespace'),
+            'not repaired by --heal (its record and its allocation '
+            'disagree on where it runs): a revert that both hosts failed '
+            'to save is finished by the source\'s nova-compute at its '
+            'next move recovery; otherwise check the server and its moves '
+            '(openstack server show %s; openstack server migration list '
+            '--server %s)' % (instance_uuid, instance_uuid))
 
 
 def _amounts(amounts):

@@ -20,11 +20,15 @@ ask every owner of state, after the move, after confirm or revert, and
 after each failure.
 """
 
+import contextlib
 import hashlib
+import io
+import threading
 from unittest import mock
 
 from oslo_db import exception as db_exc
 
+from nova.cmd import manage
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -244,6 +248,99 @@ class TestColdMigration(ColdMigrationTestBase):
         self.assertEqual({}, self.consumer_allocations(migration.uuid))
         self.assertEqual(before, self.snapshot())
         self.assertEqual(SOURCE, self.load(server).host)
+
+    def test_revert_neither_side_saves_is_flagged_then_finished(self):
+        # Both sides fail to save the record of a revert: it stays on the
+        # destination, naming the destination's namespaces, while the
+        # source took the allocation back and restarted its guest. Nothing
+        # is freed or erased, and the audit names the instance on both
+        # hosts: there its record and its own allocation disagree, until
+        # the source's recovery finishes the revert.
+        server = self.boot_on(SOURCE)
+        migration, moved, digests = self.migrate_to_verify_resize(server)
+        dest_names = sorted(r.identifier for r in moved.resources)
+        real_save = objects.Instance.save
+        failed = []
+
+        def save(instance, *args, **kwargs):
+            if (len(failed) < 2 and kwargs.get('expected_task_state') ==
+                    [task_states.RESIZE_REVERTING]):
+                failed.append(instance.host)
+                raise db_exc.DBConnectionError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        source = self.manager(SOURCE)
+        real_finish = source.finish_revert_resize
+        finished = threading.Event()
+
+        def finish_revert_resize(*args, **kwargs):
+            try:
+                return real_finish(*args, **kwargs)
+            finally:
+                finished.set()
+
+        with mock.patch.object(source, 'finish_revert_resize',
+                               finish_revert_resize), \
+                mock.patch.object(objects.Instance, 'save', save):
+            self.api.revert_resize(self.context, moved)
+            self.assertTrue(finished.wait(self.TIMEOUT))
+        # The destination's hand-back, then the source's own save.
+        self.assertEqual([SOURCE, SOURCE], failed)
+        self.assertEqual('error', self.wait_for_status(migration,
+                                                       'error').status)
+        stuck = self.load(server)
+        self.assertEqual(DEST, stuck.host)
+        self.assertEqual(dest_names,
+                         sorted(r.identifier for r in stuck.resources))
+        # The guest runs on the source's untouched data; the destination's
+        # copy stays whole, counted by its quarantine consumer.
+        self.assertEqual([SOURCE], self.domain_hosts(server.uuid))
+        self.assertTrue(self.domain_state(SOURCE, server))
+        for path, digest in digests.items():
+            self.assertEqual(digest, _digest(path), path)
+        self.assertEqual(dest_names, self.rt_assigned(DEST))
+        self.assertEqual(
+            [], [name for name in dest_names
+                 if self.namespace_is_zero(DEST, name)])
+        self.assertEqual({self.node(SOURCE).uuid: {
+            'VCPU': 1, 'MEMORY_MB': self.FLAVOR_MEMORY_MB, RC: 2}},
+            self.consumer_allocations(server.uuid))
+        self.assertEqual(2, self.placement_usage(DEST))
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = manage.VPMEMCommands().audit()
+        out = out.getvalue()
+        self.assertEqual(1, rc, out)
+        self.assertIn('placement  %s  instance %s: its allocation counts no '
+                      'namespace, but it holds %s:2 here'
+                      % (DEST, server.uuid, RC), out)
+        self.assertIn('placement  %s  instance %s: its allocation counts '
+                      '%s:2, but it holds no namespace here'
+                      % (SOURCE, server.uuid, RC), out)
+        self.assertIn('openstack server migration list --server %s'
+                      % server.uuid, out)
+
+        # The source's recovery sweep finishes the revert: the record
+        # comes back with the source's namespaces; the destination then
+        # quarantines and erases its copy, and the migration ends
+        # 'reverted'. Nothing is left to flag.
+        self.manager(SOURCE)._recover_moves(self.context, startup=True)
+        self.assert_source_intact(server, digests)
+        self.manager(DEST).update_available_resource(self.context)
+        self.assertEqual({'ns0': 'quarantined', 'ns1': 'quarantined'},
+                         self.manager(DEST).rt.namespace_states(DEST))
+        self.manager(DEST).rt.retry_erases(self.context)
+        self.assert_free_and_erased(DEST)
+        self.wait_for_status(migration, 'reverted')
+        # A second sweep finds nothing to finish.
+        self.manager(SOURCE)._recover_moves(self.context, startup=True)
+        self.assertEqual('reverted', self.wait_for_status(
+            migration, 'reverted').status)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = manage.VPMEMCommands().audit()
+        self.assertEqual(0, rc, out.getvalue())
 
     def test_confirm_needs_a_finished_migration(self):
         server = self.boot_on(SOURCE)

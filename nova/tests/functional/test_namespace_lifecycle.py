@@ -698,6 +698,7 @@ class TestAudit(LifecycleTestBase):
         self.assertEqual(1, rc, out)
         self.assertIn('it counts nothing; %s:1 namespace(s) are '
                       'quarantined' % RC, out)
+        self.assertIn('(sets it to the namespaces quarantined or kept)', out)
         self.audit(heal=True)
         self.assertEqual(1, self.hold(A))
         self.assertEqual('quarantined', self.record(A, name).state)

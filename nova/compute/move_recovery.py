@@ -34,12 +34,17 @@ might not have finished, however far the stopped service had come.
 A migration the conductor left 'accepted', or whose start was lost on
 the way ('queued'), is rolled back by the source once it is older than
 ``[compute]migration_stuck_timeout``.
+
+An instance still in a move's task state whose newest migration has
+ended (the source's last save of it failed while undoing the move) is
+settled by that source with the same last step again.
 """
 
 import contextlib
 
 from oslo_log import log as logging
 
+from nova.compute import moves
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -62,6 +67,17 @@ _SOURCE_OWNED = (Status.PREPARING, Status.RUNNING, Status.POST_MIGRATING,
 # Set by the API and the conductor: the conductor may still be at work,
 # or the start may still be on its way.
 _NOT_STARTED = (Status.ACCEPTED, Status.QUEUED)
+
+# Task states an undo of a move leaves behind when the source's last save
+# of the instance fails (_recover_unsettled_moves), and how their
+# migrations ended.
+_COLD_MOVING = frozenset([task_states.RESIZE_PREP,
+                          task_states.RESIZE_MIGRATING,
+                          task_states.RESIZE_MIGRATED])
+_UNSETTLED_TASK_STATES = _COLD_MOVING | {task_states.MIGRATING,
+                                         task_states.RESIZE_REVERTING}
+_LIVE_UNDONE = (Status.FAILED, Status.CANCELLED, Status.ERROR)
+_COLD_UNDONE = (Status.FAILED, Status.ERROR)
 
 ON_SOURCE = 'source'
 ON_DESTINATION = 'destination'
@@ -102,10 +118,10 @@ class MoveRecoveryMixin:
                     LOG.exception('Recovery of migration %s failed; the '
                                   'next sweep tries again', migration.uuid)
         try:
-            self._recover_unsettled_reverts(context, startup)
+            self._recover_unsettled_moves(context, startup)
         except Exception:
-            LOG.exception('Recovery of unsettled reverts from %s failed; '
-                          'the next sweep tries again', self.host)
+            LOG.exception('Settling the instances whose moves from %s ended '
+                          'failed; the next sweep tries again', self.host)
 
     def recover_live_migration(self, context, migration):
         """Settle ``migration`` now (asked by its destination)."""
@@ -381,37 +397,66 @@ class MoveRecoveryMixin:
                     context, instance, migration,
                     host=migration.dest_compute)
 
-    def _recover_unsettled_reverts(self, context, startup):
-        """Finish the reverts to this host that ended without the record.
+    def _recover_unsettled_moves(self, context, startup):
+        """Settle the instances whose move ended without them.
 
-        A revert whose destination could not give its side up ends in
-        'error' (its namespaces kept there until erased). If this host then
-        failed to take the instance record back too, the instance stays in
-        task state resize_reverting with its newest migration ended, where
-        no other sweep looks: it runs here again, but its record still
-        names the destination. Finishing the revert again is idempotent
-        (the allocations, the guest's start, the record) and lets the
-        destination quarantine and erase what it kept.
+        Every undo of a move ends with this host (its source) saving the
+        instance out of the move's task state: a live rollback clears
+        ``migrating``, a cold rollback starts the guest again, a revert
+        takes the record back. A save that failed there leaves the
+        instance in that task state with its migration ended, where no
+        other sweep looks, and every request on it (a delete included) is
+        refused. Each of those steps runs again here; all are idempotent.
         """
         stuck = objects.InstanceList.get_by_filters(
-            context, {'task_state': [task_states.RESIZE_REVERTING]},
+            context, {'task_state': sorted(_UNSETTLED_TASK_STATES)},
             expected_attrs=['flavor', 'resources', 'migration_context'])
+        newest = _newest_migrations(context, [i.uuid for i in stuck])
         for instance in stuck:
-            found = objects.MigrationList.get_by_filters(
-                context, {'instance_uuid': instance.uuid})
-            migration = found[0] if found else None     # the newest
-            if (migration is None or migration.is_live_migration or
+            migration = newest.get(instance.uuid)
+            if (migration is None or
                     migration.source_compute != self.host or
-                    migration.status != Status.ERROR or
                     self._running_here(migration)):
+                continue
+            settle = self._unsettled_step(instance, migration)
+            if settle is None:
                 continue
             if not startup and not objects_base.unchanged_for(
                     instance, CONF.compute.migration_stuck_timeout):
-                continue    # the revert's own steps may still be running
-            LOG.warning('Instance %s is still reverting migration %s, which '
-                        'ended in error; finishing the revert on %s',
-                        instance.uuid, migration.uuid, self.host)
-            self.finish_revert_resize(context, instance, migration)
+                continue    # the move's own last steps may still run
+            LOG.warning('Instance %s is still %s, but its migration %s ended '
+                        '%s; settling it on %s', instance.uuid,
+                        instance.task_state, migration.uuid,
+                        migration.status, self.host)
+            settle(context, instance, migration)
+
+    def _unsettled_step(self, instance, migration):
+        """The step that settles ``instance``, or None if it is not left
+        behind by ``migration``'s undo."""
+        task_state = instance.task_state
+        if migration.is_live_migration:
+            if (task_state == task_states.MIGRATING and
+                    migration.status in _LIVE_UNDONE):
+                return self._release_after_rollback
+        elif task_state == task_states.RESIZE_REVERTING:
+            if migration.status == Status.ERROR:
+                return self.finish_revert_resize
+        elif (task_state in _COLD_MOVING and
+                migration.status in _COLD_UNDONE and
+                instance.host == self.host):
+            return self._restart_after_rollback
+        return None
+
+    @staticmethod
+    def _release_after_rollback(context, instance, migration):
+        # As the rollback would have: its destination's claim goes too.
+        ctx = instance.migration_context
+        if ctx is not None and ctx.migration_id == migration.id:
+            instance.drop_migration_context()
+        moves.release_instance(instance, task_states.MIGRATING)
+
+    def _restart_after_rollback(self, context, instance, migration):
+        self._restart_here(instance, sorted(_COLD_MOVING))
 
     def _instance_of(self, context, migration):
         try:
@@ -438,6 +483,23 @@ class MoveRecoveryMixin:
             LOG.info('Migration %s: no answer from %s yet (%s)',
                      migration.uuid, dest, err)
             return None
+
+
+# Instances per IN (...) list: far below any database's bound variables.
+_UUIDS_PER_QUERY = 500
+
+
+def _newest_migrations(context, instance_uuids):
+    """{instance uuid: its newest migration}, a query per 500 instances
+    (every move of the cloud in flight is in a move's task state)."""
+    newest = {}
+    for start in range(0, len(instance_uuids), _UUIDS_PER_QUERY):
+        chunk = instance_uuids[start:start + _UUIDS_PER_QUERY]
+        # Newest first: the first one seen of each instance is its newest.
+        for migration in objects.MigrationList.get_by_filters(
+                context, {'instance_uuid': chunk}):
+            newest.setdefault(migration.instance_uuid, migration)
+    return newest
 
 
 def _is_up(context, host):

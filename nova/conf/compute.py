@@ -110,8 +110,11 @@ erase ends. More erases than this wait their turn.
 Seconds between two sweeps of the moves (live and cold migrations) this
 host takes part in that are not over: each is settled where its guest
 runs (completed if it runs on the destination, rolled back if it runs on
-the source). The same sweep runs when nova-compute starts. 0 runs it on
-every periodic tick.
+the source). It also settles a server left in a move's task state after
+its move from this host ended (the last save of the server as the move
+was undone failed), once the server is older than
+migration_stuck_timeout. The same sweep runs when nova-compute starts. 0
+runs it on every periodic tick.
 """),
     cfg.IntOpt('migration_stuck_timeout',
                default=600,

@@ -406,19 +406,25 @@ class TestColdMigrationRollback(ColdMigrationTestBase):
         self.assert_back_on_source(server, digests, before, migration,
                                    'failed')
 
-    def test_start_failure_on_destination_erases_the_copy(self):
+    def _guest_that_will_not_start_on_destination(self):
+        """A server on the source whose copy will not start on the
+        destination; returns (server, digests, before)."""
         server = self.boot_on(SOURCE)
         digests = self.fill_namespaces(server, b'keep me')
         before = self.snapshot()
-        dest_driver = self.manager(DEST).driver
 
         def broken(*args, **kwargs):
             raise exception.InstanceSpawnFailed(instance_uuid=server.uuid,
                                                 reason='qemu on fire')
 
+        self.manager(DEST).driver.spawn = broken
+        return server, digests, before
+
+    def test_start_failure_on_destination_erases_the_copy(self):
         # The data arrived, then the guest would not start: the copy on
         # the destination must be erased before its namespaces are free.
-        dest_driver.spawn = broken
+        server, digests, before = (
+            self._guest_that_will_not_start_on_destination())
         seen = self.record_names_at_give_up(DEST)
         migration = self.migrate(server, host=DEST)
         self._check_rolled_back(server, digests, before, migration)
@@ -427,6 +433,37 @@ class TestColdMigrationRollback(ColdMigrationTestBase):
         fault = objects.Instance.get_by_uuid(
             self.context, server.uuid, expected_attrs=['fault']).fault
         self.assertIn('qemu on fire', fault.message)
+
+    def test_restart_not_saved_is_settled_by_recovery(self):
+        # The rollback starts the guest again on the source, but its save
+        # of the instance fails once: the migration ended 'failed' with
+        # the instance still in a move's task state, refused by every
+        # request, until the source's recovery sweep saves it.
+        server, digests, before = (
+            self._guest_that_will_not_start_on_destination())
+        real_save = objects.Instance.save
+        failed = []
+
+        def save(instance, *args, **kwargs):
+            if (not failed and instance.task_state is None and
+                    task_states.RESIZE_MIGRATED in
+                    (kwargs.get('expected_task_state') or ())):
+                failed.append(instance.host)
+                raise db_exc.DBConnectionError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        with mock.patch.object(objects.Instance, 'save', save):
+            migration = self.migrate(server, host=DEST)
+            self.wait_for_status(migration, 'failed')
+        self.assertEqual([SOURCE], failed)
+        stuck = self.load(server)
+        self.assertIn(stuck.task_state, (task_states.RESIZE_MIGRATING,
+                                         task_states.RESIZE_MIGRATED))
+        self.assertRaises(exception.UnexpectedTaskStateError,
+                          self.api.delete, self.context, stuck)
+
+        self.manager(SOURCE)._recover_moves(self.context, startup=True)
+        self._check_rolled_back(server, digests, before, migration)
 
     def test_copy_refused_by_destination(self):
         server = self.boot_on(SOURCE)

@@ -29,6 +29,7 @@ from unittest import mock
 import fixtures
 from oslo_db import exception as db_exc
 
+from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception
 from nova import objects
@@ -391,6 +392,52 @@ class TestLiveMigrationRollback(LiveMigrationTestBase):
         migration = self.live_migrate(server, host='compute-b', force=True)
         self._check_rolled_back(server, digests, before, migration,
                                 'failed')
+
+    def test_source_release_not_saved_is_settled_by_recovery(self):
+        # The rollback's last step, clearing the instance's 'migrating',
+        # fails once: the migration ended, the instance stays 'migrating'
+        # and every request on it is refused, until the source's recovery
+        # sweep clears it.
+        server, digests, before = self._start()
+        dest_driver = self.manager('compute-b').driver
+
+        def broken(*args, **kwargs):
+            raise exception.MigrationError(reason='disk on fire')
+
+        real_save = objects.Instance.save
+        failed = []
+
+        def save(instance, *args, **kwargs):
+            if (not failed and instance.task_state is None and
+                    kwargs.get('expected_task_state') ==
+                    [task_states.MIGRATING]):
+                failed.append(instance.host)
+                raise db_exc.DBConnectionError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        dest_driver.pre_live_migration = broken
+        with mock.patch.object(objects.Instance, 'save', save):
+            migration = self.live_migrate(server, host='compute-b',
+                                          force=True)
+            migration = self.wait_for_status(migration, 'failed')
+        self.assertEqual(['compute-a'], failed)
+        stuck = objects.Instance.get_by_uuid(self.context, server.uuid)
+        self.assertEqual(task_states.MIGRATING, stuck.task_state)
+        self.assertRaises(exception.UnexpectedTaskStateError,
+                          self.api.delete, self.context, stuck)
+
+        self.manager('compute-a')._recover_moves(self.context,
+                                                 startup=True)
+        self._check_rolled_back(server, digests, before, migration,
+                                'failed')
+        # A second sweep finds nothing to settle; the server moves again.
+        self.manager('compute-a')._recover_moves(self.context,
+                                                 startup=True)
+        del dest_driver.pre_live_migration
+        again = self.live_migrate(
+            self.wait_for_state(server.uuid, vm_states.ACTIVE),
+            host='compute-b', force=True)
+        self.wait_for_status(again, 'completed')
 
     def test_destination_record_lets_go_before_its_namespaces_are_freed(self):
         # A namespace freed while the instance record still named it would

@@ -20,15 +20,12 @@ ask every owner of state, after the move, after confirm or revert, and
 after each failure.
 """
 
-import contextlib
 import hashlib
-import io
 import threading
 from unittest import mock
 
 from oslo_db import exception as db_exc
 
-from nova.cmd import manage
 from nova.compute import power_state
 from nova.compute import task_states
 from nova.compute import vm_states
@@ -307,10 +304,7 @@ class TestColdMigration(ColdMigrationTestBase):
             self.consumer_allocations(server.uuid))
         self.assertEqual(2, self.placement_usage(DEST))
 
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            rc = manage.VPMEMCommands().audit()
-        out = out.getvalue()
+        rc, out = self.audit()
         self.assertEqual(1, rc, out)
         self.assertIn('placement  %s  instance %s: its allocation counts no '
                       'namespace, but it holds %s:2 here'
@@ -337,10 +331,8 @@ class TestColdMigration(ColdMigrationTestBase):
         self.manager(SOURCE)._recover_moves(self.context, startup=True)
         self.assertEqual('reverted', self.wait_for_status(
             migration, 'reverted').status)
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            rc = manage.VPMEMCommands().audit()
-        self.assertEqual(0, rc, out.getvalue())
+        rc, out = self.audit()
+        self.assertEqual(0, rc, out)
 
     def test_confirm_needs_a_finished_migration(self):
         server = self.boot_on(SOURCE)

@@ -21,7 +21,9 @@ migration context, Migration row), the namespace files (bytes) and the
 emulated hosts (where the domain is).
 """
 
+import contextlib
 import hashlib
+import io
 import threading
 import time
 from unittest import mock
@@ -29,6 +31,7 @@ from unittest import mock
 import fixtures
 from oslo_db import exception as db_exc
 
+from nova.cmd import manage
 from nova.compute import task_states
 from nova.compute import vm_states
 from nova import exception
@@ -120,6 +123,16 @@ class LiveMigrationTestBase(base.VPMEMTestBase):
         allocs = self.reportclient.get_allocations_for_consumer(
             self.context, consumer)['allocations']
         return {rp: a['resources'] for rp, a in allocs.items()}
+
+    def manage(self, action, *args):
+        """``nova-manage vpmem ACTION ARGS``: (exit code, what it printed)."""
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            rc = getattr(manage.VPMEMCommands(), action)(*args)
+        return rc, out.getvalue()
+
+    def audit(self, heal=False):
+        return self.manage('audit', heal)
 
     def snapshot(self):
         """What placement and the trackers say, for before/after checks."""

@@ -27,14 +27,11 @@ quarantined until a retried erase succeeds, and ``nova-manage vpmem
 audit`` is clean only after that.
 """
 
-import contextlib
-import io
 import threading
 
 import fixtures
 from oslo_utils import timeutils
 
-from nova.cmd import manage
 from nova.compute import vm_states
 from nova import context as nova_context
 from nova.db import api as db
@@ -180,15 +177,6 @@ class LifecycleTestBase(lm_base.LiveMigrationTestBase):
                          'placement disagrees with %s: %s' % (host, states))
 
     # -- nova-manage vpmem --------------------------------------------------
-
-    def manage(self, action, *args):
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            rc = getattr(manage.VPMEMCommands(), action)(*args)
-        return rc, out.getvalue()
-
-    def audit(self, heal=False):
-        return self.manage('audit', heal)
 
     def retry_erase(self, host, name):
         return self.manage('retry_erase', host, name, 30)

@@ -143,6 +143,16 @@ class TrackerTestBase(test.TestCase):
             self.context, {'compute_node_uuid': self.node.uuid,
                            'name': name})[0]
 
+    def _ended_move_from_host_b(self, instance, migration_type):
+        """A move of ``instance`` from host-b to here, ended in error."""
+        migration = objects.Migration(
+            self.context, instance_uuid=instance.uuid,
+            source_compute='host-b', source_node='node-b',
+            dest_compute='host-a', dest_node=NODE,
+            migration_type=migration_type, status='error')
+        migration.create()
+        return migration
+
     def _recorded_on_host_b(self, instance):
         """The instance record no longer names this host's namespaces."""
         instance.host = 'host-b'
@@ -426,12 +436,7 @@ class TestLifecycle(TrackerTestBase):
         # namespaces stay assigned while the record names them, then are
         # quarantined, erased, and the migration ends as noted.
         instance, _claimed = self._claim(2)
-        migration = objects.Migration(
-            self.context, instance_uuid=instance.uuid,
-            source_compute='host-b', source_node='node-b',
-            dest_compute='host-a', dest_node=NODE,
-            migration_type='migration', status='error')
-        migration.create()
+        migration = self._ended_move_from_host_b(instance, 'migration')
         self.rt.keep_until_let_go(self.context, instance.uuid, migration,
                                   'reverted')
         # The quarantine consumer counts them instead of the instance.
@@ -470,12 +475,7 @@ class TestLifecycle(TrackerTestBase):
         # new tracker's update counts them in the quarantine consumer and
         # still settles the migration with the noted end.
         instance, _claimed = self._claim(2)
-        migration = objects.Migration(
-            self.context, instance_uuid=instance.uuid,
-            source_compute='host-b', source_node='node-b',
-            dest_compute='host-a', dest_node=NODE,
-            migration_type='live-migration', status='error')
-        migration.create()
+        migration = self._ended_move_from_host_b(instance, 'live-migration')
         self.report.move_to_quarantine.side_effect = (
             exception.PlacementUnavailable(reason='injected'))
         self.rt.keep_until_let_go(self.context, instance.uuid, migration,

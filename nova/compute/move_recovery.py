@@ -449,10 +449,9 @@ class MoveRecoveryMixin:
 
     @staticmethod
     def _release_after_rollback(context, instance, migration):
-        # As the rollback would have: its destination's claim goes too.
-        ctx = instance.migration_context
-        if ctx is not None and ctx.migration_id == migration.id:
-            instance.drop_migration_context()
+        # As the rollback does (moves.undo_at_destination): the move's
+        # claim leaves the record with the task state.
+        instance.drop_migration_context()
         moves.release_instance(instance, task_states.MIGRATING)
 
     def _restart_after_rollback(self, context, instance, migration):

@@ -330,12 +330,12 @@ def _check_placement(views, rp_uuid, rp_data):
 def _check_instance_allocations(views, rp_uuid, rp_data, host):
     """Each settled instance's own allocation against what it holds.
 
-    An instance no move is under way for counts, in its own allocation on
+    An instance with no move under way counts, in its own allocation on
     a provider, exactly the namespaces it holds there. They disagree
-    after a move whose both sides failed to settle it (the instance
-    recorded on a host whose namespaces the move's end left counted by
-    the quarantine consumer), or after a placement write lost outside
-    nova.
+    after a revert that neither side could save (the record stays on the
+    destination, whose kept namespaces the quarantine consumer counts,
+    until the source's move recovery finishes it), or after a placement
+    write lost outside nova.
     """
     moving = views.holders.moving
     holds = collections.defaultdict(collections.Counter)

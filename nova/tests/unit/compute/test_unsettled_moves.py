@@ -22,8 +22,11 @@ from unittest import mock
 
 from oslo_utils import timeutils
 
+from nova.compute import cold_migration
 from nova.compute import move_recovery
 from nova.compute import task_states
+from nova.compute import vm_states
+from nova import exception
 from nova import objects
 from nova import test
 from nova.tests.unit.compute import test_cold_migrate_late
@@ -216,3 +219,23 @@ class UnsettledRollbackTestCase(test.TestCase):
         self.stuck_in(task_states.RESIZE_MIGRATING, 'error', 'migration')
         self.manager._recover_moves(self.context, startup=True)
         self.manager._restart_here.assert_not_called()
+
+    def test_guest_that_will_not_start_leaves_the_server_in_error(self):
+        self.manager = RestartingManager()
+        self.stuck_in(task_states.RESIZE_MIGRATED, 'failed', 'migration')
+        self.manager._recover_moves(self.context, startup=True)
+        instance = objects.Instance.get_by_uuid(
+            self.context, self.instance.uuid, expected_attrs=['fault'])
+        self.assertEqual((vm_states.ERROR, None),
+                         (instance.vm_state, instance.task_state))
+        self.assertIn('qemu on fire', instance.fault.message)
+
+
+class RestartingManager(cold_migration.ColdMigrationMixin, Manager):
+    """The cold rollback's own restart, with a guest that will not start."""
+
+    def __init__(self):
+        super().__init__()
+        del self._restart_here
+        self.driver.restart_migrated_guest.side_effect = (
+            exception.NovaException('qemu on fire'))

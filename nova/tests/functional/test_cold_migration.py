@@ -391,6 +391,44 @@ class TestColdMigrationRefusals(ColdMigrationTestBase):
         self.assertIn(DEST, str(err))
         self._check_refused(server, before)
 
+    def test_refusal_whose_reset_is_not_saved_is_settled_by_recovery(self):
+        # The conductor refuses the move, but its undo's save of the
+        # instance out of 'resize_prep' fails once: the user reads the
+        # refusal, the instance stays 'resize_prep' until the source's
+        # recovery sweep settles it. Its guest never stopped and keeps
+        # running.
+        self.boot_on(DEST, name='squatter')
+        server = self.boot_on(SOURCE)
+        digests = self.fill_namespaces(server, b'keep me')
+        before = self.snapshot()
+        real_save = objects.Instance.save
+        failed = []
+
+        def save(instance, *args, **kwargs):
+            if (not failed and instance.task_state is None and
+                    kwargs.get('expected_task_state') ==
+                    [task_states.RESIZE_PREP]):
+                failed.append(instance.host)
+                raise db_exc.DBConnectionError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        with mock.patch.object(objects.Instance, 'save', save):
+            err = self.assertRaises(exception.NoValidHost, self.migrate,
+                                    server)
+        self.assertIn(DEST, str(err))
+        self.assertEqual([SOURCE], failed)
+        stuck = self.load(server)
+        self.assertEqual(task_states.RESIZE_PREP, stuck.task_state)
+        self.assertRaises(exception.UnexpectedTaskStateError,
+                          self.api.delete, self.context, stuck)
+
+        self.manager(SOURCE)._recover_moves(self.context, startup=True)
+        self._check_refused(server, before)
+        self.assertTrue(self.domain_state(SOURCE, server))
+        self.assert_source_intact(server, digests)
+        rc, out = self.audit()
+        self.assertEqual(0, rc, out)
+
 
 class TestColdMigrationRollback(ColdMigrationTestBase):
 

@@ -369,6 +369,65 @@ class TestLiveMigrationRefusals(LiveMigrationTestBase):
                           force=True)
         self.assert_source_intact(server, {})
 
+    def _fail_first_release(self):
+        """Make the first save freeing an instance from 'migrating' fail
+        (a database error); returns the hosts of the instances it hit."""
+        real_save = objects.Instance.save
+        failed = []
+
+        def save(instance, *args, **kwargs):
+            if (not failed and instance.task_state is None and
+                    kwargs.get('expected_task_state') ==
+                    [task_states.MIGRATING]):
+                failed.append(instance.host)
+                raise db_exc.DBConnectionError('database gone')
+            return real_save(instance, *args, **kwargs)
+
+        self.useFixture(fixtures.MockPatchObject(objects.Instance, 'save',
+                                                 save))
+        return failed
+
+    def test_refusal_whose_reset_is_not_saved_is_freed_by_the_api(self):
+        # The conductor refuses the move, and the last step of its undo,
+        # freeing the instance from 'migrating', fails once. The API,
+        # which waited for the answer, frees it again before answering.
+        self.boot_on('compute-b', name='squatter')
+        server = self.boot_on('compute-a')
+        before = self.snapshot()
+        failed = self._fail_first_release()
+        err = self.assertRaises(exception.MigrationPreCheckError,
+                                self.live_migrate, server,
+                                host='compute-b', force=True)
+        self.assertIn('compute-b', str(err))
+        self.assertEqual(['compute-a'], failed)
+        self.assert_source_intact(server, {})
+        self.assertEqual(before, self.snapshot())
+
+    def test_async_refusal_whose_reset_is_not_saved_is_settled(self):
+        # The same with nobody waiting for the conductor (a cast): the
+        # migration ends 'error' and the instance stays 'migrating' (a
+        # delete is refused) until the source's recovery sweep frees it.
+        self.boot_on('compute-b', name='squatter')
+        server = self.boot_on('compute-a')
+        before = self.snapshot()
+        failed = self._fail_first_release()
+        migration = self.api.live_migrate(self.context, server,
+                                          host_name='compute-b', force=True,
+                                          async_=True)
+        self.wait_for_status(migration, 'error')
+        self.assertEqual(['compute-a'], failed)
+        stuck = objects.Instance.get_by_uuid(self.context, server.uuid)
+        self.assertEqual(task_states.MIGRATING, stuck.task_state)
+        self.assertRaises(exception.UnexpectedTaskStateError,
+                          self.api.delete, self.context, stuck)
+
+        self.manager('compute-a')._recover_moves(self.context,
+                                                 startup=True)
+        self.assert_source_intact(server, {})
+        self.assertEqual(before, self.snapshot())
+        rc, out = self.audit()
+        self.assertEqual(0, rc, out)
+
 
 class TestLiveMigrationRollback(LiveMigrationTestBase):
 

@@ -101,8 +101,11 @@ class API(cold_migrate_api.ColdMigrationAPIMixin,
                         message=instance_actions.ERROR_MESSAGE)
             instance.refresh()
         expected = [None, task_states.SCHEDULING, task_states.SPAWNING]
-        if instance.vm_state == vm_states.ERROR:
-            expected.append(task_states.DELETING)  # retry a failed delete
+        if instance.vm_state == vm_states.ERROR or not instance.host:
+            # A delete that failed, or one nova-api did itself and did not
+            # finish (the instance never reached a host): nobody else
+            # finishes it, so it may be asked again.
+            expected.append(task_states.DELETING)
         previous_host = instance.host
         instance.task_state = task_states.DELETING
         instance.save(expected_task_state=expected)

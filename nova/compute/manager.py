@@ -235,8 +235,26 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         fails is quarantined (never handed out, still counted in
         placement, erased again later) and the delete goes on. Placement
         is told next, and the record goes last, so a retried delete
-        finds it.
+        finds it. Every step may run twice: a delete a stopped service
+        left half done runs again when it starts, and a request that was
+        only slow, arriving after the delete ended, does nothing.
         """
+        with self._request_running(instance.uuid):
+            self._terminate_instance(context, instance)
+
+    def _terminate_instance(self, context, instance):
+        try:
+            instance.refresh()
+        except exception.InstanceNotFound:
+            LOG.info('Instance %s is deleted already', instance.uuid)
+            return
+        # vm_state deleted: a stopped service did everything but remove
+        # the record.
+        if (instance.task_state != task_states.DELETING and
+                instance.vm_state != vm_states.DELETED):
+            LOG.info('Instance %s is %s, not deleting: not deleting it',
+                     instance.uuid, instance.task_state)
+            return
         try:
             # A write owed from a move of the instance, made after the
             # delete, would allocate to a deleted instance.
@@ -257,7 +275,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         instance.vm_state = vm_states.DELETED
         instance.task_state = None
         instance.terminated_at = timeutils.utcnow()
-        instance.save(expected_task_state=[task_states.DELETING])
+        instance.save(expected_task_state=[task_states.DELETING, None])
         instance.destroy()
         actions.record_event(context, instance.uuid,
                              'compute_terminate_instance', self.host,

@@ -32,9 +32,16 @@ A request that never arrives (nova-api stopped between taking the
 instance and sending it, or the message was lost) would leave the
 task_state set for good: the host's periodic sweep sends it again once
 the task_state is older than ``[compute]power_action_stuck_timeout`` and
-no power action runs on the instance here. A service that died during an
+no such request runs on the instance here. A service that died during an
 action finishes it when it starts again.
+
+A delete (``deleting``) is settled the same two ways, though it is not a
+power action: its request is sent again, and a delete a stopped service
+left half done is run again at start (every step of
+``terminate_instance`` may run twice).
 """
+
+import contextlib
 
 import collections
 import threading
@@ -65,6 +72,7 @@ RESEND = {
     task_states.UNPAUSING: ('unpause_instance', {}),
     task_states.REBOOTING: ('reboot_instance', {'reboot_type': 'SOFT'}),
     task_states.REBOOTING_HARD: ('reboot_instance', {'reboot_type': 'HARD'}),
+    task_states.DELETING: ('terminate_instance', {}),
 }
 
 
@@ -76,7 +84,8 @@ class PowerMixin:
 
     def _init_power(self):
         self._power_lock = threading.Lock()
-        # Instance uuid -> power actions running on it in this process.
+        # Instance uuid -> power actions (and deletes) running on it in
+        # this process.
         self._power_running = collections.Counter()
         # Instance uuid -> (task_state, time.monotonic()) of a request
         # the sweep sent again: not sent again before the timeout.
@@ -134,7 +143,10 @@ class PowerMixin:
         is already where they lead; an interrupted reboot whose guest
         runs is done, one whose guest does not is made hard), so the
         instance ends where its user asked. Stops are made at once: the
-        guest had its time for a clean shutdown before the crash.
+        guest had its time for a clean shutdown before the crash. A
+        ``deleting`` instance is deleted: nobody else would finish it,
+        and nova-api refuses a second delete while it is ``deleting``;
+        so is one whose record says ``deleted`` but was not removed.
         """
         instances = objects.InstanceList.get_by_host(
             context, self.host, expected_attrs=['flavor', 'resources'])
@@ -152,6 +164,9 @@ class PowerMixin:
 
     def _finisher(self, context, instance):
         task_state = instance.task_state
+        if (task_state == task_states.DELETING or
+                instance.vm_state == vm_states.DELETED):
+            return lambda: self.terminate_instance(context, instance)
         if task_state == task_states.POWERING_OFF:
             return lambda: self.stop_instance(context, instance,
                                               clean_shutdown=False)
@@ -181,18 +196,20 @@ class PowerMixin:
         """Send again the power requests that never reached this host.
 
         Level-triggered, for the periodic sweep: an instance of this host
-        whose task_state is a power action's, unchanged for
-        ``[compute]power_action_stuck_timeout`` seconds, with no power
-        action running on it in this process, lost its request (nova-api
+        whose task_state is a power action's or ``deleting``, unchanged
+        for ``[compute]power_action_stuck_timeout`` seconds, with no such
+        request running on it in this process, lost its request (nova-api
         stopped between taking the instance and sending it, or the
         message was lost). The same request goes to this host again; a
-        request that was only slow finds the task_state cleared by the
-        first one to run and does nothing (see ``_run_power_action``).
+        request that was only slow finds the task_state cleared (or the
+        instance gone) by the first one to run and does nothing (see
+        ``_run_power_action`` and ``terminate_instance``).
         Returns the uuids of the instances whose request was sent again.
         """
         timeout = CONF.compute.power_action_stuck_timeout
         resent = []
-        # Every tick: only the few instances in a power action are read.
+        # Every tick: only the few instances in a power action or a
+        # delete are read.
         for instance in objects.InstanceList.get_by_filters(
                 context, {'host': self.host, 'task_state': sorted(RESEND)},
                 expected_attrs=['flavor', 'resources']):
@@ -226,20 +243,27 @@ class PowerMixin:
             resent.append(instance.uuid)
         return resent
 
+    @contextlib.contextmanager
+    def _request_running(self, instance_uuid):
+        """A power action or a delete of the instance runs in this process:
+        the sweep does not send its request again meanwhile."""
+        with self._power_lock:
+            self._power_running[instance_uuid] += 1
+        try:
+            yield
+        finally:
+            with self._power_lock:
+                self._power_running[instance_uuid] -= 1
+                if not self._power_running[instance_uuid]:
+                    del self._power_running[instance_uuid]
+                self._power_resent.pop(instance_uuid, None)
+
     def _power_action(self, context, instance, action, event_name,
                       expected_task_states, done_vm_state, work):
-        with self._power_lock:
-            self._power_running[instance.uuid] += 1
-        try:
+        with self._request_running(instance.uuid):
             self._run_power_action(context, instance, action, event_name,
                                    expected_task_states, done_vm_state,
                                    work)
-        finally:
-            with self._power_lock:
-                self._power_running[instance.uuid] -= 1
-                if not self._power_running[instance.uuid]:
-                    del self._power_running[instance.uuid]
-                self._power_resent.pop(instance.uuid, None)
 
     def _run_power_action(self, context, instance, action, event_name,
                           expected_task_states, done_vm_state, work):

@@ -73,9 +73,11 @@ class ComputeAPI(rpc.VersionedAPI):
         cctxt.cast(ctxt, 'build_and_run_instance', instance=instance,
                    node=node, image_meta=image_meta)
 
-    def terminate_instance(self, ctxt, instance, host):
-        """Ask ``host`` to destroy ``instance`` and erase its vpmem (cast)."""
-        cctxt = self._prepare('terminate_instance', '1.1', server=host)
+    def terminate_instance(self, ctxt, instance, host=None):
+        """Ask ``host`` (by default the instance's) to destroy ``instance``
+        and erase its vpmem (cast)."""
+        cctxt = self._prepare('terminate_instance', '1.1',
+                              server=host or instance.host)
         cctxt.cast(ctxt, 'terminate_instance', instance=instance)
 
     # Live migration (1.2). Calls to the destination carry its answer back;

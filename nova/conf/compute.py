@@ -133,13 +133,13 @@ rolled back, and the user sees an error).
                min=1,
                help="""
 Seconds after which a power action (stop, start, reboot, pause, unpause)
-whose task_state is still set, with no power action running on the
-instance in this nova-compute, is taken as lost: nova-api stopped between
-taking the instance and sending the request, or the message was lost.
-The host's periodic sweep then sends the same request to itself again,
-and again each time this many seconds pass without it being run. Set it
-above the time a request may wait in nova-compute's queue; a request
-that was only slow does nothing once the first one ran.
+or a delete whose task_state is still set, with no such request running
+on the instance in this nova-compute, is taken as lost: nova-api stopped
+between taking the instance and sending the request, or the message was
+lost. The host's periodic sweep then sends the same request to itself
+again, and again each time this many seconds pass without it being run.
+Set it above the time a request may wait in nova-compute's queue; a
+request that was only slow does nothing once the first one ran.
 """),
     cfg.IntOpt('recovery_rpc_timeout',
                default=30,

@@ -346,6 +346,24 @@ class TestComputeAPIRecords(test.TestCase):
         self.assertEqual([('delete', ctxt.request_id, None, True)],
                          self.actions(instance))
 
+    def test_delete_before_a_host_left_half_done_may_be_asked_again(self):
+        # nova-api stopped in its own delete of an instance that never
+        # reached a host: nobody else would finish it.
+        instance = self.create_instance(host=None, node=None,
+                                        vm_state=vm_states.BUILDING,
+                                        task_state=task_states.DELETING)
+        self.api.delete(request_context(), instance)
+        self.assertRaises(exception.InstanceNotFound,
+                          objects.Instance.get_by_uuid, request_context(),
+                          instance.uuid)
+
+    def test_delete_while_its_host_deletes_it_is_refused(self):
+        self.instance.task_state = task_states.DELETING
+        self.instance.save()
+        self.assertRaises(exception.UnexpectedTaskStateError,
+                          self.api.delete, request_context(), self.instance)
+        self.api.compute_rpcapi.terminate_instance.assert_not_called()
+
     def test_delete_refused_records_nothing(self):
         self.instance.task_state = task_states.MIGRATING
         self.instance.save()

@@ -206,6 +206,7 @@ class FakeManager(compute_power.PowerMixin):
         self.driver.get_info.return_value = virt_driver.InstanceInfo(
             state=power_state.RUNNING)
         self.compute_rpcapi = mock.Mock()
+        self.terminate_instance = mock.Mock()
         self._init_power()
 
 
@@ -362,6 +363,17 @@ class SettleAtStartTestCase(PowerManagerTestCase):
         self.driver.pause.assert_called_once()
         self.driver.unpause.assert_called_once()
 
+    def test_an_interrupted_delete_is_run_again(self):
+        instance = self.taken(vm_states.ACTIVE, task_states.DELETING,
+                              'delete')
+        self.manager._settle_power_actions(self.context)
+        self.manager.terminate_instance.assert_called_once_with(
+            self.context, mock.ANY)
+        self.assertEqual(
+            instance.uuid,
+            self.manager.terminate_instance.call_args.args[1].uuid)
+        self.assertEqual([], self.driver.mock_calls)
+
     def test_reboot_of_a_running_guest_is_done_without_another(self):
         instance = self.taken(vm_states.ACTIVE, task_states.REBOOTING,
                               'reboot')
@@ -436,6 +448,7 @@ class ResendLostRequestsTestCase(PowerManagerTestCase):
              {'reboot_type': 'SOFT'}),
             (task_states.REBOOTING_HARD, 'reboot_instance',
              {'reboot_type': 'HARD'}),
+            (task_states.DELETING, 'terminate_instance', {}),
         ]
         for task_state, method, kwargs in cases:
             self.rpc.reset_mock()

@@ -221,6 +221,12 @@ class MigrationDestinationChanged(Conflict):
                "not recorded.")
 
 
+class MigrationTakenOver(Conflict):
+    msg_fmt = ("Instance %(instance_uuid)s was taken over by %(host)s, its "
+               "destination, which started it there: cold migration "
+               "%(migration_id)s is not rolled back.")
+
+
 class MigrationNotFoundByStatus(MigrationNotFound):
     msg_fmt = ("Migration not found for instance %(instance_id)s with "
                "status %(status)s.")

@@ -37,6 +37,13 @@ guest starts on the destination.
 A failure in step 2 undoes everything (``_rollback_cold_migration``): the
 destination erases what it may have received, placement gets the source
 allocations back, and the guest starts again on the source with its data.
+A ``finish_resize`` the destination does not answer in time is not a
+failure: it may still be starting the guest there. The source asks again,
+and if it still gets no answer leaves the move 'post-migrating' to its
+recovery, which finishes or rolls it back according to where the guest
+runs. The destination's steps on the incoming guest run one at a time
+(``moves.incoming_guest_lock``), and a rollback that finds the guest
+taken over there is refused, so the guest never runs on both hosts.
 As everywhere, a namespace that cannot be erased is quarantined by its
 host's resource tracker rather than given to someone else, and the
 migration ends in ``error`` until a retried erase succeeds.
@@ -45,6 +52,7 @@ migration ends in ``error`` until a retried erase succeeds.
 import time
 
 from oslo_log import log as logging
+import oslo_messaging as messaging
 
 from nova.compute import instance_actions as actions
 from nova.compute import moves
@@ -63,6 +71,8 @@ LOG = logging.getLogger(__name__)
 Status = fields.MigrationStatus
 # The copy's progress is written to the migration at most this often.
 PROGRESS_INTERVAL_SECONDS = 1.0
+# Calls of finish_resize before the source leaves the move to recovery.
+DESTINATION_CALL_ATTEMPTS = 2
 
 
 class _ProgressRecorder:
@@ -126,9 +136,16 @@ class ColdMigrationMixin:
         Until the guest started nothing in the database changes, so a
         failure leaves the source's rollback a consistent instance.
         Idempotent: a guest started here already (a repeated call, from
-        the recovery of a move a stopped service left) is not started
-        again.
+        the recovery of a move a stopped service left, or the source
+        asking again) is not started again; a call made while another
+        runs waits for it. A call that comes after the move was rolled
+        back (one its caller stopped waiting for) raises MigrationError
+        and starts nothing.
         """
+        with moves.incoming_guest_lock(self.host, instance.uuid):
+            self._finish_resize(context, instance, migration, image_meta)
+
+    def _finish_resize(self, context, instance, migration, image_meta):
         self._reload(instance)
         if (instance.host == self.host and
                 instance.vm_state == vm_states.RESIZED):
@@ -136,6 +153,16 @@ class ColdMigrationMixin:
                      instance.uuid, self.host)
             self._mark_finished(migration)
             return
+        context_of_move = instance.migration_context
+        if (instance.task_state != task_states.RESIZE_MIGRATED or
+                context_of_move is None or
+                context_of_move.migration_id != migration.id):
+            raise exception.MigrationError(
+                reason='migration %s of instance %s is not waiting for %s '
+                       'to start the guest (the instance is %s on %s): it '
+                       'was rolled back' % (
+                           migration.uuid, instance.uuid, self.host,
+                           instance.task_state, instance.host))
         instance.apply_migration_context()
         if self.driver.guest_state(instance)['power_state'] == (
                 power_state.RUNNING):
@@ -164,22 +191,31 @@ class ColdMigrationMixin:
 
         Returns True when this host's namespaces were erased and are free;
         False when the guest could not be removed or an erase failed (the
-        namespace is quarantined).
+        namespace is quarantined). Raises MigrationTakenOver, and removes
+        nothing, when this host started the guest and took the instance
+        over meanwhile (a ``finish_resize`` its source stopped waiting
+        for): the move is done, not to be undone.
         """
-        self._reload(instance)
-        return self._drop_incoming(context, instance, migration,
-                                   outcome or Status.FAILED)
+        with moves.incoming_guest_lock(self.host, instance.uuid):
+            self._reload(instance)
+            if instance.host == self.host:
+                raise exception.MigrationTakenOver(
+                    instance_uuid=instance.uuid, host=self.host,
+                    migration_id=migration.uuid)
+            return self._drop_incoming(context, instance, migration,
+                                       outcome or Status.FAILED)
 
     @actions.wrap_event('compute_revert_resize', actions.REVERT_RESIZE)
     def revert_resize(self, context, instance, migration):
         """The user reverts: drop the guest here, then the source resumes."""
-        self._reload(instance)
-        if not self._drop_incoming(context, instance, migration,
-                                   Status.REVERTED):
-            # Read by the source: the revert ends in 'error' until the
-            # namespace quarantined here is erased.
-            migration.status = Status.ERROR
-            migration.save()
+        with moves.incoming_guest_lock(self.host, instance.uuid):
+            self._reload(instance)
+            if not self._drop_incoming(context, instance, migration,
+                                       Status.REVERTED):
+                # Read by the source: the revert ends in 'error' until the
+                # namespace quarantined here is erased.
+                migration.status = Status.ERROR
+                migration.save()
         self.compute_rpcapi.finish_revert_resize(
             context, instance, migration, host=migration.source_compute)
 
@@ -275,20 +311,78 @@ class ColdMigrationMixin:
             migration.save()
             instance.task_state = task_states.RESIZE_MIGRATED
             instance.save(expected_task_state=[task_states.RESIZE_MIGRATING])
-            self.compute_rpcapi.finish_resize(context, instance, migration,
-                                              image_meta, host=dest)
+            self._finish_at_destination(context, instance, migration,
+                                        image_meta, dest)
         except Exception as err:
             LOG.error('Cold migration of %s to %s failed: %s',
                       instance.uuid, dest, err)
             self._rollback_cold_migration(context, instance, migration, err)
 
+    def _finish_at_destination(self, context, instance, migration,
+                               image_meta, dest):
+        """Have ``dest`` start the guest; raise if it answered an error.
+
+        A call that timed out may still run on a busy destination, and
+        starting the guest here again then would run it on both hosts: it
+        is never taken as a failure. The call is made again (the
+        destination's step is idempotent and waits for one still
+        running), up to ``DESTINATION_CALL_ATTEMPTS`` calls, unless the
+        record already says the destination took the instance over.
+        Without an answer the move stays 'post-migrating' and this host's
+        recovery sweep finishes it or rolls it back according to where
+        the guest runs.
+        """
+        for attempt in range(1, DESTINATION_CALL_ATTEMPTS + 1):
+            try:
+                self.compute_rpcapi.finish_resize(context, instance,
+                                                  migration, image_meta,
+                                                  host=dest)
+                return
+            except messaging.MessagingTimeout as err:
+                if self._taken_over_by(context, instance, dest):
+                    return
+                if attempt == DESTINATION_CALL_ATTEMPTS:
+                    LOG.warning('Destination %s did not answer the start of '
+                                'instance %s (%s); the recovery of migration '
+                                '%s finishes or rolls back the move',
+                                dest, instance.uuid, err, migration.uuid)
+                    return
+                LOG.info('Destination %s did not answer the start of %s in '
+                         'time; asking again', dest, instance.uuid)
+
+    @staticmethod
+    def _taken_over_by(context, instance, dest):
+        try:
+            current = objects.Instance.get_by_uuid(context, instance.uuid)
+        except Exception:
+            LOG.exception('Could not read instance %s', instance.uuid)
+            return False
+        return (current.host == dest and
+                current.vm_state == vm_states.RESIZED)
+
     def _rollback_cold_migration(self, context, instance, migration, error):
-        """Undo a failed move: the guest runs here again with its data."""
+        """Undo a failed move: the guest runs here again with its data.
+
+        Unless the destination took the instance over meanwhile (it
+        started the guest there): then nothing is undone.
+        """
         dest = migration.dest_compute
+        try:
+            dest_clean = self.compute_rpcapi.rollback_resize_at_destination(
+                context, instance, migration, host=dest,
+                outcome=Status.FAILED)
+        except exception.MigrationTakenOver as err:
+            LOG.warning('Not rolling back cold migration %s: %s',
+                        migration.uuid, err.format_message())
+            return
+        except Exception:
+            # Its resource update quarantines what nobody holds any more.
+            LOG.exception('Rollback on destination %s failed', dest)
+            dest_clean = False
         dest_clean = moves.undo_at_destination(
             context, self.reportclient, self.host, instance, migration,
             self.compute_rpcapi.rollback_resize_at_destination,
-            outcome=Status.FAILED)
+            outcome=Status.FAILED, dest_clean=dest_clean)
         moves.run_step('record the fault of %s' % instance.uuid,
                        moves.record_fault, context, instance, error,
                        self.host)

@@ -136,8 +136,14 @@ class MoveRecoveryMixin:
             self._recovery_lock.release()
 
     def get_guest_state(self, context, instance):
-        """What this host's hypervisor says of the instance's guest."""
-        return self.driver.guest_state(instance)
+        """What this host's hypervisor says of the instance's guest.
+
+        Once any start of it here (a cold migration's ``finish_resize``
+        that may still run) has ended: the answer decides between
+        finishing and rolling back.
+        """
+        with moves.incoming_guest_lock(self.host, instance.uuid):
+            return self.driver.guest_state(instance)
 
     def _recover_live_migration(self, context, migration, startup=False):
         if migration.source_compute == self.host:

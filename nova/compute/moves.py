@@ -21,6 +21,7 @@ moved to the provider's quarantine consumer), so nothing of the move
 needs to be kept to hold it.
 """
 
+from oslo_concurrency import lockutils
 from oslo_log import log as logging
 
 from nova.compute import placement_work
@@ -40,6 +41,17 @@ def run_step(what, func, *args, **kwargs):
     except Exception:
         LOG.exception('Could not %s; going on with the rest', what)
         return None
+
+
+def incoming_guest_lock(host, instance_uuid):
+    """The lock of the steps a destination takes on an incoming guest.
+
+    A cold migration's start of the guest, its rollback and revert, and
+    the recovery's look at the guest, for one instance on one host, run
+    one at a time: a call that timed out at its caller may still be
+    running, and the next step waits for it and sees what it did.
+    """
+    return lockutils.lock('incoming-guest-%s-%s' % (host, instance_uuid))
 
 
 def incoming_resources(instance, migration):

@@ -95,9 +95,10 @@ def create_engine(connection):
 
     SQLite file URLs get their parent directory created; every SQLite
     connection enforces foreign keys, as MySQL and PostgreSQL always do.
-    Unless ``[database]max_retries`` is 0, this connects once, retrying
-    every ``retry_interval`` seconds, so an unreachable database fails
-    here with ``oslo_db.exception.DBConnectionError``.
+    Unless ``[database]max_retries`` is 0, this tries to connect up to
+    ``max_retries`` times in all, every ``retry_interval`` seconds, so an
+    unreachable database fails here with
+    ``oslo_db.exception.DBConnectionError``.
     """
     if not connection:
         raise exception.InvalidConfiguration(

@@ -132,8 +132,10 @@ class Service:
 
     def start(self):
         ctxt = context.get_admin_context()
-        self.service_ref = self._register(ctxt)
+        # The host first: a service that refuses to start (a bad
+        # [libvirt]pmem_namespaces, say) leaves no record of itself.
         self.manager.init_host()
+        self.service_ref = self._register(ctxt)
 
         target = messaging.Target(topic=self.topic, server=self.host)
         self._rpcserver = rpc.get_server(

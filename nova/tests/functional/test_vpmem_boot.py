@@ -120,6 +120,25 @@ class TestComputeStartupChecks(base.VPMEMTestBase):
             'compute-a', ['SMALL:ns0|ns1', 'BIG ns2'])
         self.assertIn('BIG ns2', str(err))
 
+    def test_new_host_with_bad_pmem_namespaces_records_nothing(self):
+        # Bad input changes nothing: no service, compute node or resource
+        # provider appears for a host that refused to start.
+        err = self.assertRaises(
+            exception.PMEMNamespaceConfigInvalid, self.start_compute,
+            'compute-new', ['SMALL:ns0', 'BIG ns2'])
+        self.assertIn('BIG ns2', str(err))
+        self.assertRaises(exception.ComputeHostNotFound,
+                          objects.Service.get_by_compute_host,
+                          self.context, 'compute-new')
+        self.assertEqual(
+            [], [n for n in objects.ComputeNodeList.get_all(self.context)
+                 if n.host == 'compute-new'])
+        providers = self.reportclient._get('/resource_providers').json()
+        self.assertNotIn('compute-new', [
+            rp['name'] for rp in providers['resource_providers']])
+        self.assertIn('compute-a', [
+            rp['name'] for rp in providers['resource_providers']])
+
     def test_namespace_removed_while_assigned_stops_compute(self):
         flavor = self.create_flavor(pmem='SMALL')
         server = self.boot(flavor)

@@ -386,6 +386,34 @@ class TestEraseFailures(LifecycleTestBase):
         self.retry_and_check_clean(B, dest_name, fault)
         self.assertEqual('reverted', self.migration_status(migration))
 
+    def test_destination_erase_fails_after_cold_rollback(self):
+        # The copy reached the destination, then the guest would not
+        # start there: the rollback's erase of the copy fails.
+        server = self.boot_as(self.context, A)
+        self.tenant_writes(server)
+        fault = self.fail_erase(B, 'ns0')
+
+        def broken(*args, **kwargs):
+            raise exception.InstanceSpawnFailed(instance_uuid=server.uuid,
+                                                reason='qemu on fire')
+
+        self.manager(B).driver.spawn = broken
+        migration = self.api.migrate(self.context, server, host_name=B)
+        self.wait_for_status(migration, 'error')
+        back = self.wait_for_state(server.uuid, vm_states.ACTIVE)
+        self.assertEqual(A, back.host)
+        self.assertIsNone(back.migration_context)
+        self.assertTrue(self.holds_pattern(A, back.resources[0].identifier))
+        record = self.assert_quarantined(B, 'ns0')
+        self.assertEqual('failed', record.migration_final_status)
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        self.assert_audit_flags(B, 'ns0')
+        # The server goes on: it may be deleted at once.
+        self.api.delete(self.context, back)
+        self.wait_for_deleted(server.uuid)
+        self.retry_and_check_clean(B, 'ns0', fault)
+        self.assertEqual('failed', self.migration_status(migration))
+
 
 class TestOtherFailures(LifecycleTestBase):
     """The rest of the troubleshooting guide's table, one row each."""

@@ -42,6 +42,7 @@ import nova.conf
 from nova import exception
 from nova import manager
 from nova import objects
+from nova.objects import fields
 from nova.scheduler.client import report
 from nova.virt import driver as virt_driver
 
@@ -272,6 +273,7 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
                                    instance.uuid, giver=instance.uuid)
         placement_work.delete_allocations(context, self.reportclient,
                                           self.host, instance.uuid)
+        self._drop_allocations_of_failed_moves(context, instance)
         instance.vm_state = vm_states.DELETED
         instance.task_state = None
         instance.terminated_at = timeutils.utcnow()
@@ -283,6 +285,18 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         actions.finish_action(context, instance.uuid, action=actions.DELETE)
         LOG.info('Deleted instance %s; its namespaces: %s', instance.uuid,
                  given_up.describe())
+
+    def _drop_allocations_of_failed_moves(self, context, instance):
+        # A move whose recovery found the guest on neither host ends
+        # 'error' with its migration consumer still counting the source
+        # (where the data was is not known): once the instance goes,
+        # nothing else lets go of it. Other moves' consumers hold nothing
+        # by then, so only 'error' ones are asked.
+        for migration in objects.MigrationList.get_by_filters(
+                context, {'instance_uuid': instance.uuid,
+                          'status': fields.MigrationStatus.ERROR}):
+            placement_work.delete_allocations(context, self.reportclient,
+                                              self.host, migration.uuid)
 
     def _claim_incoming(self, context, instance, migration,
                         allocations=None):

@@ -192,6 +192,38 @@ class TestSourceKilled(RecoveryTestBase):
         ended = self.assert_recovered(server, digest, migration)
         self.assertEqual('completed', ended.status)
 
+    def test_guest_on_neither_host_is_an_error_with_a_fault(self):
+        # A dies after the copy; then the guest, on B, stops too (its
+        # host lost it). Recovery cannot tell where the data lives on:
+        # it says so rather than pick a side.
+        crashed = self.crash_when(A, self.manager(A),
+                                  '_complete_live_migration')
+        server, _digest, migration = self.start_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        base.emulator.open('emulated://%s' % B).lookupByUUIDString(
+            server.uuid).destroy()
+        self.start_compute(A)
+        ended = self.wait_until_ended(migration)
+        self.assertEqual('error', ended.status)
+        lost = self.wait_for_state(server.uuid, vm_states.ERROR)
+        self.assertIsNone(lost.task_state)
+        fault = objects.InstanceFault.get_latest_for_instance(
+            self.context, server.uuid)
+        self.assertIn('runs neither on %s nor on %s' % (A, B),
+                      fault.message)
+        # The user may delete it: A erases the source's namespace; B's
+        # copy, which no record holds any more, is quarantined by its
+        # next resource update and erased by its retry.
+        self.api.delete(self.context, lost)
+        self.wait_for_deleted(server.uuid)
+        self.assert_free_and_zero(A, 'ns0')
+        self.run_periodic(B)
+        self.assertEqual('quarantined', self.record(B, 'ns0').state)
+        self.manager(B).rt.retry_erases(self.context)
+        self.assert_free_and_zero(B, 'ns0')
+        rc, out = self.audit()
+        self.assertEqual(0, rc, out)
+
     def test_during_the_handover(self):
         # B took the instance over; A dies before it let go of its side.
         crashed = self.crash_when(A, self.manager(A), '_release_source')

@@ -178,6 +178,12 @@ class TestSourceKilled(RecoveryTestBase):
         server, digest, migration = self.start_move(bandwidth=2 * MiB)
         self.assertTrue(crashed.wait(self.TIMEOUT))
         self.start_compute(A)
+        self.wait_until_ended(migration)
+        # The server's fault says why.
+        fault = objects.InstanceFault.get_latest_for_instance(
+            self.context, server.uuid)
+        self.assertIn('live migration %s is rolled back: it was '
+                      'interrupted' % migration.uuid, fault.message)
         ended = self.assert_recovered(server, digest, migration)
         self.assertEqual('failed', ended.status)
 
@@ -471,6 +477,24 @@ class TestColdMigrationSourceKilled(RecoveryTestBase):
         self.assertTrue(crashed.wait(self.TIMEOUT))
         # The guest is stopped on A, its copy on B half made.
         self.start_compute(A)
+        ended = self.assert_recovered(server, digest, migration)
+        self.assertEqual('failed', ended.status)
+
+    def test_after_the_copy_before_the_start(self):
+        # The copy reached B; A dies before it asks B to start the guest,
+        # so it runs nowhere: A's recovery rolls the move back.
+        crashed = self.crash_when(A, self.manager(A).compute_rpcapi,
+                                  'finish_resize')
+        server, digest, migration = self._cold_move()
+        self.assertTrue(crashed.wait(self.TIMEOUT))
+        self.assertEqual('post-migrating', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        self.start_compute(A)
+        self.wait_until_ended(migration)
+        fault = objects.InstanceFault.get_latest_for_instance(
+            self.context, server.uuid)
+        self.assertIn('cold migration %s is rolled back: it was '
+                      'interrupted' % migration.uuid, fault.message)
         ended = self.assert_recovered(server, digest, migration)
         self.assertEqual('failed', ended.status)
 

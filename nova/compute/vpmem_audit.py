@@ -300,7 +300,7 @@ def _check_placement(views, rp_uuid, rp_data):
         yield Finding(
             ORPHANED, host, 'consumer %s' % consumer,
             '%s still counts %s' % (
-                was or 'an unknown consumer %s' % consumer,
+                ('%s,' % was) if was else 'an unknown consumer %s' % consumer,
                 _amounts(amounts)),
             ('%s (deletes its allocations)' % HEAL) if was else
             'not ours: find out who wrote it (openstack resource provider '

@@ -31,6 +31,7 @@ import threading
 
 import fixtures
 from oslo_utils import timeutils
+from oslo_utils import uuidutils
 
 from nova.compute import vm_states
 from nova import context as nova_context
@@ -704,6 +705,55 @@ class TestAudit(LifecycleTestBase):
         rc, out = self.audit(heal=True)
         self.assertEqual(0, rc, out)
         self.assertEqual(server.uuid, self.record(A, name).instance_uuid)
+
+    def test_holder_mismatch_is_healed_to_the_holder(self):
+        first = self.boot_as(self.context, A, name='first')
+        second = self.boot_as(self.context, A, name='second')
+        name = first.resources[0].identifier
+        db.vpmem_namespace_update(self.context, self.record(A, name).id,
+                                  {'instance_uuid': second.uuid})
+        rc, out = self.audit()
+        self.assertEqual(1, rc, out)
+        self.assertIn('holder-mismatch  %s  %s' % (A, name), out)
+        self.assertIn('recorded as assigned to instance %s, but instance %s '
+                      'holds it' % (second.uuid, first.uuid), out)
+        rc, out = self.audit(heal=True)
+        self.assertEqual(0, rc, out)
+        self.assertEqual(first.uuid, self.record(A, name).instance_uuid)
+        self.assertEqual('assigned', self.record(A, name).state)
+
+    def test_consumer_of_an_ended_migration_is_healed_a_stranger_is_not(
+            self):
+        server = self.boot_as(self.context, A)
+        migration = objects.Migration(
+            self.context, instance_uuid=server.uuid, source_compute=A,
+            source_node=A, dest_compute=B, dest_node=B, status='failed',
+            migration_type='live-migration')
+        migration.create()
+        stranger = uuidutils.generate_uuid()
+        for consumer, host in ((migration.uuid, A), (stranger, B)):
+            self.assertTrue(self.reportclient.put_allocations(
+                self.context, consumer, {self.node(host).uuid: {RC: 1}},
+                'someone', 'someone', None))
+        rc, out = self.audit()
+        self.assertEqual(1, rc, out)
+        self.assertIn('orphaned  %s  consumer %s: migration %s, which is '
+                      'failed, still counts' % (A, migration.uuid,
+                                                migration.uuid), out)
+        self.assertIn('orphaned  %s  consumer %s: an unknown consumer'
+                      % (B, stranger), out)
+        self.assertIn('not ours: find out who wrote it', out)
+
+        rc, out = self.audit(heal=True)
+        self.assertIn('healed: deleted the allocations of consumer %s'
+                      % migration.uuid, out)
+        self.assertEqual({}, self.consumer_allocations(migration.uuid))
+        # Never ours to delete: reported again, still counted.
+        self.assertEqual(1, rc, out)
+        self.assertIn('an unknown consumer %s' % stranger, out)
+        self.assertEqual({self.node(B).uuid: {RC: 1}},
+                         self.consumer_allocations(stranger))
+        self.assertNotIn(migration.uuid, out.split('audit:')[-1])
 
     def test_placement_that_lost_the_hold_is_corrected(self):
         _server, name, _fault = self.quarantine_by_delete()

@@ -382,8 +382,15 @@ class TestEraseFailures(LifecycleTestBase):
         back = self.wait_for_state(server.uuid, vm_states.ACTIVE)
         self.assertEqual(A, back.host)
         self.assertIsNone(back.migration_context)
+        # The guest runs on its source's data, with its source allocations.
+        self.assertTrue(self.holds_pattern(A, back.resources[0].identifier))
+        self.assertEqual([self.node(A).uuid],
+                         list(self.consumer_allocations(server.uuid)))
         record = self.assert_quarantined(B, dest_name)
         self.assertEqual('reverted', record.migration_final_status)
+        # The server goes on: it may be deleted at once.
+        self.api.delete(self.context, back)
+        self.wait_for_deleted(server.uuid)
         self.retry_and_check_clean(B, dest_name, fault)
         self.assertEqual('reverted', self.migration_status(migration))
 
@@ -537,6 +544,54 @@ class TestOtherFailures(LifecycleTestBase):
         self.useFixture(base._AttributeFixture(
             manager, 'rollback_live_migration_at_destination', rollback))
         migration = self.live_migrate(server, host=B, force=True)
+        # The source drops the claim from the record after all.
+        self._assert_b_claim_held_then_erased(server, migration)
+
+    def _cold_migration_whose_guest_will_not_start_on_b(self):
+        server = self.boot_as(self.context, A)
+
+        def broken(*args, **kwargs):
+            raise exception.InstanceSpawnFailed(instance_uuid=server.uuid,
+                                                reason='injected: qemu')
+
+        self.manager(B).driver.spawn = broken
+        return server
+
+    def test_cold_rollback_whose_destination_cannot_remove_its_guest(self):
+        server = self._cold_migration_whose_guest_will_not_start_on_b()
+
+        def stuck(context, instance):
+            raise exception.InstanceDestroyFailed(
+                instance_uuid=instance.uuid, reason='injected: stuck')
+
+        self.manager(B).driver.remove_migrated_guest = stuck
+        migration = self.api.migrate(self.context, server, host_name=B)
+        self._assert_b_claim_held_then_erased(server, migration)
+
+    def test_cold_rollback_whose_destination_cannot_save_the_record(self):
+        server = self._cold_migration_whose_guest_will_not_start_on_b()
+        manager = self.manager(B)
+        rolling_back = threading.local()
+        real_save = objects.Instance.save
+        real_rollback = manager.rollback_resize_at_destination
+
+        def save(instance, *args, **kwargs):
+            if getattr(rolling_back, 'now', False):
+                raise exception.NovaException('injected: database gone')
+            return real_save(instance, *args, **kwargs)
+
+        def rollback(*args, **kwargs):
+            rolling_back.now = True
+            try:
+                return real_rollback(*args, **kwargs)
+            finally:
+                rolling_back.now = False
+
+        self.useFixture(base._AttributeFixture(objects.Instance, 'save',
+                                               save))
+        self.useFixture(base._AttributeFixture(
+            manager, 'rollback_resize_at_destination', rollback))
+        migration = self.api.migrate(self.context, server, host_name=B)
         # The source drops the claim from the record after all.
         self._assert_b_claim_held_then_erased(server, migration)
 

@@ -97,3 +97,18 @@ class TestUnofferedLabelOnMove(lm_base.LiveMigrationTestBase):
         migrations = objects.MigrationList.get_by_filters(
             self.context, {'instance_uuid': server.uuid})
         self.assertEqual(['error'], [m.status for m in migrations])
+
+    def test_cold_migration_refused_naming_the_label(self):
+        server = self.boot_on('compute-a')
+        relabelled = self._relabel(server, 'NOPE,NOPE')
+        err = self.assertRaises(exception.NoValidHost, self.api.migrate,
+                                self.context, relabelled)
+        self.assertIn('No compute host offers persistent memory label NOPE '
+                      '(resource class CUSTOM_PMEM_NAMESPACE_NOPE) that '
+                      'flavor %s asks for with hw:pmem=NOPE,NOPE.'
+                      % self.flavor.name, str(err))
+        self.assertNotIn('Placement answered', str(err))
+        self.assert_source_intact(server, {})
+        migrations = objects.MigrationList.get_by_filters(
+            self.context, {'instance_uuid': server.uuid})
+        self.assertEqual(['error'], [m.status for m in migrations])

@@ -315,6 +315,61 @@ class TestServerMigrations(MigrationsAPITestCase):
             mock.ANY, self.instance, 1)
 
 
+class TestServerMigrationEnded(test_wsgi.APITestCase):
+    """GET of one server migration, against the real database: 404 once
+    the migration ended, as the in-progress query decides."""
+
+    USES_DB = True
+    PATH = '/v2.1/servers/%s/migrations/' % UUID
+
+    def setUp(self):
+        super().setUp()
+        flavor = objects.Flavor(
+            self.context, name='small', flavorid='small', memory_mb=128,
+            vcpus=1, root_gb=0, ephemeral_gb=0, swap=0, disabled=False,
+            is_public=True, extra_specs={})
+        flavor.create()
+        objects.Instance(self.context, uuid=UUID, user_id='u',
+                         project_id='owner', display_name='vm1',
+                         flavor=flavor, host='compute-a', node='compute-a',
+                         vm_state='active', task_state=None).create()
+
+    def add_migration(self, status):
+        migration = objects.Migration(
+            self.context, instance_uuid=UUID,
+            migration_type='live-migration', status=status,
+            source_compute='compute-a', source_node='compute-a',
+            dest_compute='compute-b', dest_node='compute-b')
+        migration.create()
+        return migration
+
+    def assertNotFound(self, ref, resp):
+        self.assertEqual(404, resp.status_int, ref)
+        self.assertEqual(
+            {'code': 404,
+             'message': 'In-progress live migration %s is not found for '
+                        'server %s.' % (ref, UUID)},
+            resp.json['itemNotFound'])
+
+    def test_running_is_200_then_404_once_completed(self):
+        migration = self.add_migration('running')
+        resp = self.request(self.PATH + str(migration.id), version='2.23')
+        self.assertEqual(200, resp.status_int)
+        self.assertEqual(migration.id, resp.json['migration']['id'])
+        migration.status = 'completed'
+        migration.save()
+        self.assertNotFound(migration.id, self.request(
+            self.PATH + str(migration.id), version='2.23'))
+
+    def test_ended_is_404_by_id_and_uuid(self):
+        for status in ('completed', 'failed', 'error', 'cancelled'):
+            migration = self.add_migration(status)
+            self.assertNotFound(migration.id, self.request(
+                self.PATH + str(migration.id), version='2.23'))
+            self.assertNotFound(migration.uuid, self.request(
+                self.PATH + migration.uuid, version='2.59'))
+
+
 class TestFieldTables(MigrationsAPITestCase):
 
     def test_tables_are_in_version_order(self):

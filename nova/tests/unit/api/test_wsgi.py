@@ -295,6 +295,16 @@ class TestLiveMigrateErrors(APITestCase):
         self.assertEqual(400, resp.status_int)
         self.compute.live_migrate.assert_not_called()
 
+    def test_unknown_server_is_404(self):
+        objects.Instance.get_by_uuid.side_effect = (
+            exception.InstanceNotFound(instance_id=UUID))
+        resp = self.request(self.PATH, 'POST', self.BODY)
+        self.assertEqual(404, resp.status_int)
+        self.assertEqual(
+            {'code': 404,
+             'message': 'Instance %s could not be found.' % UUID},
+            resp.json['itemNotFound'])
+        self.compute.live_migrate.assert_not_called()
 
 
 class TestColdMigrate(APITestCase):
@@ -333,6 +343,17 @@ class TestColdMigrate(APITestCase):
         self.compute.migrate.assert_called_once_with(
             mock.ANY, self.instance, host_name=None,
             image_meta={'kernel': '/k'})
+
+    def test_unknown_server_is_404(self):
+        objects.Instance.get_by_uuid.side_effect = (
+            exception.InstanceNotFound(instance_id=UUID))
+        resp = self.request(self.PATH, 'POST', {'migrate': None})
+        self.assertEqual(404, resp.status_int)
+        self.assertEqual(
+            {'code': 404,
+             'message': 'Instance %s could not be found.' % UUID},
+            resp.json['itemNotFound'])
+        self.compute.migrate.assert_not_called()
 
     def test_refusal_is_400_with_reason(self):
         self.compute.migrate.side_effect = exception.NoValidHost(

@@ -330,6 +330,38 @@ class TestComputeAPIRecords(test.TestCase):
         self.assertEqual('alice', objects.InstanceAction.get_by_request_id(
             ctxt, instance.uuid, ctxt.request_id).user_id)
 
+    def test_create_with_a_stored_bad_pmem_label_records_nothing(self):
+        # Stored before hw:pmem was checked when set: the flavor API would
+        # refuse it today, the database still holds it.
+        label = 'A' * 240
+        admin = request_context()
+        objects.Flavor(
+            admin, name='old', flavorid='old', memory_mb=128, vcpus=1,
+            root_gb=0, ephemeral_gb=0, swap=0, disabled=False,
+            is_public=True, extra_specs={'hw:pmem': 'SMALL,' + label}
+        ).create()
+        flavor = objects.Flavor.get_by_flavor_id(admin, 'old')
+        self.assertEqual('SMALL,' + label, flavor.extra_specs['hw:pmem'])
+        new_uuid = uuidutils.generate_uuid()
+        with mock.patch.object(compute_api.uuidutils, 'generate_uuid',
+                               return_value=new_uuid):
+            exc = self.assertRaises(exception.InvalidPMEMExtraSpec,
+                                    self.api.create, request_context(),
+                                    flavor, 'vm')
+        self.assertEqual(
+            "Flavor extra spec hw:pmem='SMALL,%s' is invalid: label %r... "
+            "(240 characters) is too long; a label is 1 to 233 characters "
+            "of A-Z, a-z, 0-9 and '_'" % (label, 'A' * 40),
+            exc.format_message().split(' (it becomes')[0])
+        # No instance (live or deleted), no action, nothing scheduled.
+        self.assertEqual(
+            [self.instance.uuid],
+            [i.uuid for i in objects.InstanceList.get_by_filters(
+                admin, {'deleted': None})])
+        self.assertEqual([], objects.InstanceActionList.get_by_instance_uuid(
+            admin, new_uuid).objects)
+        self.api.conductor_rpcapi.build_instances.assert_not_called()
+
     def test_delete_on_a_host(self):
         ctxt = request_context()
         self.api.delete(ctxt, self.instance)

@@ -14,6 +14,7 @@
 
 import dataclasses
 import functools
+import logging
 import threading
 import time
 import types
@@ -336,6 +337,39 @@ class DriverPreflightTestCase(test.NoDBTestCase):
             self.assertIn(text, message)
         driver._record_preflight.assert_called_once_with(
             'ctx', mock.ANY, mock.ANY, True)
+
+    def test_refuse_without_a_measurement_logs_why_and_lets_it_go(self):
+        log = self.useFixture(fixtures.FakeLogger(
+            level=logging.INFO, format='%(levelname)s %(name)s %(message)s'))
+        # Too big to converge at any rate: refuse needs a measured rate.
+        driver, call = self._decide('refuse', 150 * MiB)
+        why = ('the hypervisor cannot measure the dirty rate: unsupported '
+               'by QEMU')
+        driver._measure_dirty_rate.return_value = (None, why)
+        self.assertIsNone(call())
+        driver._measure_dirty_rate.assert_called_once_with(None)
+        self.assertIn('INFO nova.virt.libvirt.live_migration Live migration '
+                      'of u-1 to cn-b: no pre-flight estimate: %s' % why,
+                      log.output)
+        # No estimate: nothing to refuse with, nothing recorded as one.
+        driver._record_preflight.assert_not_called()
+
+    def test_refuse_on_a_libvirt_that_cannot_measure_lets_it_go(self):
+        log = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        old = types.SimpleNamespace(libvirtError=fakelibvirt.libvirtError)
+        driver, _call = self._decide('refuse', 150 * MiB)
+        driver._host.libvirt = old
+        driver._measure_dirty_rate = functools.partial(
+            lmx.LiveMigrationMixin._measure_dirty_rate, driver)
+        guest = self._guest([])
+        self.assertEqual((None, None), lmx.LiveMigrationMixin._preflight(
+            driver, 'ctx', types.SimpleNamespace(uuid='u-1'), 'cn-b', guest,
+            None, 0, None))
+        guest.domain.startDirtyRateCalc.assert_not_called()
+        self.assertEqual([], self.sleeps)
+        self.assertIn('no pre-flight estimate: this libvirt cannot measure '
+                      'a dirty rate (libvirt >= 7.2 needed)', log.output)
+        driver._record_preflight.assert_not_called()
 
     def test_refuse_lets_a_converging_one_go(self):
         driver, call = self._decide('refuse', 1 * MiB)

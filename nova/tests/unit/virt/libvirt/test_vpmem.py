@@ -21,6 +21,7 @@ from unittest import mock
 import fixtures
 from oslo_concurrency import processutils
 from oslo_config import cfg
+from oslo_serialization import jsonutils
 
 from nova import exception
 from nova import objects
@@ -413,7 +414,8 @@ class FileBackendTestCase(BaseTestCase):
                                side_effect=OSError(errno.ENOSPC, 'full')):
             exc = self.assertRaises(exception.GetPMEMNamespacesFailed,
                                     self.backend.discover, ['ns0'])
-        self.assertIn('no disk space for namespace file', str(exc))
+        self.assertIn('no disk space for namespace file %s (full)'
+                      % os.path.join(self.dir, 'ns0'), str(exc))
         self.assertIn('pmem_file_preallocate', str(exc))
         # The next start creates it again rather than finding it sparse.
         self.assertEqual([], os.listdir(self.dir))
@@ -790,6 +792,24 @@ class HostNamespacesTestCase(BaseTestCase):
         message = exc.format_message()
         self.assertIn('ns1=%d' % SIZE_4G, message)
         self.assertIn('ns2=%d' % SIZE_32G, message)
+        self.assertIn('pmem_allow_mixed_sizes', message)
+
+    def test_mixed_alignments_refused(self):
+        # ns0 and ns1 are both 4 GiB; only ns1's dax region is aligned
+        # differently. A label promises one shape, not only one size.
+        records = jsonutils.loads(NDCTL_LIST_X)
+        [ns1] = [r for r in records if r.get('name') == 'ns1']
+        ns1['daxregion']['align'] = 1073741824
+        self.list_namespaces.return_value = jsonutils.dumps(records)
+        exc = self.assertRaises(exception.PMEMNamespaceConfigInvalid,
+                                self._ndctl_host, ['4G:ns0|ns1'])
+        self.assertEqual('4G:ns0|ns1', exc.kwargs['entry'])
+        message = exc.format_message()
+        self.assertIn("entry '4G:ns0|ns1'", message)
+        self.assertIn('differ in size or alignment', message)
+        self.assertIn('ns0=%d bytes/align %d' % (SIZE_4G, ALIGN_2M), message)
+        self.assertIn('ns1=%d bytes/align %d' % (SIZE_4G, 1073741824),
+                      message)
         self.assertIn('pmem_allow_mixed_sizes', message)
 
     def test_mixed_sizes_allowed(self):

@@ -364,7 +364,12 @@ class ColdMigrationMixin:
         """Undo a failed move: the guest runs here again with its data.
 
         Unless the destination took the instance over meanwhile (it
-        started the guest there): then nothing is undone.
+        started the guest there): then nothing is undone. A destination
+        that is up but does not answer in time may be starting the guest:
+        nothing is undone either, and the move is left to this host's
+        recovery sweep, which rolls it back once the destination answers.
+        A destination that is down cannot start it: this side is undone
+        now, and the destination erases its claim when it is back.
         """
         dest = migration.dest_compute
         try:
@@ -375,6 +380,17 @@ class ColdMigrationMixin:
             LOG.warning('Not rolling back cold migration %s: %s',
                         migration.uuid, err.format_message())
             return
+        except messaging.MessagingTimeout as err:
+            if moves.host_is_up(context, dest):
+                # Busy, maybe still starting the guest: undoing this side
+                # now could run it on both hosts.
+                LOG.warning('Destination %s did not answer the rollback of '
+                            'cold migration %s in time (%s); the next '
+                            'recovery sweep rolls it back', dest,
+                            migration.uuid, err)
+                return
+            LOG.exception('Rollback on destination %s failed', dest)
+            dest_clean = False
         except Exception:
             # Its resource update quarantines what nobody holds any more.
             LOG.exception('Rollback on destination %s failed', dest)

@@ -53,7 +53,6 @@ from nova import exception
 from nova import objects
 from nova.objects import base as objects_base
 from nova.objects import fields
-from nova import servicegroup
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -222,7 +221,7 @@ class MoveRecoveryMixin:
             dest_clean = None
             if dest is None:
                 dest_clean = True  # no destination was chosen yet
-            elif not _is_up(context, dest):
+            elif not moves.host_is_up(context, dest):
                 # Its own resource update cleans its claim when it is back
                 # (and settles the migration then).
                 dest_clean = False
@@ -308,7 +307,7 @@ class MoveRecoveryMixin:
 
     def _recover_incoming(self, context, migration):
         source = migration.source_compute
-        if _is_up(context, source):
+        if moves.host_is_up(context, source):
             # The source owns the outcome; it may be running the move.
             try:
                 self.compute_rpcapi.recover_live_migration(
@@ -398,7 +397,7 @@ class MoveRecoveryMixin:
                      migration.uuid, instance.uuid)
             if instance.host == self.host:
                 self.finish_revert_resize(context, instance, migration)
-            elif _is_up(context, migration.dest_compute):
+            elif moves.host_is_up(context, migration.dest_compute):
                 self.compute_rpcapi.revert_resize(
                     context, instance, migration,
                     host=migration.dest_compute)
@@ -478,7 +477,7 @@ class MoveRecoveryMixin:
     def _remote_state(self, context, instance, migration):
         """The destination's view of the guest; None if it cannot tell."""
         dest = migration.dest_compute
-        if not _is_up(context, dest):
+        if not moves.host_is_up(context, dest):
             return None
         try:
             return self.compute_rpcapi.get_guest_state(
@@ -505,14 +504,6 @@ def _newest_migrations(context, instance_uuids):
                 context, {'instance_uuid': chunk}):
             newest.setdefault(migration.instance_uuid, migration)
     return newest
-
-
-def _is_up(context, host):
-    try:
-        service = objects.Service.get_by_compute_host(context, host)
-    except exception.NotFound:
-        return False
-    return servicegroup.service_is_up(service)
 
 
 def _interrupted(migration, host):

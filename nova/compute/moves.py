@@ -27,6 +27,7 @@ from oslo_log import log as logging
 from nova.compute import placement_work
 from nova import exception
 from nova import objects
+from nova import servicegroup
 
 LOG = logging.getLogger(__name__)
 
@@ -52,6 +53,15 @@ def incoming_guest_lock(host, instance_uuid):
     running, and the next step waits for it and sees what it did.
     """
     return lockutils.lock('incoming-guest-%s-%s' % (host, instance_uuid))
+
+
+def host_is_up(context, host):
+    """Whether ``host``'s nova-compute is up (its heartbeat is recent)."""
+    try:
+        service = objects.Service.get_by_compute_host(context, host)
+    except exception.NotFound:
+        return False
+    return servicegroup.service_is_up(service)
 
 
 def incoming_resources(instance, migration):

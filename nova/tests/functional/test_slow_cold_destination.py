@@ -157,3 +157,55 @@ class TestSlowColdDestination(cold_base.ColdMigrationTestBase):
         self.assertEqual([SOURCE], self.domain_hosts(server.uuid))
         self.assert_back_on_source(server, digests, before, migration,
                                    'failed')
+
+    def test_slow_rollback_is_left_to_the_recovery(self):
+        # The copy fails; the destination, up but busy, answers the
+        # rollback after the source stopped waiting. The source undoes
+        # nothing on its side meanwhile (the guest stays stopped): its
+        # recovery sweep rolls the move back once the destination answers.
+        server = self.boot_on(SOURCE)
+        digests = self.fill_namespaces(server, b'keep me')
+        before = self.snapshot()
+        dest = self.manager(DEST)
+        real_receive = dest.driver.receive_vpmems
+
+        def wrong_token(instance, dest_resources):
+            endpoint = real_receive(instance, dest_resources)
+            return dict(endpoint, token='0' * 64)
+
+        dest.driver.receive_vpmems = wrong_token
+        real_rollback = dest.rollback_resize_at_destination
+        answered = threading.Event()
+
+        def slow_rollback(*args, **kwargs):
+            if not answered.is_set():
+                time.sleep(3)
+            try:
+                return real_rollback(*args, **kwargs)
+            finally:
+                answered.set()
+
+        self.useFixture(base._AttributeFixture(
+            dest, 'rollback_resize_at_destination', slow_rollback))
+        source = self.manager(SOURCE)
+        real_rollback_here = source._rollback_cold_migration
+        returned = threading.Event()
+
+        def rollback_here(*args, **kwargs):
+            try:
+                return real_rollback_here(*args, **kwargs)
+            finally:
+                returned.set()
+
+        self.useFixture(base._AttributeFixture(
+            source, '_rollback_cold_migration', rollback_here))
+        migration = self.migrate(server, host=DEST)
+        self.assertTrue(returned.wait(self.TIMEOUT))
+        self.assertFalse(self.domain_state(SOURCE, server))
+        self.assertEqual('migrating', objects.Migration.get_by_id(
+            self.context, migration.id).status)
+        self.assertTrue(answered.wait(self.TIMEOUT))
+        source._recover_moves(self.context)
+        self.assert_back_on_source(server, digests, before, migration,
+                                   'failed')
+

@@ -24,6 +24,7 @@ import hashlib
 import threading
 from unittest import mock
 
+import fixtures
 from oslo_db import exception as db_exc
 
 from nova.compute import power_state
@@ -33,6 +34,7 @@ from nova import exception
 from nova import objects
 from nova.objects import service as service_obj
 from nova.tests.functional import test_live_migration as lm_base
+from nova.virt.libvirt import vpmem_copy
 
 RC = lm_base.RC
 SOURCE, DEST = 'compute-a', 'compute-b'
@@ -286,6 +288,7 @@ class TestColdMigration(ColdMigrationTestBase):
         self.assertEqual('error', self.wait_for_status(migration,
                                                        'error').status)
         stuck = self.load(server)
+        self.assertEqual(task_states.RESIZE_REVERTING, stuck.task_state)
         self.assertEqual(DEST, stuck.host)
         self.assertEqual(dest_names,
                          sorted(r.identifier for r in stuck.resources))
@@ -494,6 +497,30 @@ class TestColdMigrationRollback(ColdMigrationTestBase):
 
         self.manager(SOURCE)._recover_moves(self.context, startup=True)
         self._check_rolled_back(server, digests, before, migration)
+
+    def test_digest_mismatch_rolls_the_move_back(self):
+        # The destination finds the SHA-256 of what it wrote differs from
+        # the sender's: the whole move is undone, the copy erased.
+        server = self.boot_on(SOURCE)
+        digests = self.fill_namespaces(server, b'keep me')
+        before = self.snapshot()
+        real_compare = vpmem_copy.hmac.compare_digest
+
+        def compare(a, b):
+            if len(a) == vpmem_copy._DIGEST_SIZE:
+                return False    # a namespace's digest, not the token
+            return real_compare(a, b)
+
+        self.useFixture(fixtures.MockPatchObject(
+            vpmem_copy.hmac, 'compare_digest', side_effect=compare))
+        migration = self.migrate(server, host=DEST)
+        self._check_rolled_back(server, digests, before, migration)
+        fault = objects.InstanceFault.get_latest_for_instance(
+            self.context, server.uuid)
+        # (The fault keeps the first 255 characters.)
+        self.assertIn('the receiver answered: namespace 0', fault.message)
+        self.assertIn('the SHA-256 of the bytes written differs',
+                      fault.message)
 
     def test_copy_refused_by_destination(self):
         server = self.boot_on(SOURCE)

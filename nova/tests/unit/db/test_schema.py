@@ -106,6 +106,19 @@ class SchemaTestCase(testtools.TestCase):
         migration.db_sync()
         migration.check_db_version()
 
+    def test_check_db_version_of_an_older_schema(self):
+        # A database synced by an older release: refused, naming both
+        # revisions and the command that brings it up to date.
+        migration.db_sync(version='8f2d6c1e0a3b')
+        exc = self.assertRaises(exception.DBNotAtLatestVersion,
+                                migration.check_db_version)
+        self.assertEqual('8f2d6c1e0a3b', exc.kwargs['current'])
+        self.assertIn('at schema version 8f2d6c1e0a3b, this code needs %s'
+                      % migration.head_revision(), str(exc))
+        self.assertIn("Run 'nova-manage db sync'", str(exc))
+        migration.db_sync()
+        migration.check_db_version()
+
 
 class ModelsMatchMigrationsTestCase(testtools.TestCase):
 

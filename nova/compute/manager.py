@@ -253,8 +253,8 @@ class ComputeManager(cold_migration.ColdMigrationMixin,
         # the record.
         if (instance.task_state != task_states.DELETING and
                 instance.vm_state != vm_states.DELETED):
-            LOG.info('Instance %s is %s, not deleting: not deleting it',
-                     instance.uuid, instance.task_state)
+            LOG.info('Instance %s is not being deleted (task state %s): '
+                     'nothing to do', instance.uuid, instance.task_state)
             return
         try:
             # A write owed from a move of the instance, made after the

@@ -41,9 +41,8 @@ left half done is run again at start (every step of
 ``terminate_instance`` may run twice).
 """
 
-import contextlib
-
 import collections
+import contextlib
 import threading
 import time
 
